@@ -35,11 +35,20 @@ class SeriesTarget:
     """How to turn scaled forecasts back into the target's units, and when each one falls."""
 
     name: str
+    column: int
     mean: float
     std: float
     test_times: list[str]
+    relative: bool = False  # targets are changes since the last value the model saw
 
-    def unscale(self, values: np.ndarray) -> np.ndarray:
+    def last_seen(self, inputs: np.ndarray) -> np.ndarray:
+        """The target's last value in each input window, scaled, as a column."""
+        return inputs[:, -1, self.column][:, None]
+
+    def unscale(self, values: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """Model outputs (or targets) for these input windows, in the target's own units."""
+        if self.relative:
+            values = values + self.last_seen(inputs)
         return values * self.std + self.mean
 
 

@@ -42,19 +42,19 @@ DATASETS: dict[str, DatasetInfo] = {
             "co2", "Mauna Loa CO2 (weekly)", "series", "forecasting",
             "Weekly atmospheric CO2 in ppm, 1958-2001, with 59 missing weeks.",
             "statsmodels co2 dataset (Scripps)", "public domain", series.load_co2,
-            series.series_settings(52, 1, ("co2",)),
+            series.series_settings(52, ("co2",), predict="change"),
         ),
         DatasetInfo(
             "sunspots", "Sunspots (yearly)", "series", "forecasting",
             "Yearly sunspot numbers, 1700-2008: an 11-year cycle.",
             "statsmodels sunspots dataset (SIDC)", "public domain", series.load_sunspots,
-            series.series_settings(22, 1, ("sunspots",)),
+            series.series_settings(22, ("sunspots",)),
         ),
         DatasetInfo(
             "seattle_weather", "Seattle weather (daily)", "series", "forecasting",
             "Daily precipitation, max/min temperature and wind in Seattle, 2012-2015.",
             "vega_datasets seattle-weather (NOAA)", "public domain", series.load_weather,
-            series.series_settings(28, 1, ("temp_max", "temp_min", "precipitation", "wind")),
+            series.series_settings(28, ("temp_max", "temp_min", "precipitation", "wind")),
         ),
         *[
             DatasetInfo(

@@ -14,11 +14,14 @@ PARTS = ("train", "validation", "test")
 FRACTIONS = (0.7, 0.15)
 
 
-def series_settings(window: int, horizon: int, columns: tuple[str, ...]) -> tuple[Param, ...]:
+def series_settings(window: int, columns: tuple[str, ...], predict: str = "level") -> tuple[Param, ...]:
     return (
         Param("window", "int", window, "Past time steps the model reads.", 2, 400),
-        Param("horizon", "int", horizon, "Future time steps it predicts.", 1, 60),
+        Param("horizon", "int", 1, "Future time steps it predicts.", 1, 60),
         Param("target", "choice", columns[0], "The column to forecast.", choices=columns),
+        Param("predict", "choice", predict,
+              "level: the future values; change: how far they move from the last value seen "
+              "(better for trending series).", choices=("level", "change")),
     )
 
 
@@ -57,6 +60,9 @@ def forecasting_dataset(info: DatasetInfo, settings: ParamValues, frame: pd.Data
     starts = np.arange(0, rows - window - horizon + 1)
     inputs = scaled[starts[:, None] + np.arange(window)]
     targets = scaled[starts[:, None] + window + np.arange(horizon), column]
+    relative = settings["predict"] == "change"
+    if relative:
+        targets = targets - inputs[:, -1, column][:, None]
     first, last = starts + window, starts + window + horizon - 1
     splits = []
     for begin, end in ((0, train_end), (train_end, validation_end), (validation_end, rows)):
@@ -74,8 +80,8 @@ def forecasting_dataset(info: DatasetInfo, settings: ParamValues, frame: pd.Data
         notes=[*(notes or []), *filled,
                "Scaling (mean and standard deviation) was fitted on the training part only."],
         preview={"frame": frame.assign(part=parts)},
-        target=SeriesTarget(target, float(mean[column]), float(std[column]),
-                            [str(t) for t in frame.index[test_first]]),
+        target=SeriesTarget(target, column, float(mean[column]), float(std[column]),
+                            [str(t) for t in frame.index[test_first]], relative),
     )
 
 

@@ -1,0 +1,173 @@
+"""Command line: list datasets and presets, and train a model, on the dashboard's code path."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.datasets import DATASETS, get_info
+from core.errors import SpecError, UserError
+from core.presets import presets_for
+from core.spec import ModelSpec
+
+BAR_WIDTH = 24
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except SpecError as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    datasets = commands.add_parser("datasets", help="list the datasets")
+    datasets.add_argument("--json", action="store_true", help="print JSON")
+    datasets.set_defaults(handler=_datasets)
+
+    presets = commands.add_parser("presets", help="list the preset models that fit a dataset")
+    presets.add_argument("--dataset", required=True, metavar="ID")
+    presets.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                         help="a dataset setting, e.g. window=24 (repeatable)")
+    presets.add_argument("--json", action="store_true", help="print JSON")
+    presets.set_defaults(handler=_presets)
+
+    train = commands.add_parser("train", help="train a model and print its test metrics")
+    train.add_argument("--dataset", required=True, metavar="ID")
+    train.add_argument("--model", required=True, metavar="PRESET_OR_SPEC_JSON",
+                       help="a preset name, a JSON spec file, or a JSON spec string")
+    train.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                       help="a dataset setting, e.g. window=24 (repeatable)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--optimizer")
+    train.add_argument("--patience", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--limit", type=int, metavar="N", help="train on the first N training samples only")
+    train.add_argument("--out", type=Path, metavar="run.json", help="write the run record here")
+    train.set_defaults(handler=_train)
+    return parser
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    rows = [info.to_dict() for info in DATASETS.values()]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        origin = "" if row["origin"] == "built-in" else f" [{row['origin']}]"
+        print(f"{row['id']:<17} {row['modality']:<7} {row['task']:<15} {row['description']}{origin}")
+    return 0
+
+
+def _settings(pairs: list[str]) -> dict[str, Any]:
+    """Parse NAME=VALUE pairs; values are read as JSON where they can be (numbers, booleans)."""
+    settings = {}
+    for pair in pairs:
+        name, equals, value = pair.partition("=")
+        if not equals:
+            raise UserError(f"A setting must look like NAME=VALUE, not {pair!r}.")
+        try:
+            settings[name] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[name] = value
+    return settings
+
+
+def _presets(args: argparse.Namespace) -> int:
+    dataset = get_info(args.dataset).load(_settings(args.set))
+    specs = presets_for(dataset.signature)
+    if args.json:
+        print(json.dumps([{"name": name, "family": spec.family, "spec": spec.to_dict()}
+                          for name, spec in specs.items()], indent=2))
+        return 0
+    for name, spec in specs.items():
+        print(f"{name:<30} {spec.family}")
+    return 0
+
+
+def _model(text: str, dataset) -> ModelSpec:
+    """A preset by name, or a spec from a JSON file or a JSON string."""
+    specs = presets_for(dataset.signature)
+    if text in specs:
+        return specs[text]
+    if text.lstrip().startswith("{"):
+        return ModelSpec.from_json(text)
+    path = Path(text)
+    if path.suffix == ".json" or path.exists():
+        try:
+            return ModelSpec.from_json(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise UserError(f"The model file {text} cannot be read ({error.strerror}).") from None
+    names = ", ".join(specs)
+    raise UserError(f"There is no preset called {text!r} for {dataset.info.id}; presets: {names}.")
+
+
+def _train(args: argparse.Namespace) -> int:
+    dataset = get_info(args.dataset).load(_settings(args.set))
+    spec = _model(args.model, dataset)
+    from core.training import TrainingJob, submit  # TensorFlow loads only for training
+
+    options = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+               "optimizer": args.optimizer, "patience": args.patience, "seed": args.seed}
+    if args.limit:
+        dataset = dataset.head(args.limit)
+    job = TrainingJob(dataset, spec, {k: v for k, v in options.items() if v is not None})
+    submit(job)
+    try:
+        while not job.wait(0.25):
+            _draw(job.snapshot())
+    except KeyboardInterrupt:
+        job.stop()
+        job.wait()
+    _draw(job.snapshot())
+    print(file=sys.stderr)
+    record = job.record()
+    _report(record)
+    if args.out:
+        args.out.write_text(json.dumps(record, indent=2), encoding="utf-8")
+        print(f"run written to {args.out}")
+    return 0 if record["status"] in ("completed", "stopped") else 1
+
+
+def _draw(state: dict[str, Any]) -> None:
+    if state["status"] == "queued":
+        return
+    done = (state["epoch"] - 1 + (state["batch"] / state["batches"] if state["batches"] else 0)) / state["epochs"]
+    filled = int(BAR_WIDTH * min(max(done, 0.0), 1.0))
+    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+    eta = state["eta_seconds"]
+    eta_text = f" ETA {eta:.0f}s" if eta is not None else ""
+    loss = state.get("batch_loss")
+    loss_text = f" loss {loss:.4f}" if loss is not None else ""
+    line = (f"\r[{bar}] epoch {state['epoch']}/{state['epochs']} "
+            f"batch {state['batch']}/{state['batches']}{loss_text}{eta_text}")
+    print(line.ljust(80), end="", file=sys.stderr, flush=True)
+
+
+def _report(record: dict[str, Any]) -> None:
+    print(f"{record['name']} ({record['family']}): {record['status']}"
+          + (f" ({record['reason']})" if record["reason"] else ""))
+    print(f"parameters: {record['params']:,}   training: {record['train_seconds']:.1f} s")
+    for name, value in record["metrics"].items():
+        if isinstance(value, float):
+            print(f"  {name:<14} {value:.4f}")
+    for sample in record["metrics"].get("samples", []):
+        print(f"  generated at temperature {sample['temperature']}: {sample['text'][:80]!r}")

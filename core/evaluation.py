@@ -1,0 +1,144 @@
+"""Test-split evaluation for each task, in plain JSON-able numbers."""
+
+from __future__ import annotations
+
+import math
+from time import perf_counter
+from typing import Any
+
+import keras
+import numpy as np
+
+from core.datasets import Dataset
+
+MAIN_METRIC = {  # the metric a comparison ranks by, and whether higher is better
+    "classification": ("accuracy", True),
+    "forecasting": ("mae", False),
+    "language-model": ("perplexity", False),
+}
+EXAMPLES = 8
+FORECAST_POINTS = 600
+TEMPERATURES = (0.2, 0.5, 1.0)
+GENERATED_CHARACTERS = 160
+
+
+def evaluate(model: keras.Model, dataset: Dataset, batch_size: int) -> dict[str, Any]:
+    """Predict the test split once; return the task's metrics and the latency per sample."""
+    x, y = dataset.test.x, dataset.test.y
+    model.predict(x[:batch_size], batch_size=batch_size, verbose=0)  # warm-up: trace once
+    start = perf_counter()
+    predictions = model.predict(x, batch_size=batch_size, verbose=0)
+    latency_ms = 1000 * (perf_counter() - start) / max(len(x), 1)
+    task = dataset.signature.task
+    if task == "forecasting":
+        metrics = _forecasting(dataset, predictions)
+    else:
+        metrics = _classification(dataset, predictions, y)
+        if task == "language-model":
+            metrics = _language_model(model, dataset, metrics)
+    return {**metrics, "latency_ms": latency_ms}
+
+
+def _crossentropy(probabilities: np.ndarray, y: np.ndarray) -> float:
+    picked = probabilities[np.arange(len(y)), y]
+    return float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0))))
+
+
+def _classification(dataset: Dataset, probabilities: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    classes = probabilities.shape[1]
+    predicted = probabilities.argmax(axis=1)
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(confusion, (y, predicted), 1)
+    hits = np.diag(confusion).astype(float)
+    precision = np.divide(hits, confusion.sum(axis=0), out=np.zeros(classes), where=confusion.sum(axis=0) > 0)
+    recall = np.divide(hits, confusion.sum(axis=1), out=np.zeros(classes), where=confusion.sum(axis=1) > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(classes),
+                   where=(precision + recall) > 0)
+    present = confusion.sum(axis=1) > 0
+    metrics: dict[str, Any] = {
+        "accuracy": float(hits.sum() / max(len(y), 1)),
+        "loss": _crossentropy(probabilities, y),
+    }
+    if dataset.signature.task == "language-model":
+        return metrics
+    names = dataset.class_names
+    metrics["macro_f1"] = float(f1[present].mean()) if present.any() else 0.0
+    metrics["per_class"] = [
+        {"class": names[i], "precision": float(precision[i]), "recall": float(recall[i]),
+         "f1": float(f1[i]), "support": int(confusion[i].sum())}
+        for i in range(classes)
+    ]
+    metrics["confusion_matrix"] = confusion.tolist()
+    metrics["class_names"] = list(names)
+    metrics["examples"] = [
+        _example(dataset, int(i), names[y[i]], names[predicted[i]], float(probabilities[i, predicted[i]]))
+        for i in np.flatnonzero(predicted != y)[:EXAMPLES]
+    ]
+    return metrics
+
+
+def _example(dataset: Dataset, index: int, truth: str, predicted: str, confidence: float) -> dict[str, Any]:
+    example: dict[str, Any] = {"index": index, "true": truth, "predicted": predicted, "confidence": confidence}
+    sample = dataset.test.x[index]
+    if dataset.signature.tokens:
+        example["text"] = dataset.test_texts[index] if dataset.test_texts else dataset.decode(sample)
+    else:
+        example["image"] = np.round(sample * 255).astype(np.uint8).tolist()
+    return example
+
+
+def _errors(truth: np.ndarray, predicted: np.ndarray, prefix: str = "") -> dict[str, float]:
+    error = predicted - truth
+    nonzero = np.abs(truth) > 1e-8
+    mape = float(np.mean(np.abs(error[nonzero] / truth[nonzero])) * 100) if nonzero.any() else math.nan
+    return {
+        f"{prefix}mae": float(np.mean(np.abs(error))),
+        f"{prefix}rmse": float(np.sqrt(np.mean(error**2))),
+        f"{prefix}mape": mape,
+    }
+
+
+def _forecasting(dataset: Dataset, predictions: np.ndarray) -> dict[str, Any]:
+    target, inputs = dataset.target, dataset.test.x
+    truth = target.unscale(dataset.test.y, inputs)
+    predicted = target.unscale(predictions, inputs)
+    naive = np.repeat(target.last_seen(inputs) * target.std + target.mean, truth.shape[1], axis=1)
+    points = slice(0, FORECAST_POINTS)
+    return {
+        **_errors(truth, predicted),
+        **_errors(truth, naive, "naive_"),
+        "forecast": {
+            "time": target.test_times[points],
+            "truth": truth[points, 0].tolist(),
+            "predicted": predicted[points, 0].tolist(),
+            "naive": naive[points, 0].tolist(),
+            "target": target.name,
+        },
+    }
+
+
+def _language_model(model: keras.Model, dataset: Dataset, metrics: dict[str, Any]) -> dict[str, Any]:
+    length = dataset.signature.input.dims[0]
+    seed_text = dataset.test_texts[0][:length] if dataset.test_texts else ""
+    index = {char: i for i, char in enumerate(dataset.vocabulary)}
+    seed_ids = [index.get(char, 0) for char in seed_text]
+    rng = np.random.default_rng(0)
+    samples = [
+        {"temperature": t, "text": generate(model, dataset, seed_ids, t, rng)} for t in TEMPERATURES
+    ]
+    return {**metrics, "perplexity": float(math.exp(metrics["loss"])), "seed_text": seed_text,
+            "samples": samples}
+
+
+def generate(model: keras.Model, dataset: Dataset, seed_ids: list[int], temperature: float,
+             rng: np.random.Generator, characters: int = GENERATED_CHARACTERS) -> str:
+    """Sample characters one at a time; low temperatures pick the likeliest, high ones explore."""
+    length = dataset.signature.input.dims[0]
+    ids = list(seed_ids)
+    for _ in range(characters):
+        window = np.array([([0] * length + ids)[-length:]], dtype=np.int32)
+        probabilities = np.asarray(model(window, training=False))[0].astype(np.float64)
+        logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
+        weights = np.exp(logits - logits.max())
+        ids.append(int(rng.choice(len(weights), p=weights / weights.sum())))
+    return dataset.decode(np.array(ids[len(seed_ids):]))

@@ -1,0 +1,223 @@
+"""Training jobs: ``fit()`` in one background worker, with live snapshots, stop and divergence."""
+
+from __future__ import annotations
+
+import copy
+import gc
+import logging
+import math
+import queue
+import threading
+import time
+import uuid
+from typing import Any
+
+import keras
+
+from core.builder import build_model, compile_model
+from core.datasets import Dataset
+from core.errors import SpecError
+from core.evaluation import evaluate
+from core.params import Param, check_values
+from core.spec import ModelSpec
+from core.trace import Limits, validate
+
+log = logging.getLogger(__name__)
+
+TRAIN_SETTINGS = (
+    Param("epochs", "int", 5, "Passes over the training data.", 1, 200),
+    Param("batch_size", "int", 64, "Samples per gradient step.", 1, 2048),
+    Param("optimizer", "choice", "adam", "How the weights are updated.", choices=("adam", "sgd", "rmsprop")),
+    Param("learning_rate", "float", 0.001, "Step size of the optimizer.", 1e-6, 1.0),
+    Param("patience", "int", 0, "Stop after this many epochs without a better validation loss (0: never).", 0, 100),
+    Param("seed", "int", 42, "Seed for weights and shuffling: the same seed repeats a run.", 0, 2**31 - 1),
+)
+FINISHED = ("completed", "stopped", "diverged", "failed")
+
+
+def check_train_settings(given: Any) -> dict[str, Any]:
+    values, problems = check_values(TRAIN_SETTINGS, given or {})
+    if problems:
+        raise SpecError([f"Training: {p}." for p in problems])
+    return values
+
+
+class TrainingJob:
+    """One training run: build, fit, evaluate. Read it through ``snapshot()`` from any thread."""
+
+    def __init__(self, dataset: Dataset, spec: ModelSpec, settings: dict[str, Any] | None = None,
+                 limits: Limits | None = None) -> None:
+        self.dataset, self.spec = dataset, spec
+        self.settings = check_train_settings(settings)
+        self.trace = validate(spec, dataset.signature, limits)
+        self.id = uuid.uuid4().hex[:10]
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._state: dict[str, Any] = {
+            "id": self.id, "name": spec.name, "family": spec.family, "status": "queued", "reason": "",
+            "epoch": 0, "epochs": self.settings["epochs"], "batch": 0, "batches": 0,
+            "history": [], "metrics": {}, "params": self.trace.total_params,
+            "train_seconds": 0.0, "created": time.time(), "started": None, "finished": None,
+        }
+
+    # ---- reading and control, from any thread ---------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            state = copy.deepcopy(self._state)
+        state["eta_seconds"] = _eta(state)
+        return state
+
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._state["status"]
+
+    def stop(self) -> None:
+        """Ask the run to end after the current batch; what it learned so far is kept."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def record(self) -> dict[str, Any]:
+        """The run as plain data: config, status, per-epoch history, test metrics, sizes and times."""
+        state = self.snapshot()
+        state.pop("eta_seconds")
+        state["config"] = {
+            "dataset": {"id": self.dataset.info.id, "settings": self.dataset.settings},
+            "model": self.spec.to_dict(),
+            "train": self.settings,
+        }
+        return state
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            self._state.update(changes)
+
+    # ---- the run itself, on the worker thread ----------------------------------------------
+
+    def _run(self) -> None:
+        if self._stop.is_set():
+            self._finish("stopped", "stopped before it started")
+            return
+        self._update(status="running", started=time.time())
+        model = None
+        try:
+            keras.utils.set_random_seed(self.settings["seed"])
+            model = build_model(self.spec, self.dataset.signature)
+            compile_model(model, self.dataset.signature.task, self.settings["optimizer"],
+                          self.settings["learning_rate"])
+            progress = _Progress(self, len(self.dataset.train))
+            callbacks: list[keras.callbacks.Callback] = [progress]
+            if self.settings["patience"]:
+                callbacks.append(keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=self.settings["patience"], restore_best_weights=True))
+            train, validation = self.dataset.train, self.dataset.validation
+            start = time.perf_counter()
+            model.fit(train.x, train.y, validation_data=(validation.x, validation.y),
+                      epochs=self.settings["epochs"], batch_size=self.settings["batch_size"],
+                      callbacks=callbacks, verbose=0)
+            self._update(train_seconds=time.perf_counter() - start)
+            if progress.diverged_at:
+                self._finish("diverged", f"the loss became {progress.diverged_at}; "
+                             "try a lower learning rate or a normalization layer")
+                return
+            metrics = evaluate(model, self.dataset, self.settings["batch_size"])
+            self._update(metrics=metrics)
+            if self._stop.is_set():
+                self._finish("stopped", "stopped by request; the test metrics are those of the partial run")
+            else:
+                self._finish("completed", "")
+        except Exception as error:  # any failure inside Keras becomes a readable state, and a log line
+            log.exception("training job %s failed", self.id)
+            self._finish("failed", _one_sentence(error))
+        finally:
+            del model
+            keras.backend.clear_session()
+            gc.collect()
+
+    def _finish(self, status: str, reason: str) -> None:
+        self._update(status=status, reason=reason, finished=time.time())
+        self._done.set()
+
+
+class _Progress(keras.callbacks.Callback):
+    """Publishes batch and epoch progress to the job, honours stop, and spots divergence."""
+
+    def __init__(self, job: TrainingJob, samples: int) -> None:
+        super().__init__()
+        self.job, self.samples = job, samples
+        self.diverged_at = ""
+        self.epoch_start = self.train_start = 0.0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.train_start = time.perf_counter()
+        self.job._update(batches=self.params.get("steps") or 0)
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch_start = time.perf_counter()
+        self.job._update(epoch=epoch + 1, batch=0)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = float((logs or {}).get("loss", 0.0))
+        if not math.isfinite(loss):
+            self.diverged_at = f"{loss} at epoch {self.job._state['epoch']}, batch {batch + 1}"
+            self.model.stop_training = True
+        if self.job._stop.is_set():
+            self.model.stop_training = True
+        self.job._update(batch=batch + 1, batch_loss=loss)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        now = time.perf_counter()
+        seconds = now - self.epoch_start
+        entry = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
+                 "seconds": seconds, "wall_seconds": now - self.train_start,
+                 "samples_per_second": self.samples / seconds if seconds else 0.0}
+        with self.job._lock:
+            self.job._state["history"].append(entry)
+
+
+def _eta(state: dict[str, Any]) -> float | None:
+    history = state["history"]
+    if state["status"] != "running" or not history:
+        return None
+    per_epoch = history[-1]["wall_seconds"] / len(history)
+    done = len(history) + (state["batch"] / state["batches"] if state["batches"] else 0) - (
+        1 if state["epoch"] > len(history) else 0)
+    return max(per_epoch * (state["epochs"] - done), 0.0)
+
+
+def _one_sentence(error: Exception) -> str:
+    first_line = (str(error).strip().splitlines() or [""])[0][:200]
+    return f"training stopped with {error.__class__.__name__}: {first_line}".rstrip(": ")
+
+
+class _Runner:
+    """Runs queued jobs one at a time on a single daemon thread (TensorFlow is not thread-safe)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[TrainingJob] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, job: TrainingJob) -> TrainingJob:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._work, name="training-worker", daemon=True)
+                self._thread.start()
+        self._queue.put(job)
+        return job
+
+    def _work(self) -> None:
+        while True:
+            self._queue.get()._run()
+
+
+RUNNER = _Runner()
+
+
+def submit(job: TrainingJob) -> TrainingJob:
+    """Queue a job; it starts when the jobs before it have finished."""
+    return RUNNER.submit(job)
