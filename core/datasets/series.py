@@ -30,9 +30,11 @@ def regularize(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     frame = frame.sort_index()
     frame = frame[~frame.index.duplicated()]
     notes = []
-    frequency = pd.infer_freq(frame.index[:50]) if len(frame) >= 3 else None
-    if frequency:
-        frame = frame.asfreq(frequency)
+    if isinstance(frame.index, pd.DatetimeIndex) and len(frame) >= 3:
+        with pd.option_context("future.infer_freq_returns_offset", True):
+            frequency = pd.infer_freq(frame.index[:50])
+        if frequency:
+            frame = frame.asfreq(frequency)
     missing = int(frame.isna().sum().sum())
     if missing:
         frame = frame.interpolate(method="linear", limit_direction="both")
