@@ -122,23 +122,27 @@ def _language_model(model: keras.Model, dataset: Dataset, metrics: dict[str, Any
     seed_text = dataset.test_texts[0][:length] if dataset.test_texts else ""
     index = {char: i for i, char in enumerate(dataset.vocabulary)}
     seed_ids = [index.get(char, 0) for char in seed_text]
-    rng = np.random.default_rng(0)
-    samples = [
-        {"temperature": t, "text": generate(model, dataset, seed_ids, t, rng)} for t in TEMPERATURES
-    ]
+    texts = generate(model, dataset, seed_ids, TEMPERATURES, np.random.default_rng(0))
+    samples = [{"temperature": t, "text": text} for t, text in zip(TEMPERATURES, texts)]
     return {**metrics, "perplexity": float(math.exp(metrics["loss"])), "seed_text": seed_text,
             "samples": samples}
 
 
-def generate(model: keras.Model, dataset: Dataset, seed_ids: list[int], temperature: float,
-             rng: np.random.Generator, characters: int = GENERATED_CHARACTERS) -> str:
-    """Sample characters one at a time; low temperatures pick the likeliest, high ones explore."""
+def generate(model: keras.Model, dataset: Dataset, seed_ids: list[int], temperatures: tuple[float, ...],
+             rng: np.random.Generator, characters: int = GENERATED_CHARACTERS) -> list[str]:
+    """Sample one text per temperature, a character at a time, all temperatures in one batch.
+
+    Low temperatures pick the likeliest next character; high ones explore.
+    """
     length = dataset.signature.input.dims[0]
-    ids = list(seed_ids)
-    for _ in range(characters):
-        window = np.array([([0] * length + ids)[-length:]], dtype=np.int32)
-        probabilities = np.asarray(model(window, training=False))[0].astype(np.float64)
-        logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
-        weights = np.exp(logits - logits.max())
-        ids.append(int(rng.choice(len(weights), p=weights / weights.sum())))
-    return dataset.decode(np.array(ids[len(seed_ids):]))
+    ids = np.zeros((len(temperatures), length + characters), dtype=np.int32)
+    ids[:, length - len(seed_ids[-length:]) : length] = seed_ids[-length:]
+    scale = np.array(temperatures)[:, None]
+    for step in range(characters):
+        probabilities = np.asarray(model.predict_on_batch(ids[:, step : step + length]), dtype=np.float64)
+        logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / scale
+        weights = np.exp(logits - logits.max(axis=1, keepdims=True))
+        weights /= weights.sum(axis=1, keepdims=True)
+        for row, row_weights in enumerate(weights):
+            ids[row, step + length] = rng.choice(len(row_weights), p=row_weights)
+    return [dataset.decode(row[length:]) for row in ids]

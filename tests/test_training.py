@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from conftest import MODALITY_DATASETS, small
+from core.builder import build_model
+from core.datasets import Split
+from core.errors import SpecError
+from core.presets import presets_for
+from core.trace import trace_model
+from core.training import TrainingJob, submit
+
+PRESET_CASES = [(name, preset) for name in MODALITY_DATASETS for preset in presets_for(small(name).signature)]
+
+
+def run(dataset, spec, **settings) -> dict:
+    job = submit(TrainingJob(dataset, spec, {"epochs": 1, "batch_size": 32, **settings}))
+    assert job.wait(180), "the job did not finish"
+    return job.record()
+
+
+@pytest.mark.parametrize(("dataset_id", "preset"), PRESET_CASES, ids=[f"{d}-{p}" for d, p in PRESET_CASES])
+def test_every_preset_builds_and_trains_one_epoch(dataset_id, preset):
+    dataset = small(dataset_id, 64)
+    spec = presets_for(dataset.signature)[preset]
+    record = run(dataset, spec)
+    assert record["status"] == "completed", record["reason"]
+    assert len(record["history"]) == 1
+    assert {"loss", "val_loss", "seconds", "samples_per_second"} <= set(record["history"][0])
+    assert record["params"] == build_model(spec, dataset.signature).count_params()
+    assert record["metrics"]["latency_ms"] > 0
+    json.dumps(record)
+
+
+def test_trace_shapes_match_keras_for_every_preset():
+    for dataset_id in MODALITY_DATASETS:
+        signature = small(dataset_id).signature
+        for spec in presets_for(signature).values():
+            model = build_model(spec, signature)
+            rows = trace_model(spec, signature).rows[1:]
+            assert [tuple(layer.output.shape[1:]) for layer in model.layers[1:]] == [r.shape.dims for r in rows]
+
+
+def test_classification_metrics_are_complete():
+    dataset = small("digits_8x8", 128)
+    metrics = run(dataset, presets_for(dataset.signature)["CNN"])["metrics"]
+    assert 0 <= metrics["accuracy"] <= 1 and 0 <= metrics["macro_f1"] <= 1
+    assert np.array(metrics["confusion_matrix"]).sum() == len(dataset.test)
+    assert len(metrics["per_class"]) == 10
+    for example in metrics["examples"]:
+        assert example["true"] != example["predicted"]
+        assert np.array(example["image"]).shape == (8, 8, 1)
+
+
+def test_forecasting_metrics_include_the_naive_forecast():
+    dataset = small("sunspots", 128)
+    metrics = run(dataset, presets_for(dataset.signature)["GRU"])["metrics"]
+    for name in ("mae", "rmse", "mape", "naive_mae", "naive_rmse", "naive_mape"):
+        assert math.isfinite(metrics[name])
+    assert len(metrics["forecast"]["truth"]) == len(metrics["forecast"]["predicted"]) == len(dataset.test)
+
+
+def test_language_model_reports_perplexity_and_generates_text():
+    dataset = small("shakespeare", 128)
+    metrics = run(dataset, presets_for(dataset.signature)["Char-RNN (Keras example)"])["metrics"]
+    assert metrics["perplexity"] == pytest.approx(math.exp(metrics["loss"]))
+    assert [sample["temperature"] for sample in metrics["samples"]] == [0.2, 0.5, 1.0]
+    assert all(len(sample["text"]) > 0 for sample in metrics["samples"])
+
+
+def test_same_seed_repeats_a_run():
+    dataset = small("digits_8x8", 128)
+    spec = presets_for(dataset.signature)["SimpleRNN"]
+    first, second = run(dataset, spec, epochs=2, seed=7), run(dataset, spec, epochs=2, seed=7)
+    assert [h["loss"] for h in first["history"]] == pytest.approx([h["loss"] for h in second["history"]], rel=1e-4)
+
+
+def test_stop_ends_after_the_current_batch_and_keeps_the_partial_run():
+    dataset = small("digits_8x8", 1000)
+    job = submit(TrainingJob(dataset, presets_for(dataset.signature)["LSTM"], {"epochs": 200, "batch_size": 8}))
+    while job.snapshot()["batch"] < 3:
+        assert not job.wait(0.05)
+    job.stop()
+    assert job.wait(60)
+    record = job.record()
+    assert record["status"] == "stopped"
+    assert len(record["history"]) < 200
+    assert "accuracy" in record["metrics"]
+
+
+def test_a_stopped_queued_job_never_runs():
+    dataset = small("digits_8x8", 64)
+    spec = presets_for(dataset.signature)["GRU"]
+    first = submit(TrainingJob(dataset, spec, {"epochs": 3}))
+    second = TrainingJob(dataset, spec, {"epochs": 3})
+    assert second.status == "queued"
+    second.stop()
+    submit(second)
+    assert first.wait(120) and second.wait(120)
+    assert second.record()["status"] == "stopped" and second.record()["history"] == []
+
+
+def test_nan_loss_marks_the_run_diverged():
+    dataset = small("sunspots", 64)
+    poisoned = dataset.train.x.copy()
+    poisoned[:] = np.nan
+    dataset = replace(dataset, train=Split(poisoned, dataset.train.y))
+    record = run(dataset, presets_for(dataset.signature)["CNN"], epochs=5)
+    assert record["status"] == "diverged"
+    assert "loss became nan" in record["reason"]
+    assert len(record["history"]) <= 1
+
+
+def test_invalid_settings_and_models_are_refused_before_training():
+    dataset = small("digits_8x8")
+    spec = presets_for(dataset.signature)["CNN"]
+    with pytest.raises(SpecError, match="Training: epochs must be at least 1, not 0."):
+        TrainingJob(dataset, spec, {"epochs": 0})
+    with pytest.raises(SpecError, match="Training: optimizer must be one of adam, sgd, rmsprop"):
+        TrainingJob(dataset, spec, {"optimizer": "lbfgs"})
+    broken = replace(spec, layers=[{"kind": "LSTM", "units": 4, "return_sequences": True, "activation": "tanh",
+                                    "dropout": 0.0}])
+    with pytest.raises(SpecError, match="output head needs"):
+        TrainingJob(dataset, broken)
