@@ -7,19 +7,14 @@ import keras
 from core.layers import LayerCall
 from core.shapes import Signature
 from core.spec import ModelSpec
+from core.tasks import LOSSES, OPTIMIZERS
 from core.trace import Limits, validate
 
-LOSSES = {
-    "classification": ("sparse_categorical_crossentropy", ["accuracy"]),
-    "language-model": ("sparse_categorical_crossentropy", ["accuracy"]),
-    "forecasting": ("mse", ["mae"]),
-}
-OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
 
-
-def instantiate(call: LayerCall) -> keras.layers.Layer:
-    args = [instantiate(a) if isinstance(a, LayerCall) else a for a in call.args]
-    return getattr(keras.layers, call.cls)(*args, **call.kwargs)
+def instantiate(call: LayerCall, name: str) -> keras.layers.Layer:
+    """Create the layer a call describes, with an explicit name (and its wrapped layer's too)."""
+    args = [instantiate(a, f"{name}_inner") if isinstance(a, LayerCall) else a for a in call.args]
+    return getattr(keras.layers, call.cls)(*args, name=name, **call.kwargs)
 
 
 def build_model(spec: ModelSpec, signature: Signature, limits: Limits | None = None) -> keras.Model:
@@ -28,8 +23,8 @@ def build_model(spec: ModelSpec, signature: Signature, limits: Limits | None = N
     dtype = "int32" if signature.tokens else "float32"
     inputs = keras.Input(shape=signature.input.dims, dtype=dtype, name="input")
     outputs = inputs
-    for _, call in trace.calls:
-        outputs = instantiate(call)(outputs)
+    for index, (role, call) in enumerate(trace.calls, start=1):
+        outputs = instantiate(call, f"{index}_{role}_{call.cls.lower()}")(outputs)
     return keras.Model(inputs, outputs, name="model")
 
 

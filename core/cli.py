@@ -43,17 +43,31 @@ def _parser() -> argparse.ArgumentParser:
 
     presets = commands.add_parser("presets", help="list the preset models that fit a dataset")
     presets.add_argument("--dataset", required=True, metavar="ID")
-    presets.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                         help="a dataset setting, e.g. window=24 (repeatable)")
+    presets.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a dataset setting, e.g. window=24 (repeatable)",
+    )
     presets.add_argument("--json", action="store_true", help="print JSON")
     presets.set_defaults(handler=_presets)
 
     train = commands.add_parser("train", help="train a model and print its test metrics")
     train.add_argument("--dataset", required=True, metavar="ID")
-    train.add_argument("--model", required=True, metavar="PRESET_OR_SPEC_JSON",
-                       help="a preset name, a JSON spec file, or a JSON spec string")
-    train.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                       help="a dataset setting, e.g. window=24 (repeatable)")
+    train.add_argument(
+        "--model",
+        required=True,
+        metavar="PRESET_OR_SPEC_JSON",
+        help="a preset name, a JSON spec file, or a JSON spec string",
+    )
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a dataset setting, e.g. window=24 (repeatable)",
+    )
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--learning-rate", type=float)
@@ -95,8 +109,15 @@ def _presets(args: argparse.Namespace) -> int:
     dataset = get_info(args.dataset).load(_settings(args.set))
     specs = presets_for(dataset.signature)
     if args.json:
-        print(json.dumps([{"name": name, "family": spec.family, "spec": spec.to_dict()}
-                          for name, spec in specs.items()], indent=2))
+        print(
+            json.dumps(
+                [
+                    {"name": name, "family": spec.family, "spec": spec.to_dict()}
+                    for name, spec in specs.items()
+                ],
+                indent=2,
+            )
+        )
         return 0
     for name, spec in specs.items():
         print(f"{name:<30} {spec.family}")
@@ -125,8 +146,14 @@ def _train(args: argparse.Namespace) -> int:
     spec = _model(args.model, dataset)
     from core.training import TrainingJob, submit  # TensorFlow loads only for training
 
-    options = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-               "optimizer": args.optimizer, "patience": args.patience, "seed": args.seed}
+    options = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "optimizer": args.optimizer,
+        "patience": args.patience,
+        "seed": args.seed,
+    }
     if args.limit:
         dataset = dataset.head(args.limit)
     job = TrainingJob(dataset, spec, {k: v for k, v in options.items() if v is not None})
@@ -150,21 +177,27 @@ def _train(args: argparse.Namespace) -> int:
 def _draw(state: dict[str, Any]) -> None:
     if state["status"] == "queued":
         return
-    done = (state["epoch"] - 1 + (state["batch"] / state["batches"] if state["batches"] else 0)) / state["epochs"]
+    done = (state["epoch"] - 1 + (state["batch"] / state["batches"] if state["batches"] else 0)) / state[
+        "epochs"
+    ]
     filled = int(BAR_WIDTH * min(max(done, 0.0), 1.0))
     bar = "#" * filled + "-" * (BAR_WIDTH - filled)
     eta = state["eta_seconds"]
     eta_text = f" ETA {eta:.0f}s" if eta is not None else ""
     loss = state.get("batch_loss")
     loss_text = f" loss {loss:.4f}" if loss is not None else ""
-    line = (f"\r[{bar}] epoch {state['epoch']}/{state['epochs']} "
-            f"batch {state['batch']}/{state['batches']}{loss_text}{eta_text}")
+    line = (
+        f"\r[{bar}] epoch {state['epoch']}/{state['epochs']} "
+        f"batch {state['batch']}/{state['batches']}{loss_text}{eta_text}"
+    )
     print(line.ljust(80), end="", file=sys.stderr, flush=True)
 
 
 def _report(record: dict[str, Any]) -> None:
-    print(f"{record['name']} ({record['family']}): {record['status']}"
-          + (f" ({record['reason']})" if record["reason"] else ""))
+    print(
+        f"{record['name']} ({record['family']}): {record['status']}"
+        + (f" ({record['reason']})" if record["reason"] else "")
+    )
     print(f"parameters: {record['params']:,}   training: {record['train_seconds']:.1f} s")
     for name, value in record["metrics"].items():
         if isinstance(value, float):

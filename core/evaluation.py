@@ -11,11 +11,6 @@ import numpy as np
 
 from core.datasets import Dataset
 
-MAIN_METRIC = {  # the metric a comparison ranks by, and whether higher is better
-    "classification": ("accuracy", True),
-    "forecasting": ("mae", False),
-    "language-model": ("perplexity", False),
-}
 EXAMPLES = 8
 FORECAST_POINTS = 600
 TEMPERATURES = (0.2, 0.5, 1.0)
@@ -52,8 +47,9 @@ def _classification(dataset: Dataset, probabilities: np.ndarray, y: np.ndarray) 
     hits = np.diag(confusion).astype(float)
     precision = np.divide(hits, confusion.sum(axis=0), out=np.zeros(classes), where=confusion.sum(axis=0) > 0)
     recall = np.divide(hits, confusion.sum(axis=1), out=np.zeros(classes), where=confusion.sum(axis=1) > 0)
-    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(classes),
-                   where=(precision + recall) > 0)
+    f1 = np.divide(
+        2 * precision * recall, precision + recall, out=np.zeros(classes), where=(precision + recall) > 0
+    )
     present = confusion.sum(axis=1) > 0
     metrics: dict[str, Any] = {
         "accuracy": float(hits.sum() / max(len(y), 1)),
@@ -64,8 +60,13 @@ def _classification(dataset: Dataset, probabilities: np.ndarray, y: np.ndarray) 
     names = dataset.class_names
     metrics["macro_f1"] = float(f1[present].mean()) if present.any() else 0.0
     metrics["per_class"] = [
-        {"class": names[i], "precision": float(precision[i]), "recall": float(recall[i]),
-         "f1": float(f1[i]), "support": int(confusion[i].sum())}
+        {
+            "class": names[i],
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(confusion[i].sum()),
+        }
         for i in range(classes)
     ]
     metrics["confusion_matrix"] = confusion.tolist()
@@ -78,7 +79,12 @@ def _classification(dataset: Dataset, probabilities: np.ndarray, y: np.ndarray) 
 
 
 def _example(dataset: Dataset, index: int, truth: str, predicted: str, confidence: float) -> dict[str, Any]:
-    example: dict[str, Any] = {"index": index, "true": truth, "predicted": predicted, "confidence": confidence}
+    example: dict[str, Any] = {
+        "index": index,
+        "true": truth,
+        "predicted": predicted,
+        "confidence": confidence,
+    }
     sample = dataset.test.x[index]
     if dataset.signature.tokens:
         example["text"] = dataset.test_texts[index] if dataset.test_texts else dataset.decode(sample)
@@ -123,13 +129,23 @@ def _language_model(model: keras.Model, dataset: Dataset, metrics: dict[str, Any
     index = {char: i for i, char in enumerate(dataset.vocabulary)}
     seed_ids = [index.get(char, 0) for char in seed_text]
     texts = generate(model, dataset, seed_ids, TEMPERATURES, np.random.default_rng(0))
-    samples = [{"temperature": t, "text": text} for t, text in zip(TEMPERATURES, texts)]
-    return {**metrics, "perplexity": float(math.exp(metrics["loss"])), "seed_text": seed_text,
-            "samples": samples}
+    samples = [{"temperature": t, "text": text} for t, text in zip(TEMPERATURES, texts, strict=True)]
+    return {
+        **metrics,
+        "perplexity": float(math.exp(metrics["loss"])),
+        "seed_text": seed_text,
+        "samples": samples,
+    }
 
 
-def generate(model: keras.Model, dataset: Dataset, seed_ids: list[int], temperatures: tuple[float, ...],
-             rng: np.random.Generator, characters: int = GENERATED_CHARACTERS) -> list[str]:
+def generate(
+    model: keras.Model,
+    dataset: Dataset,
+    seed_ids: list[int],
+    temperatures: tuple[float, ...],
+    rng: np.random.Generator,
+    characters: int = GENERATED_CHARACTERS,
+) -> list[str]:
     """Sample one text per temperature, a character at a time, all temperatures in one batch.
 
     Low temperatures pick the likeliest next character; high ones explore.

@@ -59,6 +59,7 @@ class LayerKind:
 
 # ---- parameter definitions reused by several kinds ----------------------------------------
 
+
 def _units(default: int, help_text: str = "Number of units (the width of the output).") -> Param:
     return Param("units", "int", default, help_text, 1, 4096)
 
@@ -67,20 +68,25 @@ FILTERS = Param("filters", "int", 32, "Number of filters (output channels).", 1,
 KERNEL = Param("kernel_size", "int", 3, "Width of the convolution window.", 1, 64)
 STRIDES = Param("strides", "int", 1, "Step between windows.", 1, 16)
 DILATION = Param("dilation_rate", "int", 1, "Spacing between kernel taps (1 = none).", 1, 256)
-ACTIVATION = Param("activation", "choice", "relu", "Non-linearity applied to the output.",
-                   choices=ACTIVATIONS)
+ACTIVATION = Param(
+    "activation", "choice", "relu", "Non-linearity applied to the output.", choices=ACTIVATIONS
+)
 POOL = Param("pool_size", "int", 2, "Width of the pooling window.", 1, 64)
 POOL_STRIDES = Param("strides", "int", 0, "Step between windows (0 = the pool size).", 0, 64)
-PADDING = Param("padding", "choice", "valid", "valid: no padding; same: keep the length.",
-                choices=("valid", "same"))
-RETURN_SEQUENCES = Param("return_sequences", "bool", False,
-                         "Output every time step (needed before another recurrent layer).")
-RNN_ACTIVATION = Param("activation", "choice", "tanh", "Non-linearity of the recurrent cell.",
-                       choices=ACTIVATIONS)
+PADDING = Param(
+    "padding", "choice", "valid", "valid: no padding; same: keep the length.", choices=("valid", "same")
+)
+RETURN_SEQUENCES = Param(
+    "return_sequences", "bool", False, "Output every time step (needed before another recurrent layer)."
+)
+RNN_ACTIVATION = Param(
+    "activation", "choice", "tanh", "Non-linearity of the recurrent cell.", choices=ACTIVATIONS
+)
 RNN_DROPOUT = Param("dropout", "float", 0.0, "Fraction of inputs dropped while training.", 0.0, 0.9)
 
 
 # ---- shape rules ------------------------------------------------------------------------
+
 
 def _window(length: int, window: int, stride: int, padding: str, axis: str, what: str) -> int:
     if padding in ("same", "causal"):
@@ -146,6 +152,7 @@ def _embedding_shape(shape: Shape, p: ParamValues) -> Shape:
 
 # ---- parameter counts -------------------------------------------------------------------
 
+
 def _no_weights(shape: Shape, p: ParamValues) -> int:
     return 0
 
@@ -179,6 +186,7 @@ def _embedding_weights(shape: Shape, p: ParamValues) -> int:
 
 
 # ---- Keras calls ------------------------------------------------------------------------
+
 
 def _conv_call(cls: str) -> Callable[[ParamValues], LayerCall]:
     def call(p: ParamValues) -> LayerCall:
@@ -222,27 +230,59 @@ def _bidirectional_call(p: ParamValues) -> LayerCall:
 
 def _recurrent_kind(cls: str, description: str) -> LayerKind:
     return LayerKind(
-        cls, "recurrent", description,
+        cls,
+        "recurrent",
+        description,
         (_units(64), RETURN_SEQUENCES, RNN_ACTIVATION, RNN_DROPOUT),
-        (SEQUENCE,), _recurrent_shape,
-        lambda s, p: _cell_weights(cls, s.last, p["units"]), _rnn_call(cls),
+        (SEQUENCE,),
+        _recurrent_shape,
+        lambda s, p: _cell_weights(cls, s.last, p["units"]),
+        _rnn_call(cls),
     )
 
 
 def _pool_kinds(op: str, label: str) -> list[LayerKind]:
     return [
-        LayerKind(f"{op}Pooling1D", "pooling", f"{label} over windows along the time axis.",
-                  (POOL, POOL_STRIDES, PADDING), (SEQUENCE,), _pool1d_shape, _no_weights,
-                  _pool_call(f"{op}Pooling1D")),
-        LayerKind(f"{op}Pooling2D", "pooling", f"{label} over square windows of the image.",
-                  (POOL, POOL_STRIDES, PADDING), (IMAGE,), _pool2d_shape, _no_weights,
-                  _pool_call(f"{op}Pooling2D")),
-        LayerKind(f"Global{op}Pooling1D", "pooling",
-                  f"{label} over the whole time axis (removes it).", (), (SEQUENCE,),
-                  _channels_only, _no_weights, _plain_call(f"Global{op}Pooling1D")),
-        LayerKind(f"Global{op}Pooling2D", "pooling",
-                  f"{label} over height and width (removes them).", (), (IMAGE,),
-                  _channels_only, _no_weights, _plain_call(f"Global{op}Pooling2D")),
+        LayerKind(
+            f"{op}Pooling1D",
+            "pooling",
+            f"{label} over windows along the time axis.",
+            (POOL, POOL_STRIDES, PADDING),
+            (SEQUENCE,),
+            _pool1d_shape,
+            _no_weights,
+            _pool_call(f"{op}Pooling1D"),
+        ),
+        LayerKind(
+            f"{op}Pooling2D",
+            "pooling",
+            f"{label} over square windows of the image.",
+            (POOL, POOL_STRIDES, PADDING),
+            (IMAGE,),
+            _pool2d_shape,
+            _no_weights,
+            _pool_call(f"{op}Pooling2D"),
+        ),
+        LayerKind(
+            f"Global{op}Pooling1D",
+            "pooling",
+            f"{label} over the whole time axis (removes it).",
+            (),
+            (SEQUENCE,),
+            _channels_only,
+            _no_weights,
+            _plain_call(f"Global{op}Pooling1D"),
+        ),
+        LayerKind(
+            f"Global{op}Pooling2D",
+            "pooling",
+            f"{label} over height and width (removes them).",
+            (),
+            (IMAGE,),
+            _channels_only,
+            _no_weights,
+            _plain_call(f"Global{op}Pooling2D"),
+        ),
     ]
 
 
@@ -250,63 +290,124 @@ KINDS: dict[str, LayerKind] = {
     kind.name: kind
     for kind in [
         LayerKind(
-            "Conv1D", "convolution",
+            "Conv1D",
+            "convolution",
             "Slides filters along the time axis; causal padding and dilation make a TCN.",
-            (FILTERS, KERNEL, STRIDES,
-             Param("padding", "choice", "valid",
-                   "valid: no padding; same: keep the length; causal: only look back in time.",
-                   choices=("valid", "same", "causal")),
-             DILATION, ACTIVATION),
-            (SEQUENCE,), _conv1d_shape, _conv1d_weights, _conv_call("Conv1D"),
+            (
+                FILTERS,
+                KERNEL,
+                STRIDES,
+                Param(
+                    "padding",
+                    "choice",
+                    "valid",
+                    "valid: no padding; same: keep the length; causal: only look back in time.",
+                    choices=("valid", "same", "causal"),
+                ),
+                DILATION,
+                ACTIVATION,
+            ),
+            (SEQUENCE,),
+            _conv1d_shape,
+            _conv1d_weights,
+            _conv_call("Conv1D"),
         ),
         LayerKind(
-            "Conv2D", "convolution", "Slides square filters over height and width of an image.",
+            "Conv2D",
+            "convolution",
+            "Slides square filters over height and width of an image.",
             (FILTERS, KERNEL, STRIDES, PADDING, ACTIVATION),
-            (IMAGE,), _conv2d_shape, _conv2d_weights, _conv_call("Conv2D"),
+            (IMAGE,),
+            _conv2d_shape,
+            _conv2d_weights,
+            _conv_call("Conv2D"),
         ),
         *_pool_kinds("Max", "Keeps the largest value"),
         *_pool_kinds("Average", "Averages the values"),
-        LayerKind("Flatten", "reshape", "Lays every axis out into one feature vector.", (),
-                  (SEQUENCE, IMAGE), _flatten, _no_weights, _plain_call("Flatten")),
+        LayerKind(
+            "Flatten",
+            "reshape",
+            "Lays every axis out into one feature vector.",
+            (),
+            (SEQUENCE, IMAGE),
+            _flatten,
+            _no_weights,
+            _plain_call("Flatten"),
+        ),
         _recurrent_kind("SimpleRNN", "A plain recurrent layer: one hidden state, short memory."),
         _recurrent_kind("LSTM", "Long short-term memory: gated cell state for long contexts."),
         _recurrent_kind("GRU", "Gated recurrent unit: an LSTM with fewer gates."),
         LayerKind(
-            "Bidirectional", "recurrent", "Runs a recurrent layer forwards and backwards in time.",
-            (Param("layer", "choice", "LSTM", "The recurrent layer to run both ways.",
-                   choices=RECURRENT),
-             _units(32), RETURN_SEQUENCES,
-             Param("merge_mode", "choice", "concat", "How the two directions are joined.",
-                   choices=("concat", "sum", "ave", "mul"))),
-            (SEQUENCE,), _recurrent_shape, _bidirectional_weights, _bidirectional_call,
+            "Bidirectional",
+            "recurrent",
+            "Runs a recurrent layer forwards and backwards in time.",
+            (
+                Param("layer", "choice", "LSTM", "The recurrent layer to run both ways.", choices=RECURRENT),
+                _units(32),
+                RETURN_SEQUENCES,
+                Param(
+                    "merge_mode",
+                    "choice",
+                    "concat",
+                    "How the two directions are joined.",
+                    choices=("concat", "sum", "ave", "mul"),
+                ),
+            ),
+            (SEQUENCE,),
+            _recurrent_shape,
+            _bidirectional_weights,
+            _bidirectional_call,
         ),
         LayerKind(
-            "Embedding", "embedding", "Turns token ids into learned vectors.",
+            "Embedding",
+            "embedding",
+            "Turns token ids into learned vectors.",
             (Param("output_dim", "int", 32, "Length of each token's vector.", 1, 1024),),
-            (TOKENS,), _embedding_shape, _embedding_weights,
+            (TOKENS,),
+            _embedding_shape,
+            _embedding_weights,
             lambda p: LayerCall("Embedding", (p["input_dim"], p["output_dim"])),
             context=("input_dim",),
         ),
         LayerKind(
-            "Dense", "dense", "A fully connected layer on the last axis.",
-            (_units(64), ACTIVATION), ANY_DENSE_INPUT, lambda s, p: s.with_last(p["units"]),
-            _dense_weights, _plain_call("Dense", "units", "activation"),
+            "Dense",
+            "dense",
+            "A fully connected layer on the last axis.",
+            (_units(64), ACTIVATION),
+            ANY_DENSE_INPUT,
+            lambda s, p: s.with_last(p["units"]),
+            _dense_weights,
+            _plain_call("Dense", "units", "activation"),
         ),
         LayerKind(
-            "Dropout", "regularization", "Drops a fraction of values while training.",
+            "Dropout",
+            "regularization",
+            "Drops a fraction of values while training.",
             (Param("rate", "float", 0.3, "Fraction of values set to zero.", 0.0, 0.9),),
-            ANY_DENSE_INPUT, _same, _no_weights, _plain_call("Dropout", "rate"),
+            ANY_DENSE_INPUT,
+            _same,
+            _no_weights,
+            _plain_call("Dropout", "rate"),
         ),
         LayerKind(
-            "BatchNormalization", "regularization",
-            "Normalizes each feature over the batch.", (), ANY_DENSE_INPUT, _same,
-            lambda s, p: 4 * s.last, _plain_call("BatchNormalization"),
+            "BatchNormalization",
+            "regularization",
+            "Normalizes each feature over the batch.",
+            (),
+            ANY_DENSE_INPUT,
+            _same,
+            lambda s, p: 4 * s.last,
+            _plain_call("BatchNormalization"),
         ),
         LayerKind(
-            "LayerNormalization", "regularization",
-            "Normalizes each sample over its features.", (), ANY_DENSE_INPUT, _same,
-            lambda s, p: 2 * s.last, _plain_call("LayerNormalization"),
+            "LayerNormalization",
+            "regularization",
+            "Normalizes each sample over its features.",
+            (),
+            ANY_DENSE_INPUT,
+            _same,
+            lambda s, p: 2 * s.last,
+            _plain_call("LayerNormalization"),
         ),
     ]
 }
-

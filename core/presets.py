@@ -42,21 +42,34 @@ IMAGE_PRESETS = {
 }
 
 TEXT_PRESETS = {
-    "CNN": [*_embedding(), _conv1d(64, 5, padding="same"), {"kind": "GlobalMaxPooling1D"},
-            {"kind": "Dropout", "rate": 0.3}],
+    "CNN": [
+        *_embedding(),
+        _conv1d(64, 5, padding="same"),
+        {"kind": "GlobalMaxPooling1D"},
+        {"kind": "Dropout", "rate": 0.3},
+    ],
     "SimpleRNN": [*_embedding(), {"kind": "SimpleRNN", "units": 64}],
     "LSTM": [*_embedding(), {"kind": "LSTM", "units": 64}],
     "GRU": [*_embedding(), {"kind": "GRU", "units": 64}],
     "Bidirectional LSTM": [*_embedding(), {"kind": "Bidirectional", "layer": "LSTM", "units": 32}],
-    "CNN+LSTM": [*_embedding(), _conv1d(64, 5, padding="same"), {"kind": "MaxPooling1D", "pool_size": 2},
-                 {"kind": "LSTM", "units": 64}],
+    "CNN+LSTM": [
+        *_embedding(),
+        _conv1d(64, 5, padding="same"),
+        {"kind": "MaxPooling1D", "pool_size": 2},
+        {"kind": "LSTM", "units": 64},
+    ],
     "Dilated causal CNN (TCN)": [*_embedding(), *_tcn(), {"kind": "GlobalMaxPooling1D"}],
 }
 
 LANGUAGE_MODEL_PRESETS = {
     "Char-RNN (Keras example)": [*_embedding(), {"kind": "SimpleRNN", "units": 128}],
-    "CNN": [*_embedding(), _conv1d(128, 5), {"kind": "MaxPooling1D", "pool_size": 2},
-            _conv1d(128, 5), {"kind": "GlobalMaxPooling1D"}],
+    "CNN": [
+        *_embedding(),
+        _conv1d(128, 5),
+        {"kind": "MaxPooling1D", "pool_size": 2},
+        _conv1d(128, 5),
+        {"kind": "GlobalMaxPooling1D"},
+    ],
     "LSTM": [*_embedding(), {"kind": "LSTM", "units": 128}],
     "GRU": [*_embedding(), {"kind": "GRU", "units": 128}],
     "CNN+LSTM": [*_embedding(), _conv1d(64, 5, padding="causal"), {"kind": "LSTM", "units": 128}],
@@ -64,8 +77,13 @@ LANGUAGE_MODEL_PRESETS = {
 }
 
 SERIES_PRESETS = {
-    "CNN": [_conv1d(32, 3), {"kind": "MaxPooling1D", "pool_size": 2}, _conv1d(32, 3),
-            {"kind": "Flatten"}, {"kind": "Dense", "units": 32}],
+    "CNN": [
+        _conv1d(32, 3),
+        {"kind": "MaxPooling1D", "pool_size": 2},
+        _conv1d(32, 3),
+        {"kind": "Flatten"},
+        {"kind": "Dense", "units": 32},
+    ],
     "SimpleRNN": [{"kind": "SimpleRNN", "units": 32}],
     "Stacked LSTM (Keras example)": [
         {"kind": "LSTM", "units": 50, "return_sequences": True},
@@ -89,8 +107,10 @@ def _presets_for(signature: Signature) -> dict[str, list[Layer]]:
 
 def presets_for(signature: Signature) -> dict[str, ModelSpec]:
     """The presets that fit this input, each checked against it (invalid ones are left out)."""
-    specs = {name: ModelSpec.from_dict({"name": name, "layers": layers})
-             for name, layers in _presets_for(signature).items()}
+    specs = {
+        name: ModelSpec.from_dict({"name": name, "layers": layers})
+        for name, layers in _presets_for(signature).items()
+    }
     return {name: spec for name, spec in specs.items() if trace_model(spec, signature).ok}
 
 

@@ -19,7 +19,7 @@ class Shape:
     dims: tuple[int, ...]
 
     def __str__(self) -> str:
-        named = ", ".join(f"{axis} {dim}" for axis, dim in zip(self.axes, self.dims))
+        named = ", ".join(f"{axis} {dim}" for axis, dim in zip(self.axes, self.dims, strict=True))
         return f"(batch, {named})"
 
     @property

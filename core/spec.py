@@ -76,7 +76,9 @@ def _check_layer(number: int, layer: Any) -> tuple[dict[str, Any], list[str]]:
     kind = KINDS.get(layer["kind"])
     if kind is None:
         known = ", ".join(KINDS)
-        return {"kind": "Dense"}, [f"Layer {number} has an unknown kind {layer['kind']!r}; known kinds: {known}."]
+        return {"kind": "Dense"}, [
+            f"Layer {number} has an unknown kind {layer['kind']!r}; known kinds: {known}."
+        ]
     given = {key: value for key, value in layer.items() if key != "kind"}
     values, problems = check_values(kind.params, given)
     return {"kind": kind.name, **values}, [f"Layer {number} ({kind.name}): {p}." for p in problems]

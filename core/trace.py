@@ -43,6 +43,7 @@ class TraceRow:
     note: str = ""
     problem: str = ""
     number: int | None = None  # the user's layer number, counted from 1
+    kind: str = ""  # the registry kind of a user layer
 
 
 @dataclass
@@ -87,11 +88,13 @@ def trace_model(spec: ModelSpec, signature: Signature, limits: Limits | None = N
         kind = KINDS[layer["kind"]]
         values = {key: value for key, value in layer.items() if key != "kind"}
         values.update({name: context[name] for name in kind.context})
-        row = TraceRow("layer", kind.name, None, number=number)
+        row = TraceRow("layer", kind.name, None, number=number, kind=kind.name)
         trace.rows.append(row)
         for name in SIZE_PARAMS:
             if values.get(name, 0) > limits.max_units:
-                row.problem = f"{values[name]} {name.replace('_', ' ')} exceed this server's cap of {limits.max_units}"
+                row.problem = (
+                    f"{values[name]} {name.replace('_', ' ')} exceed this server's cap of {limits.max_units}"
+                )
         if shape is None:
             _record(trace, row, number, kind)
             continue
@@ -117,7 +120,8 @@ def trace_model(spec: ModelSpec, signature: Signature, limits: Limits | None = N
     _add_head(trace, shape, signature)
     if trace.total_params > limits.max_params:
         trace.problems.append(
-            f"The model has {trace.total_params:,} parameters; this server allows at most {limits.max_params:,}."
+            f"The model has {trace.total_params:,} parameters; "
+            f"this server allows at most {limits.max_params:,}."
         )
     return trace
 
@@ -149,8 +153,16 @@ def _add_adapter(trace: Trace, first: LayerKind, shape: Shape, context: dict) ->
         embedding = KINDS["Embedding"]
         adapted = embedding.output(shape, values)
         call = embedding.call(values)
-        trace.rows.append(TraceRow("adapter", call.render(""), adapted, embedding.weights(shape, values),
-                                   call, "token ids become vectors"))
+        trace.rows.append(
+            TraceRow(
+                "adapter",
+                call.render(""),
+                adapted,
+                embedding.weights(shape, values),
+                call,
+                "token ids become vectors",
+            )
+        )
         return adapted
     if shape.axes == IMAGE and SEQUENCE in first.accepts:
         height, width, channels = shape.dims
@@ -173,12 +185,15 @@ def _mismatch(kind: LayerKind, shape: Shape, time_ended_at: tuple[int, LayerKind
         return f"{message}; an Embedding reads token ids and can only be the first layer"
     if SEQUENCE in kind.accepts and shape.axes == FEATURES and time_ended_at:
         number, ender = time_ended_at
-        hint = "turn on return_sequences there" if ender.category == "recurrent" else "move this layer before it"
+        hint = (
+            "turn on return_sequences there" if ender.category == "recurrent" else "move this layer before it"
+        )
         return f"{message}: the time axis ended at layer {number} ({ender.name}); {hint}"
     if kind.accepts == (IMAGE,) and shape.axes == SEQUENCE:
         return f"{message}; use {kind.name.replace('2D', '1D')} for sequences"
     if kind.accepts == (SEQUENCE,) and shape.axes == IMAGE:
-        return f"{message}; use {kind.name.replace('1D', '2D')} for images, or put this layer first so the image is read row by row"
+        alternative = kind.name.replace("1D", "2D")
+        return f"{message}; use {alternative} for images, or make this the first layer to read rows as time"
     return message
 
 

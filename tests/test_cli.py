@@ -9,8 +9,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_datasets_json_lists_ids_modalities_and_tasks():
@@ -36,8 +37,23 @@ def test_presets_json_has_names_and_families():
 
 def test_train_prints_metrics_and_writes_the_record(tmp_path):
     out = tmp_path / "run.json"
-    result = cli("train", "--dataset", "digits_8x8", "--model", "CNN", "--epochs", "2", "--batch-size", "32",
-                 "--seed", "1", "--limit", "200", "--out", str(out))
+    result = cli(
+        "train",
+        "--dataset",
+        "digits_8x8",
+        "--model",
+        "CNN",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--seed",
+        "1",
+        "--limit",
+        "200",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     assert "accuracy" in result.stdout and "epoch 2/2" in result.stderr
     record = json.loads(out.read_text())
@@ -49,7 +65,9 @@ def test_train_prints_metrics_and_writes_the_record(tmp_path):
 def test_train_accepts_a_spec_file(tmp_path):
     spec = tmp_path / "model.json"
     spec.write_text(json.dumps({"name": "Tiny GRU", "layers": [{"kind": "GRU", "units": 8}]}))
-    result = cli("train", "--dataset", "sunspots", "--model", str(spec), "--epochs", "1", "--set", "window=12")
+    result = cli(
+        "train", "--dataset", "sunspots", "--model", str(spec), "--epochs", "1", "--set", "window=12"
+    )
     assert result.returncode == 0, result.stderr
     assert "Tiny GRU (rnn): completed" in result.stdout
 
@@ -60,9 +78,15 @@ def test_errors_are_one_sentence_and_non_zero(tmp_path):
     cases = [
         (("train", "--dataset", "nope", "--model", "CNN"), "error: There is no dataset called 'nope'"),
         (("train", "--dataset", "digits_8x8", "--model", "Transformer"), "error: There is no preset called"),
-        (("train", "--dataset", "digits_8x8", "--model", str(bad_json)), "error: The model is not valid JSON"),
+        (
+            ("train", "--dataset", "digits_8x8", "--model", str(bad_json)),
+            "error: The model is not valid JSON",
+        ),
         (("train", "--dataset", "digits_8x8", "--model", str(tmp_path / "missing.json")), "cannot be read"),
-        (("presets", "--dataset", "co2", "--set", "window=0"), "error: Dataset co2: window must be at least 2"),
+        (
+            ("presets", "--dataset", "co2", "--set", "window=0"),
+            "error: Dataset co2: window must be at least 2",
+        ),
         (("train", "--dataset", "co2", "--model", "CNN", "--epochs", "0"), "error: Training: epochs must be"),
     ]
     for args, message in cases:

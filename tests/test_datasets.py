@@ -25,8 +25,12 @@ def test_every_built_in_dataset_loads_offline(no_network, dataset_id):
 
 def test_each_modality_and_task_is_offered_built_in():
     offered = {(DATASETS[name].modality, DATASETS[name].task) for name in BUILT_IN}
-    assert offered >= {("images", "classification"), ("text", "classification"),
-                       ("text", "language-model"), ("series", "forecasting")}
+    assert offered >= {
+        ("images", "classification"),
+        ("text", "classification"),
+        ("text", "language-model"),
+        ("series", "forecasting"),
+    }
     series = [load_dataset(name) for name in BUILT_IN if DATASETS[name].modality == "series"]
     assert {dataset.signature.input.dims[1] for dataset in series} >= {1, 4}  # uni- and multivariate
 
@@ -78,8 +82,11 @@ def test_series_settings_shape_the_windows():
 def test_change_targets_unscale_to_the_level():
     level = load_dataset("co2", {"predict": "level"})
     change = load_dataset("co2", {"predict": "change"})
-    assert np.allclose(level.target.unscale(level.test.y, level.test.x),
-                       change.target.unscale(change.test.y, change.test.x), atol=1e-3)
+    assert np.allclose(
+        level.target.unscale(level.test.y, level.test.x),
+        change.target.unscale(change.test.y, change.test.x),
+        atol=1e-3,
+    )
 
 
 def test_bad_settings_and_ids_are_one_sentence():

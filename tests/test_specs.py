@@ -37,51 +37,151 @@ INVALID = [
     ("no layers", model(), SERIES, "The model has no layers; add at least one."),
     ("layer not object", model("LSTM"), SERIES, "Layer 1 must be an object with a 'kind'."),
     ("unknown kind", model({"kind": "Transformer"}), SERIES, "Layer 1 has an unknown kind 'Transformer'"),
-    ("unknown parameter", model({"kind": "LSTM", "colour": 3}), SERIES,
-     "Layer 1 (LSTM): there is no parameter named 'colour'."),
-    ("units too small", model({"kind": "LSTM", "units": 0}), SERIES, "Layer 1 (LSTM): units must be at least 1, not 0."),
-    ("units not a number", model({"kind": "GRU", "units": "many"}), SERIES,
-     "Layer 1 (GRU): units must be a number, not 'many'."),
-    ("fractional units", model({"kind": "Dense", "units": 2.5}), SERIES,
-     "Layer 1 (Dense): units must be a whole number, not 2.5."),
-    ("bool as number", model({"kind": "Dense", "units": True}), SERIES, "Layer 1 (Dense): units must be a number"),
-    ("bad choice", model({"kind": "Conv1D", "padding": "full"}, {"kind": "Flatten"}), SERIES,
-     "Layer 1 (Conv1D): padding must be one of valid, same, causal, not 'full'."),
-    ("bad bool", model({"kind": "LSTM", "return_sequences": "yes"}), SERIES,
-     "Layer 1 (LSTM): return_sequences must be true or false, not 'yes'."),
-    ("dropout rate too high", model({"kind": "LSTM"}, {"kind": "Dropout", "rate": 1.5}), SERIES,
-     "Layer 2 (Dropout): rate must be at most 0.9, not 1.5."),
-    ("infinite rate", model({"kind": "LSTM"}, {"kind": "Dropout", "rate": float("inf")}), SERIES,
-     "Layer 2 (Dropout): rate must be a finite number"),
-    ("pool leaves nothing", model({"kind": "Conv1D", "kernel_size": 7}, {"kind": "MaxPooling1D", "pool_size": 4},
-                                  {"kind": "Flatten"}), SHORT_SERIES,
-     "Layer 2 (MaxPooling1D): the input has 2 time steps; a pool of 4 leaves none."),
-    ("kernel longer than input", model({"kind": "Conv1D", "kernel_size": 30}, {"kind": "Flatten"}), SERIES,
-     "Layer 1 (Conv1D): the input has 24 time steps; a kernel of 30 leaves none."),
-    ("dilation with strides", model({"kind": "Conv1D", "strides": 2, "dilation_rate": 2}, {"kind": "Flatten"}),
-     SERIES, "Layer 1 (Conv1D): strides above 1 cannot be combined with a dilation rate above 1."),
-    ("time axis gone", model({"kind": "LSTM"}, {"kind": "LSTM"}), SERIES,
-     "Layer 2 (LSTM): needs (batch, time, features) but gets (batch, features): the time axis ended at "
-     "layer 1 (LSTM); turn on return_sequences there."),
-    ("conv after flatten", model({"kind": "Flatten"}, {"kind": "Conv1D"}), SERIES,
-     "the time axis ended at layer 1 (Flatten); move this layer before it."),
-    ("conv2d on sequence", model({"kind": "LSTM", "return_sequences": True}, {"kind": "Conv2D"}), SERIES,
-     "Layer 2 (Conv2D): needs (batch, height, width, channels) but gets (batch, time, features); use Conv1D"),
-    ("conv1d mid image", model({"kind": "Conv2D"}, {"kind": "Conv1D"}), IMAGES,
-     "Layer 2 (Conv1D): needs (batch, time, features) but gets (batch, height, width, channels); use Conv2D"),
-    ("embedding not first", model({"kind": "Embedding"}, {"kind": "Embedding"}), TEXT,
-     "Layer 2 (Embedding): needs (batch, time) but gets (batch, time, features); an Embedding reads token ids"),
-    ("ends with sequence", model({"kind": "LSTM", "return_sequences": True}), SERIES,
-     "The model ends with (batch, time, features) but the output head needs (batch, features)"),
-    ("too many layers", model(*[{"kind": "Dense", "units": 4}] * 5, {"kind": "Flatten"}), SERIES,
-     "The model has 6 layers; this server allows at most 5."),
-    ("too many units", model({"kind": "LSTM", "units": 2000}), SERIES,
-     "Layer 1 (LSTM): 2000 units exceed this server's cap of 1024."),
-    ("too many parameters", model({"kind": "Flatten"}, {"kind": "Dense", "units": 1024},
-                                  {"kind": "Dense", "units": 1024}, {"kind": "Dense", "units": 1024}), SERIES,
-     "parameters; this server allows at most"),
-    ("bad bidirectional layer", model({"kind": "Bidirectional", "layer": "Conv1D"}), SERIES,
-     "Layer 1 (Bidirectional): layer must be one of SimpleRNN, LSTM, GRU, not 'Conv1D'."),
+    (
+        "unknown parameter",
+        model({"kind": "LSTM", "colour": 3}),
+        SERIES,
+        "Layer 1 (LSTM): there is no parameter named 'colour'.",
+    ),
+    (
+        "units too small",
+        model({"kind": "LSTM", "units": 0}),
+        SERIES,
+        "Layer 1 (LSTM): units must be at least 1, not 0.",
+    ),
+    (
+        "units not a number",
+        model({"kind": "GRU", "units": "many"}),
+        SERIES,
+        "Layer 1 (GRU): units must be a number, not 'many'.",
+    ),
+    (
+        "fractional units",
+        model({"kind": "Dense", "units": 2.5}),
+        SERIES,
+        "Layer 1 (Dense): units must be a whole number, not 2.5.",
+    ),
+    (
+        "bool as number",
+        model({"kind": "Dense", "units": True}),
+        SERIES,
+        "Layer 1 (Dense): units must be a number",
+    ),
+    (
+        "bad choice",
+        model({"kind": "Conv1D", "padding": "full"}, {"kind": "Flatten"}),
+        SERIES,
+        "Layer 1 (Conv1D): padding must be one of valid, same, causal, not 'full'.",
+    ),
+    (
+        "bad bool",
+        model({"kind": "LSTM", "return_sequences": "yes"}),
+        SERIES,
+        "Layer 1 (LSTM): return_sequences must be true or false, not 'yes'.",
+    ),
+    (
+        "dropout rate too high",
+        model({"kind": "LSTM"}, {"kind": "Dropout", "rate": 1.5}),
+        SERIES,
+        "Layer 2 (Dropout): rate must be at most 0.9, not 1.5.",
+    ),
+    (
+        "infinite rate",
+        model({"kind": "LSTM"}, {"kind": "Dropout", "rate": float("inf")}),
+        SERIES,
+        "Layer 2 (Dropout): rate must be a finite number",
+    ),
+    (
+        "pool leaves nothing",
+        model(
+            {"kind": "Conv1D", "kernel_size": 7},
+            {"kind": "MaxPooling1D", "pool_size": 4},
+            {"kind": "Flatten"},
+        ),
+        SHORT_SERIES,
+        "Layer 2 (MaxPooling1D): the input has 2 time steps; a pool of 4 leaves none.",
+    ),
+    (
+        "kernel longer than input",
+        model({"kind": "Conv1D", "kernel_size": 30}, {"kind": "Flatten"}),
+        SERIES,
+        "Layer 1 (Conv1D): the input has 24 time steps; a kernel of 30 leaves none.",
+    ),
+    (
+        "dilation with strides",
+        model({"kind": "Conv1D", "strides": 2, "dilation_rate": 2}, {"kind": "Flatten"}),
+        SERIES,
+        "Layer 1 (Conv1D): strides above 1 cannot be combined with a dilation rate above 1.",
+    ),
+    (
+        "time axis gone",
+        model({"kind": "LSTM"}, {"kind": "LSTM"}),
+        SERIES,
+        "Layer 2 (LSTM): needs (batch, time, features) but gets (batch, features): the time axis ended at "
+        "layer 1 (LSTM); turn on return_sequences there.",
+    ),
+    (
+        "conv after flatten",
+        model({"kind": "Flatten"}, {"kind": "Conv1D"}),
+        SERIES,
+        "the time axis ended at layer 1 (Flatten); move this layer before it.",
+    ),
+    (
+        "conv2d on sequence",
+        model({"kind": "LSTM", "return_sequences": True}, {"kind": "Conv2D"}),
+        SERIES,
+        "Layer 2 (Conv2D): needs (batch, height, width, channels) but gets (batch, time, features); "
+        "use Conv1D",
+    ),
+    (
+        "conv1d mid image",
+        model({"kind": "Conv2D"}, {"kind": "Conv1D"}),
+        IMAGES,
+        "Layer 2 (Conv1D): needs (batch, time, features) but gets (batch, height, width, channels); "
+        "use Conv2D",
+    ),
+    (
+        "embedding not first",
+        model({"kind": "Embedding"}, {"kind": "Embedding"}),
+        TEXT,
+        "Layer 2 (Embedding): needs (batch, time) but gets (batch, time, features); "
+        "an Embedding reads token ids",
+    ),
+    (
+        "ends with sequence",
+        model({"kind": "LSTM", "return_sequences": True}),
+        SERIES,
+        "The model ends with (batch, time, features) but the output head needs (batch, features)",
+    ),
+    (
+        "too many layers",
+        model(*[{"kind": "Dense", "units": 4}] * 5, {"kind": "Flatten"}),
+        SERIES,
+        "The model has 6 layers; this server allows at most 5.",
+    ),
+    (
+        "too many units",
+        model({"kind": "LSTM", "units": 2000}),
+        SERIES,
+        "Layer 1 (LSTM): 2000 units exceed this server's cap of 1024.",
+    ),
+    (
+        "too many parameters",
+        model(
+            {"kind": "Flatten"},
+            {"kind": "Dense", "units": 1024},
+            {"kind": "Dense", "units": 1024},
+            {"kind": "Dense", "units": 1024},
+        ),
+        SERIES,
+        "parameters; this server allows at most",
+    ),
+    (
+        "bad bidirectional layer",
+        model({"kind": "Bidirectional", "layer": "Conv1D"}),
+        SERIES,
+        "Layer 1 (Bidirectional): layer must be one of SimpleRNN, LSTM, GRU, not 'Conv1D'.",
+    ),
 ]
 
 
@@ -99,7 +199,9 @@ def test_there_are_at_least_twenty_invalid_cases():
     assert len(INVALID) >= 20
 
 
-@pytest.mark.parametrize("signature", [IMAGES, SERIES, TEXT, Signature(Shape(TOKENS, (40,)), "language-model", 50, 50)])
+@pytest.mark.parametrize(
+    "signature", [IMAGES, SERIES, TEXT, Signature(Shape(TOKENS, (40,)), "language-model", 50, 50)]
+)
 def test_presets_round_trip_through_json(signature):
     for spec in presets_for(signature).values():
         again = ModelSpec.from_json(json.dumps(json.loads(spec.to_json())))
@@ -109,8 +211,13 @@ def test_presets_round_trip_through_json(signature):
 
 def test_defaults_are_filled_and_kept():
     spec = ModelSpec.from_dict(model({"kind": "LSTM", "units": 50}))
-    assert spec.layers[0] == {"kind": "LSTM", "units": 50, "return_sequences": False, "activation": "tanh",
-                              "dropout": 0.0}
+    assert spec.layers[0] == {
+        "kind": "LSTM",
+        "units": 50,
+        "return_sequences": False,
+        "activation": "tanh",
+        "dropout": 0.0,
+    }
 
 
 def test_bad_json_is_one_sentence():
@@ -119,8 +226,12 @@ def test_bad_json_is_one_sentence():
 
 
 def test_trace_names_axes_and_marks_where_time_ends():
-    spec = ModelSpec.from_dict(model({"kind": "Conv1D", "filters": 8, "padding": "causal", "dilation_rate": 2},
-                                     {"kind": "LSTM", "units": 16}))
+    spec = ModelSpec.from_dict(
+        model(
+            {"kind": "Conv1D", "filters": 8, "padding": "causal", "dilation_rate": 2},
+            {"kind": "LSTM", "units": 16},
+        )
+    )
     trace = trace_model(spec, SERIES)
     rows = trace.rows
     assert str(rows[0].shape) == "(batch, time 24, features 1)"
@@ -136,7 +247,9 @@ def test_image_read_row_by_row_for_a_recurrent_layer():
     assert adapter.role == "adapter" and adapter.label == "Reshape((28, 28))"
     assert str(adapter.shape) == "(batch, time 28, features 28)"
     assert "row by row" in adapter.note
-    image_trace = trace_model(ModelSpec.from_dict(model({"kind": "Conv2D"}, {"kind": "GlobalMaxPooling2D"})), IMAGES)
+    image_trace = trace_model(
+        ModelSpec.from_dict(model({"kind": "Conv2D"}, {"kind": "GlobalMaxPooling2D"})), IMAGES
+    )
     assert image_trace.rows[1].shape.layout == "(batch, height, width, channels)"
     assert image_trace.rows[2].note == "height and width end here"
 

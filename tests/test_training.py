@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-
 from conftest import MODALITY_DATASETS, small
+
 from core.builder import build_model
 from core.datasets import Split
 from core.errors import SpecError
@@ -43,7 +43,9 @@ def test_trace_shapes_match_keras_for_every_preset():
         for spec in presets_for(signature).values():
             model = build_model(spec, signature)
             rows = trace_model(spec, signature).rows[1:]
-            assert [tuple(layer.output.shape[1:]) for layer in model.layers[1:]] == [r.shape.dims for r in rows]
+            assert [tuple(layer.output.shape[1:]) for layer in model.layers[1:]] == [
+                r.shape.dims for r in rows
+            ]
 
 
 def test_classification_metrics_are_complete():
@@ -77,12 +79,16 @@ def test_same_seed_repeats_a_run():
     dataset = small("digits_8x8", 128)
     spec = presets_for(dataset.signature)["SimpleRNN"]
     first, second = run(dataset, spec, epochs=2, seed=7), run(dataset, spec, epochs=2, seed=7)
-    assert [h["loss"] for h in first["history"]] == pytest.approx([h["loss"] for h in second["history"]], rel=1e-4)
+    assert [h["loss"] for h in first["history"]] == pytest.approx(
+        [h["loss"] for h in second["history"]], rel=1e-4
+    )
 
 
 def test_stop_ends_after_the_current_batch_and_keeps_the_partial_run():
     dataset = small("digits_8x8", 1000)
-    job = submit(TrainingJob(dataset, presets_for(dataset.signature)["LSTM"], {"epochs": 200, "batch_size": 8}))
+    job = submit(
+        TrainingJob(dataset, presets_for(dataset.signature)["LSTM"], {"epochs": 200, "batch_size": 8})
+    )
     while job.snapshot()["batch"] < 3:
         assert not job.wait(0.05)
     job.stop()
@@ -119,11 +125,13 @@ def test_nan_loss_marks_the_run_diverged():
 def test_invalid_settings_and_models_are_refused_before_training():
     dataset = small("digits_8x8")
     spec = presets_for(dataset.signature)["CNN"]
-    with pytest.raises(SpecError, match="Training: epochs must be at least 1, not 0."):
+    with pytest.raises(SpecError, match=r"Training: epochs must be at least 1, not 0\."):
         TrainingJob(dataset, spec, {"epochs": 0})
     with pytest.raises(SpecError, match="Training: optimizer must be one of adam, sgd, rmsprop"):
         TrainingJob(dataset, spec, {"optimizer": "lbfgs"})
-    broken = replace(spec, layers=[{"kind": "LSTM", "units": 4, "return_sequences": True, "activation": "tanh",
-                                    "dropout": 0.0}])
+    broken = replace(
+        spec,
+        layers=[{"kind": "LSTM", "units": 4, "return_sequences": True, "activation": "tanh", "dropout": 0.0}],
+    )
     with pytest.raises(SpecError, match="output head needs"):
         TrainingJob(dataset, broken)

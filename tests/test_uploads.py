@@ -47,8 +47,9 @@ def image_zip(per_class: int = 6, sizes: tuple = ((10, 10),)) -> bytes:
 
 
 def test_series_csv_loads_with_chosen_columns_and_fills_gaps():
-    dataset = uploads.series_upload(series_csv(gap=True), "prices.csv", ["price", "volume"], "day",
-                                    {"window": 10, "target": "price"})
+    dataset = uploads.series_upload(
+        series_csv(gap=True), "prices.csv", ["price", "volume"], "day", {"window": 10, "target": "price"}
+    )
     assert dataset.signature.input.dims == (10, 2)
     assert dataset.info.origin == "upload"
     assert any("1 missing values were filled" in note for note in dataset.notes)
@@ -61,8 +62,11 @@ def test_series_csv_without_time_column_uses_row_order():
 
 
 def test_text_csv_loads():
-    rows = ["review,label"] + [f"good film number {i},pos" for i in range(15)] + [
-        f"bad film number {i},neg" for i in range(15)]
+    rows = (
+        ["review,label"]
+        + [f"good film number {i},pos" for i in range(15)]
+        + [f"bad film number {i},neg" for i in range(15)]
+    )
     dataset = uploads.text_upload(csv_bytes("\n".join(rows)), "reviews.csv", "review", "label")
     assert dataset.class_names == ["neg", "pos"]
     assert dataset.signature.task == "classification"
@@ -79,38 +83,79 @@ def test_image_zip_loads_and_resizes_mixed_sizes():
     ("call", "message"),
     [
         (lambda: uploads.series_upload(b"", "a.csv", ["x"]), "a.csv is empty"),
-        (lambda: uploads.series_upload(b"x" * (uploads.MAX_UPLOAD_BYTES + 1), "big.csv", ["x"]),
-         "uploads are limited to"),
+        (
+            lambda: uploads.series_upload(b"x" * (uploads.MAX_UPLOAD_BYTES + 1), "big.csv", ["x"]),
+            "uploads are limited to",
+        ),
         (lambda: uploads.series_upload(series_csv(), "s.csv", ["cost"]), "no column named 'cost'"),
         (lambda: uploads.series_upload(series_csv(), "s.csv", ["price"], "when"), "no column named 'when'"),
-        (lambda: uploads.series_upload(csv_bytes("t,v\n" + "\n".join(f"{i},{i}" for i in range(60)) + "\n61,abc"),
-                                       "s.csv", ["v"]), "holds 'abc' in row 61"),
-        (lambda: uploads.series_upload(csv_bytes("t,v\n" + "\n".join(f"{i},{i}" for i in range(10))),
-                                       "s.csv", ["v"]), "has 10 rows; a series needs at least 50"),
-        (lambda: uploads.series_upload(series_csv(), "s.csv", ["price"], "volume_text"),
-         "no column named 'volume_text'"),
-        (lambda: uploads.series_upload(csv_bytes("day,v\n" + "\n".join(f"soon{i},{i}" for i in range(60))),
-                                       "s.csv", ["v"], "day"), "which is not a date"),
+        (
+            lambda: uploads.series_upload(
+                csv_bytes("t,v\n" + "\n".join(f"{i},{i}" for i in range(60)) + "\n61,abc"), "s.csv", ["v"]
+            ),
+            "holds 'abc' in row 61",
+        ),
+        (
+            lambda: uploads.series_upload(
+                csv_bytes("t,v\n" + "\n".join(f"{i},{i}" for i in range(10))), "s.csv", ["v"]
+            ),
+            "has 10 rows; a series needs at least 50",
+        ),
+        (
+            lambda: uploads.series_upload(series_csv(), "s.csv", ["price"], "volume_text"),
+            "no column named 'volume_text'",
+        ),
+        (
+            lambda: uploads.series_upload(
+                csv_bytes("day,v\n" + "\n".join(f"soon{i},{i}" for i in range(60))), "s.csv", ["v"], "day"
+            ),
+            "which is not a date",
+        ),
         (lambda: uploads.series_upload(series_csv(), "s.csv", []), "Pick at least one numeric column"),
-        (lambda: uploads.text_upload(csv_bytes("a,b\n" + "\n".join(f"t{i},x" for i in range(30))),
-                                     "t.csv", "a", "b"), "holds a single class"),
-        (lambda: uploads.text_upload(csv_bytes("a,b\nhi,x\nho,y"), "t.csv", "a", "b"),
-         "has 2 labelled texts; at least 20"),
-        (lambda: uploads.text_upload(csv_bytes("a,b\n" + "\n".join(f"t{i},x" for i in range(30)) + "\nlone,y"),
-                                     "t.csv", "a", "b"), "Class 'y' of t.csv has fewer than 2"),
+        (
+            lambda: uploads.text_upload(
+                csv_bytes("a,b\n" + "\n".join(f"t{i},x" for i in range(30))), "t.csv", "a", "b"
+            ),
+            "holds a single class",
+        ),
+        (
+            lambda: uploads.text_upload(csv_bytes("a,b\nhi,x\nho,y"), "t.csv", "a", "b"),
+            "has 2 labelled texts; at least 20",
+        ),
+        (
+            lambda: uploads.text_upload(
+                csv_bytes("a,b\n" + "\n".join(f"t{i},x" for i in range(30)) + "\nlone,y"), "t.csv", "a", "b"
+            ),
+            "Class 'y' of t.csv has fewer than 2",
+        ),
         (lambda: uploads.text_upload(csv_bytes("a,b\nhi,x"), "t.csv", "text", "b"), "no column named 'text'"),
         (lambda: uploads.images_upload(b"not a zip", "i.zip"), "not a readable ZIP archive"),
-        (lambda: uploads.images_upload(zip_bytes({"../evil/a.png": png(), "x/b.png": png()}), "i.zip"),
-         "points outside its folder"),
-        (lambda: uploads.images_upload(zip_bytes({"/abs/a.png": png()}), "i.zip"), "points outside its folder"),
-        (lambda: uploads.images_upload(zip_bytes({"a/bomb.png": b"\0" * 5_000_000}), "i.zip"),
-         "looks like a zip bomb"),
-        (lambda: uploads.images_upload(zip_bytes({"a/x.png": b"not an image", "b/y.png": png()}), "i.zip"),
-         "'a/x.png' is not a readable image"),
-        (lambda: uploads.images_upload(zip_bytes({"only/1.png": png(), "only/2.png": png()}), "i.zip"),
-         "needs at least two folders"),
-        (lambda: uploads.images_upload(zip_bytes({"a/1.png": png(), "b/1.png": png(), "b/2.png": png()}),
-                                       "i.zip"), "'a' in i.zip has fewer than 2 images"),
+        (
+            lambda: uploads.images_upload(zip_bytes({"../evil/a.png": png(), "x/b.png": png()}), "i.zip"),
+            "points outside its folder",
+        ),
+        (
+            lambda: uploads.images_upload(zip_bytes({"/abs/a.png": png()}), "i.zip"),
+            "points outside its folder",
+        ),
+        (
+            lambda: uploads.images_upload(zip_bytes({"a/bomb.png": b"\0" * 5_000_000}), "i.zip"),
+            "looks like a zip bomb",
+        ),
+        (
+            lambda: uploads.images_upload(zip_bytes({"a/x.png": b"not an image", "b/y.png": png()}), "i.zip"),
+            "'a/x.png' is not a readable image",
+        ),
+        (
+            lambda: uploads.images_upload(zip_bytes({"only/1.png": png(), "only/2.png": png()}), "i.zip"),
+            "needs at least two folders",
+        ),
+        (
+            lambda: uploads.images_upload(
+                zip_bytes({"a/1.png": png(), "b/1.png": png(), "b/2.png": png()}), "i.zip"
+            ),
+            "'a' in i.zip has fewer than 2 images",
+        ),
     ],
 )
 def test_malformed_uploads_get_one_sentence(call, message):

@@ -15,7 +15,9 @@ from core.shapes import Signature
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 MODALITIES = ("images", "text", "series")
-SEED = Param("seed", "int", 0, "Seed of the shuffle that makes the train/validation/test split.", 0, 2**31 - 1)
+SEED = Param(
+    "seed", "int", 0, "Seed of the shuffle that makes the train/validation/test split.", 0, 2**31 - 1
+)
 
 
 @dataclass
@@ -111,13 +113,20 @@ class DatasetInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "name": self.name, "modality": self.modality, "task": self.task,
-            "description": self.description, "source": self.source, "licence": self.licence,
+            "id": self.id,
+            "name": self.name,
+            "modality": self.modality,
+            "task": self.task,
+            "description": self.description,
+            "source": self.source,
+            "licence": self.licence,
             "origin": self.origin,
         }
 
 
-def shuffled_splits(count: int, seed: int, fractions: tuple[float, float] = (0.8, 0.1)) -> tuple[np.ndarray, ...]:
+def shuffled_splits(
+    count: int, seed: int, fractions: tuple[float, float] = (0.8, 0.1)
+) -> tuple[np.ndarray, ...]:
     """Seeded train/validation/test index arrays."""
     order = np.random.default_rng(seed).permutation(count)
     train_end = int(count * fractions[0])

@@ -9,8 +9,14 @@ from core.params import ParamValues
 from core.shapes import IMAGE, Shape, Signature
 
 
-def image_dataset(info: DatasetInfo, settings: ParamValues, pixels: np.ndarray, labels: np.ndarray,
-                  class_names: list[str], notes: list[str] | None = None) -> Dataset:
+def image_dataset(
+    info: DatasetInfo,
+    settings: ParamValues,
+    pixels: np.ndarray,
+    labels: np.ndarray,
+    class_names: list[str],
+    notes: list[str] | None = None,
+) -> Dataset:
     """Scale uint8 images to [0, 1], add a channel axis if needed, and split them seeded."""
     images = pixels.astype(np.float32) / 255.0
     if images.ndim == 3:

@@ -19,9 +19,14 @@ def series_settings(window: int, columns: tuple[str, ...], predict: str = "level
         Param("window", "int", window, "Past time steps the model reads.", 2, 400),
         Param("horizon", "int", 1, "Future time steps it predicts.", 1, 60),
         Param("target", "choice", columns[0], "The column to forecast.", choices=columns),
-        Param("predict", "choice", predict,
-              "level: the future values; change: how far they move from the last value seen "
-              "(better for trending series).", choices=("level", "change")),
+        Param(
+            "predict",
+            "choice",
+            predict,
+            "level: the future values; change: how far they move from the last value seen "
+            "(better for trending series).",
+            choices=("level", "change"),
+        ),
     )
 
 
@@ -38,12 +43,15 @@ def regularize(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     missing = int(frame.isna().sum().sum())
     if missing:
         frame = frame.interpolate(method="linear", limit_direction="both")
-        notes.append(f"{missing} missing values were filled by linear interpolation between their neighbours.")
+        notes.append(
+            f"{missing} missing values were filled by linear interpolation between their neighbours."
+        )
     return frame, notes
 
 
-def forecasting_dataset(info: DatasetInfo, settings: ParamValues, frame: pd.DataFrame,
-                        notes: list[str] | None = None) -> Dataset:
+def forecasting_dataset(
+    info: DatasetInfo, settings: ParamValues, frame: pd.DataFrame, notes: list[str] | None = None
+) -> Dataset:
     """Window a numeric frame (time index, one column per variable) into forecasting samples."""
     frame, filled = regularize(frame)
     window, horizon, target = settings["window"], settings["horizon"], settings["target"]
@@ -79,11 +87,20 @@ def forecasting_dataset(info: DatasetInfo, settings: ParamValues, frame: pd.Data
         train=splits[0],
         validation=splits[1],
         test=splits[2],
-        notes=[*(notes or []), *filled,
-               "Scaling (mean and standard deviation) was fitted on the training part only."],
+        notes=[
+            *(notes or []),
+            *filled,
+            "Scaling (mean and standard deviation) was fitted on the training part only.",
+        ],
         preview={"frame": frame.assign(part=parts)},
-        target=SeriesTarget(target, column, float(mean[column]), float(std[column]),
-                            [str(t) for t in frame.index[test_first]], relative),
+        target=SeriesTarget(
+            target,
+            column,
+            float(mean[column]),
+            float(std[column]),
+            [str(t) for t in frame.index[test_first]],
+            relative,
+        ),
     )
 
 

@@ -17,9 +17,15 @@ PAD, UNKNOWN = "", "<unk>"
 WORD = re.compile(r"[a-z0-9']+|[^\sa-z0-9']")
 
 CLASSIFICATION_SETTINGS = (
-    Param("tokens", "choice", "word", "Split text into words or single characters.", choices=("word", "char")),
-    Param("vocab_size", "int", 5000, "Keep this many most frequent tokens; the rest become <unk>.", 10, 50000),
-    Param("sequence_length", "int", 40, "Tokens per sample: longer texts are cut, shorter ones padded.", 4, 1000),
+    Param(
+        "tokens", "choice", "word", "Split text into words or single characters.", choices=("word", "char")
+    ),
+    Param(
+        "vocab_size", "int", 5000, "Keep this many most frequent tokens; the rest become <unk>.", 10, 50000
+    ),
+    Param(
+        "sequence_length", "int", 40, "Tokens per sample: longer texts are cut, shorter ones padded.", 4, 1000
+    ),
 )
 LANGUAGE_MODEL_SETTINGS = (
     Param("sequence_length", "int", 40, "Characters the model reads before predicting the next one.", 4, 400),
@@ -47,8 +53,13 @@ def encode(texts: list[list[str]], vocabulary: list[str], length: int) -> np.nda
     return ids
 
 
-def labelled_text_dataset(info: DatasetInfo, settings: ParamValues, texts: list[str],
-                          labels: list[str], notes: list[str] | None = None) -> Dataset:
+def labelled_text_dataset(
+    info: DatasetInfo,
+    settings: ParamValues,
+    texts: list[str],
+    labels: list[str],
+    notes: list[str] | None = None,
+) -> Dataset:
     """Tokenize, build the vocabulary on the training split only, encode and pad."""
     class_names = sorted(set(labels))
     label_ids = np.array([class_names.index(label) for label in labels], dtype=np.int32)
@@ -60,12 +71,15 @@ def labelled_text_dataset(info: DatasetInfo, settings: ParamValues, texts: list[
     cut = int((lengths > settings["sequence_length"]).sum())
     notes = list(notes or [])
     if cut:
-        notes.append(f"{cut} of {len(texts)} texts are longer than {settings['sequence_length']} tokens and were cut.")
+        notes.append(
+            f"{cut} of {len(texts)} texts are longer than {settings['sequence_length']} tokens and were cut."
+        )
     return Dataset(
         info=info,
         settings=settings,
-        signature=Signature(Shape(TOKENS, (settings["sequence_length"],)), "classification",
-                            len(class_names), len(vocabulary)),
+        signature=Signature(
+            Shape(TOKENS, (settings["sequence_length"],)), "classification", len(class_names), len(vocabulary)
+        ),
         train=Split(ids[train], label_ids[train]),
         validation=Split(ids[validation], label_ids[validation]),
         test=Split(ids[test], label_ids[test]),
@@ -107,7 +121,6 @@ def load_corpus(info: DatasetInfo, settings: ParamValues) -> Dataset:
         test=test,
         vocabulary=vocabulary,
         notes=[f"{len(text):,} characters, lower-cased; {len(vocabulary) - 1} distinct characters."],
-        preview={"texts": [text[s : s + 300] for s in range(0, 30000, 3000)],
-                 "characters": len(text)},
+        preview={"texts": [text[s : s + 300] for s in range(0, 30000, 3000)], "characters": len(text)},
         test_texts=[text[s : s + length + 1] for s in test_starts],
     )

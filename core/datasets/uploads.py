@@ -43,8 +43,18 @@ def _check_size(data: bytes, name: str) -> None:
 
 
 def _upload_info(name: str, modality: str, task: str, description: str, settings: tuple) -> DatasetInfo:
-    return DatasetInfo(f"upload:{name}", name, modality, task, description, "uploaded by you",
-                       "yours", lambda info, values: None, settings, origin="upload")
+    return DatasetInfo(
+        f"upload:{name}",
+        name,
+        modality,
+        task,
+        description,
+        "uploaded by you",
+        "yours",
+        lambda info, values: None,
+        settings,
+        origin="upload",
+    )
 
 
 def read_csv(data: bytes, name: str) -> pd.DataFrame:
@@ -79,8 +89,13 @@ def _numeric(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
     return values
 
 
-def series_upload(data: bytes, name: str, value_columns: list[str], time_column: str | None = None,
-                  settings: dict[str, Any] | None = None) -> Dataset:
+def series_upload(
+    data: bytes,
+    name: str,
+    value_columns: list[str],
+    time_column: str | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Dataset:
     """A forecasting dataset from a CSV: optional time column, one or more numeric columns."""
     frame = read_csv(data, name)
     if not value_columns:
@@ -101,13 +116,19 @@ def series_upload(data: bytes, name: str, value_columns: list[str], time_column:
     if values.isna().all().any():
         raise UserError(f"A chosen column of {name} holds no numbers at all.")
     window = min(24, len(values) // 5)
-    info = _upload_info(name, "series", "forecasting", f"Your series: {', '.join(value_columns)}.",
-                        series_settings(window, tuple(value_columns)))
+    info = _upload_info(
+        name,
+        "series",
+        "forecasting",
+        f"Your series: {', '.join(value_columns)}.",
+        series_settings(window, tuple(value_columns)),
+    )
     return forecasting_dataset(info, info.check_settings(settings), values)
 
 
-def text_upload(data: bytes, name: str, text_column: str, label_column: str,
-                settings: dict[str, Any] | None = None) -> Dataset:
+def text_upload(
+    data: bytes, name: str, text_column: str, label_column: str, settings: dict[str, Any] | None = None
+) -> Dataset:
     """A classification dataset from a CSV with a text column and a label column."""
     frame = read_csv(data, name)
     _require_columns(frame, [text_column, label_column], name)
@@ -126,17 +147,25 @@ def text_upload(data: bytes, name: str, text_column: str, label_column: str,
     rare = [label for label, count in counts.items() if count < MIN_PER_CLASS]
     if rare:
         raise UserError(f"Class {rare[0]!r} of {name} has fewer than {MIN_PER_CLASS} texts.")
-    info = _upload_info(name, "text", "classification", f"Your texts, {len(counts)} classes.",
-                        (*CLASSIFICATION_SETTINGS, SEED))
-    return labelled_text_dataset(info, info.check_settings(settings),
-                                 complete[text_column].astype(str).tolist(), labels, notes)
+    info = _upload_info(
+        name,
+        "text",
+        "classification",
+        f"Your texts, {len(counts)} classes.",
+        (*CLASSIFICATION_SETTINGS, SEED),
+    )
+    return labelled_text_dataset(
+        info, info.check_settings(settings), complete[text_column].astype(str).tolist(), labels, notes
+    )
 
 
 def _safe_members(archive: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:
     """Refuse entries that escape the folder, too many entries, and archives that inflate too far."""
     members = archive.infolist()
     if len(members) > MAX_ARCHIVE_ENTRIES:
-        raise UserError(f"{name} holds {len(members):,} entries; at most {MAX_ARCHIVE_ENTRIES:,} are allowed.")
+        raise UserError(
+            f"{name} holds {len(members):,} entries; at most {MAX_ARCHIVE_ENTRIES:,} are allowed."
+        )
     total = 0
     for member in members:
         path = PurePosixPath(member.filename.replace("\\", "/"))
@@ -144,11 +173,14 @@ def _safe_members(archive: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:
             raise UserError(f"{name} has an entry {member.filename!r} that points outside its folder.")
         total += member.file_size
         if member.compress_size and member.file_size / member.compress_size > MAX_COMPRESSION_RATIO:
-            raise UserError(f"{name} inflates {member.filename!r} over {MAX_COMPRESSION_RATIO} times; "
-                            "it looks like a zip bomb and was refused.")
+            raise UserError(
+                f"{name} inflates {member.filename!r} over {MAX_COMPRESSION_RATIO} times; "
+                "it looks like a zip bomb and was refused."
+            )
     if total > MAX_UNZIPPED_BYTES:
-        raise UserError(f"{name} unpacks to {total / 1e6:.0f} MB; at most {MAX_UNZIPPED_BYTES / 1e6:.0f} MB "
-                        "are allowed.")
+        raise UserError(
+            f"{name} unpacks to {total / 1e6:.0f} MB; at most {MAX_UNZIPPED_BYTES / 1e6:.0f} MB are allowed."
+        )
     return [m for m in members if not m.is_dir()]
 
 
@@ -196,7 +228,7 @@ def images_upload(data: bytes, name: str, settings: dict[str, Any] | None = None
 
 
 def _uniform_pixels(images: list[Image.Image]) -> tuple[np.ndarray, list[str]]:
-    """One size and one colour mode for all: the most common size (capped), grayscale unless any has colour."""
+    """One size and one colour mode: the commonest size (capped), grayscale unless any has colour."""
     notes = []
     width, height = Counter(image.size for image in images).most_common(1)[0][0]
     scale = min(1.0, MAX_IMAGE_SIDE / max(width, height))

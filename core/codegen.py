@@ -1,0 +1,30 @@
+"""Keras source code for a model, written from the same trace the builder uses."""
+
+from __future__ import annotations
+
+from core.shapes import Signature
+from core.tasks import LOSSES, OPTIMIZERS
+from core.trace import Trace
+
+ROLE_COMMENTS = {"adapter": "  # input adapter", "head": "  # output head"}
+
+
+def model_code(
+    trace: Trace, signature: Signature, optimizer: str = "adam", learning_rate: float = 0.001
+) -> str:
+    """A runnable snippet that builds and compiles this model with plain Keras."""
+    dtype = ', dtype="int32"' if signature.tokens else ""
+    lines = ["import keras", "", f"inputs = keras.Input(shape={signature.input.dims!r}{dtype})", "x = inputs"]
+    for role, call in trace.calls:
+        lines.append(f"x = {call.render()}(x){ROLE_COMMENTS.get(role, '')}")
+    loss, metrics = LOSSES[signature.task]
+    lines += [
+        "model = keras.Model(inputs, x)",
+        "model.compile(",
+        f"    optimizer=keras.optimizers.{OPTIMIZERS[optimizer]}(learning_rate={learning_rate!r}),",
+        f"    loss={loss!r},",
+        f"    metrics={metrics!r},",
+        ")",
+        "model.summary()",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,15 @@
+"""CNN vs RNN: build, train and compare convolutional and recurrent networks on real data."""
+
+import streamlit as st
+
+st.set_page_config(page_title="CNN vs RNN", page_icon=":material/compare:", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
+    st.Page("pages/build.py", title="Build", icon=":material/construction:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+]
+
+st.navigation(PAGES).run()

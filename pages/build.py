@@ -1,0 +1,217 @@
+"""Build: edit named models layer by layer, with live validation, shape trace, diagram and code."""
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.codegen import model_code
+from core.diagram import to_dot
+from core.errors import SpecError
+from core.layers import KINDS
+from core.presets import presets_for
+from core.spec import ModelSpec
+from core.trace import trace_model
+from pages.common import (
+    current_dataset,
+    dataset_title,
+    entry,
+    models_for,
+    new_uid,
+    param_widgets,
+    sentence,
+    unique_name,
+)
+
+EMPTY = "(empty)"
+
+dataset = current_dataset()
+if dataset is None:
+    st.stop()
+models = models_for(dataset)
+select_key = f"build:model:{dataset.info.id}"
+
+
+# ---- actions (run as callbacks, before the page redraws) ------------------------------------
+
+
+def select(name: str) -> None:
+    st.session_state[select_key] = name
+
+
+def create(name: str, preset: str) -> None:
+    spec = presets_for(dataset.signature)[preset] if preset != EMPTY else ModelSpec(name)
+    name = unique_name(name.strip() or "Model", models)
+    spec.name = name
+    models[name] = entry(spec)
+    select(name)
+
+
+def duplicate(name: str) -> None:
+    copy = unique_name(f"{name} copy", models)
+    spec = ModelSpec.from_dict({**models[name]["spec"], "name": copy})
+    models[copy] = entry(spec)
+    select(copy)
+
+
+def rename(name: str, key: str) -> None:
+    new = st.session_state[key].strip()
+    if new and new != name and new not in models:
+        models[new] = models.pop(name)
+        models[new]["spec"]["name"] = new
+        select(new)
+
+
+def delete(name: str) -> None:
+    models.pop(name)
+    select(next(iter(models), None))
+
+
+def move(model: dict[str, Any], index: int, offset: int) -> None:
+    layers, uids = model["spec"]["layers"], model["uids"]
+    target = index + offset
+    if 0 <= target < len(layers):
+        layers[index], layers[target] = layers[target], layers[index]
+        uids[index], uids[target] = uids[target], uids[index]
+
+
+def copy_layer(model: dict[str, Any], index: int) -> None:
+    model["spec"]["layers"].insert(index + 1, dict(model["spec"]["layers"][index]))
+    model["uids"].insert(index + 1, new_uid())
+
+
+def remove_layer(model: dict[str, Any], index: int) -> None:
+    del model["spec"]["layers"][index]
+    del model["uids"][index]
+
+
+def add_layer(model: dict[str, Any], key: str) -> None:
+    kind = KINDS[st.session_state[key]]
+    model["spec"]["layers"].append({"kind": kind.name, **{p.name: p.default for p in kind.params}})
+    model["uids"].append(new_uid())
+
+
+# ---- page ----------------------------------------------------------------------------------
+
+st.title("Build")
+st.caption(f"{dataset_title(dataset)} · each sample is {dataset.signature.input}")
+
+bar = st.columns([3, 1, 1, 1, 1], vertical_alignment="bottom")
+names = list(models)
+if st.session_state.get(select_key) not in names:
+    st.session_state[select_key] = names[0] if names else None
+with bar[0]:
+    name = st.selectbox("Model", names, key=select_key, placeholder="No model yet: create one")
+with bar[1].popover("New", icon=":material/add:", width="stretch"):
+    presets = [*presets_for(dataset.signature), EMPTY]
+    preset = st.selectbox("Start from", presets, key="build:new:preset")
+    new_name = st.text_input("Name", value=preset if preset != EMPTY else "My model", key="build:new:name")
+    st.button("Create", type="primary", on_click=create, args=(new_name, preset))
+if name is not None:
+    bar[2].button(
+        "Duplicate", icon=":material/content_copy:", on_click=duplicate, args=(name,), width="stretch"
+    )
+    with bar[3].popover("Rename", icon=":material/edit:", width="stretch"):
+        rename_key = f"build:rename:{name}"
+        st.text_input("New name", value=name, key=rename_key, on_change=rename, args=(name, rename_key))
+    bar[4].button("Delete", icon=":material/delete:", on_click=delete, args=(name,), width="stretch")
+
+if name is None:
+    st.info("Create a model from a preset, or start from empty.")
+    st.stop()
+
+model = models[name]
+stack, side = st.columns([11, 9], gap="large")
+problem_slots = []
+with stack:
+    st.subheader("Layers")
+    st.caption("Input → " + str(dataset.signature.input))
+    layers = model["spec"]["layers"]
+    for index, (layer, uid) in enumerate(zip(layers, model["uids"], strict=True)):
+        kind = KINDS[layer["kind"]]
+        with st.container(border=True):
+            head = st.columns([6, 1, 1, 1, 1], vertical_alignment="center")
+            head[0].markdown(f"**{index + 1}. {kind.name}** &nbsp; :gray[{kind.description}]")
+            head[1].button(
+                "",
+                icon=":material/arrow_upward:",
+                key=f"up:{uid}",
+                help="Move up",
+                on_click=move,
+                args=(model, index, -1),
+                disabled=index == 0,
+            )
+            head[2].button(
+                "",
+                icon=":material/arrow_downward:",
+                key=f"down:{uid}",
+                help="Move down",
+                on_click=move,
+                args=(model, index, 1),
+                disabled=index == len(layers) - 1,
+            )
+            head[3].button(
+                "",
+                icon=":material/content_copy:",
+                key=f"copy:{uid}",
+                help="Duplicate",
+                on_click=copy_layer,
+                args=(model, index),
+            )
+            head[4].button(
+                "",
+                icon=":material/close:",
+                key=f"remove:{uid}",
+                help="Remove",
+                on_click=remove_layer,
+                args=(model, index),
+            )
+            layer.update(param_widgets(kind.params, layer, key=f"layer:{uid}", columns=4))
+            problem_slots.append(st.empty())
+    add = st.columns([3, 1], vertical_alignment="bottom")
+    kind_key = f"build:add:{name}"
+    add[0].selectbox(
+        "Add a layer", list(KINDS), key=kind_key, format_func=lambda k: f"{k} · {KINDS[k].description}"
+    )
+    add[1].button("Add", icon=":material/add:", on_click=add_layer, args=(model, kind_key), width="stretch")
+
+try:
+    spec = ModelSpec.from_dict(model["spec"])
+except SpecError as error:
+    for problem in error.problems:
+        st.error(problem)
+    st.stop()
+trace = trace_model(spec, dataset.signature)
+for row in trace.rows:
+    if row.number and row.problem:
+        problem_slots[row.number - 1].error(sentence(row.problem), icon=":material/error:")
+
+with side:
+    if trace.ok:
+        st.success(f"**{name}** is valid: {trace.total_params:,} parameters, family **{spec.family}**.")
+    else:
+        for problem in trace.problems:
+            if not problem.startswith("Layer "):
+                st.error(problem)
+        st.warning(f"{len(trace.problems)} problem(s) to fix before this model can train.")
+    shapes, diagram, code = st.tabs(["Shapes", "Diagram", "Keras code"])
+    with shapes:
+        table = pd.DataFrame(
+            [
+                {
+                    "#": row.number,
+                    "Layer": row.label,
+                    "Output shape": str(row.shape) if row.shape else "–",
+                    "Parameters": row.params,
+                    "Note": row.note or row.problem,
+                }
+                for row in trace.rows
+            ]
+        )
+        st.dataframe(table, hide_index=True, width="stretch")
+        st.metric("Parameters in total", f"{trace.total_params:,}")
+    with diagram:
+        st.graphviz_chart(to_dot(trace), width="stretch")
+    with code:
+        st.code(model_code(trace, dataset.signature), language="python")
+    st.page_link("pages/train.py", label="Next: train these models", icon=":material/arrow_forward:")

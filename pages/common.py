@@ -1,0 +1,183 @@
+"""What the pages share: this visitor's state, the cached datasets, and widgets made from Params."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import streamlit as st
+
+from core.datasets import DATASETS, Dataset, load_dataset, uploads
+from core.errors import SpecError, UserError
+from core.params import Param
+from core.presets import presets_for
+from core.spec import ModelSpec
+
+DEFAULT_DATASET = {"id": "mnist_5k", "settings": {}}
+DEFAULT_RNN = {
+    "images": "LSTM",
+    "text": "LSTM",
+    "series": "Stacked LSTM (Keras example)",
+    "language-model": "Char-RNN (Keras example)",
+}
+UPLOAD_READERS = {
+    "series": uploads.series_upload,
+    "text": uploads.text_upload,
+    "images": uploads.images_upload,
+}
+
+
+# ---- this visitor's state ------------------------------------------------------------------
+
+
+def state() -> Any:
+    """Session state with this visitor's defaults filled in; nothing here is shared between visitors."""
+    session = st.session_state
+    session.setdefault("choice", dict(DEFAULT_DATASET))
+    session.setdefault("models", {})  # dataset id -> {model name: {"spec": dict, "uids": [str]}}
+    session.setdefault("jobs", [])  # TrainingJob objects, oldest first
+    return session
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+# ---- datasets --------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the dataset…")
+def _built_in(dataset_id: str, settings_json: str) -> Dataset:
+    return load_dataset(dataset_id, json.loads(settings_json))
+
+
+@st.cache_resource(max_entries=4, ttl=3600, show_spinner="Reading your upload…")
+def _uploaded(kind: str, data: bytes, name: str, options_json: str) -> Dataset:
+    return UPLOAD_READERS[kind](data, name, **json.loads(options_json))
+
+
+def load_choice(choice: dict[str, Any]) -> Dataset:
+    """The chosen dataset (cached and shared read-only), or a UserError saying why it cannot load."""
+    upload = choice.get("upload")
+    if upload:
+        data = st.session_state.get("upload_bytes")
+        if data is None:
+            raise UserError(
+                "The uploaded file is gone (the session restarted); upload it again on the Data page."
+            )
+        options = {**upload["options"], "settings": choice.get("settings", {})}
+        return _uploaded(upload["kind"], data, upload["name"], json.dumps(options, sort_keys=True))
+    return _built_in(choice["id"], json.dumps(choice.get("settings", {}), sort_keys=True))
+
+
+def current_dataset() -> Dataset | None:
+    """The visitor's dataset, or None after showing on screen why it could not be loaded."""
+    try:
+        return load_choice(state()["choice"])
+    except SpecError as error:
+        for problem in error.problems:
+            st.error(problem)
+    except UserError as error:
+        st.error(str(error))
+    return None
+
+
+def dataset_title(dataset: Dataset) -> str:
+    return f"{dataset.info.name} · {dataset.info.modality} · {dataset.signature.task}"
+
+
+# ---- models ----------------------------------------------------------------------------------
+
+
+def models_for(dataset: Dataset) -> dict[str, dict[str, Any]]:
+    """This visitor's models for a dataset; a first visit starts with a CNN and an RNN preset."""
+    models = state()["models"]
+    if dataset.info.id not in models:
+        presets = presets_for(dataset.signature)
+        key = "language-model" if dataset.signature.task == "language-model" else dataset.info.modality
+        starters = [name for name in ("CNN", DEFAULT_RNN[key]) if name in presets]
+        models[dataset.info.id] = {name: entry(presets[name]) for name in starters}
+    return models[dataset.info.id]
+
+
+def entry(spec: ModelSpec) -> dict[str, Any]:
+    return {"spec": spec.to_dict(), "uids": [new_uid() for _ in spec.layers]}
+
+
+def spec_of(model: dict[str, Any]) -> ModelSpec:
+    return ModelSpec.from_dict(model["spec"])
+
+
+def unique_name(base: str, taken: dict[str, Any]) -> str:
+    name, number = base, 2
+    while name in taken:
+        name, number = f"{base} ({number})", number + 1
+    return name
+
+
+# ---- widgets made from Params ----------------------------------------------------------------
+
+
+def param_widget(param: Param, value: Any, key: str, disabled: bool = False) -> Any:
+    """One widget for one Param: bounds, choices and help text come from its definition."""
+    common = {"help": param.help, "key": key, "disabled": disabled}
+    if param.kind == "bool":
+        return st.toggle(param.label, value=bool(value), **common)
+    if param.kind == "choice":
+        return st.selectbox(param.label, param.choices, index=param.choices.index(value), **common)
+    if param.kind == "int":
+        return int(
+            st.number_input(
+                param.label,
+                min_value=int(param.min),
+                max_value=int(param.max),
+                value=int(value),
+                step=1,
+                **common,
+            )
+        )
+    return float(
+        st.number_input(
+            param.label,
+            min_value=float(param.min),
+            max_value=float(param.max),
+            value=float(value),
+            format="%g",
+            **common,
+        )
+    )
+
+
+def param_widgets(
+    params: tuple[Param, ...], values: dict[str, Any], key: str, columns: int = 3
+) -> dict[str, Any]:
+    """A row of widgets for a group of Params; returns the values the visitor set."""
+    if not params:
+        return {}
+    slots = st.columns(min(columns, len(params)))
+    result = {}
+    for index, param in enumerate(params):
+        with slots[index % len(slots)]:
+            result[param.name] = param_widget(
+                param, values.get(param.name, param.default), f"{key}:{param.name}"
+            )
+    return result
+
+
+def format_number(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.4g}"
+
+
+def dataset_names(modality: str, origin: str) -> list[str]:
+    return [name for name, info in DATASETS.items() if info.modality == modality and info.origin == origin]
+
+
+def sentence(text: str) -> str:
+    """A phrase as a sentence: first letter up, a full stop at the end, the rest untouched."""
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else ""

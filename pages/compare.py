@@ -1,0 +1,179 @@
+"""Compare: runs side by side — metrics, curves, time, size, and what each got right or wrong."""
+
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.runs import comparison_table, curve_metrics, curves, run_label
+from pages.common import current_dataset, sentence, state
+
+FINISHED = ("completed", "stopped", "diverged", "failed")
+
+session = state()
+dataset = current_dataset()
+st.title("Compare")
+records = [job.record() for job in session["jobs"] if job.status in FINISHED]
+if not records:
+    st.info("No finished runs yet: train a CNN and an RNN on the Train page, then come back.")
+    st.page_link("pages/train.py", label="Go to Train", icon=":material/arrow_forward:")
+    st.stop()
+
+by_label = {run_label(record): record for record in records}
+default = [label for label, record in by_label.items() if dataset and record["dataset"] == dataset.info.id]
+chosen = st.multiselect("Runs", list(by_label), default=default or list(by_label)[-2:], key="compare:runs")
+selected = [by_label[label] for label in chosen]
+if not selected:
+    st.info("Choose at least one run.")
+    st.stop()
+if len({record["task"] for record in selected}) > 1:
+    st.warning(
+        "These runs solve different tasks; only runs of one task can share a table. Showing the first task."
+    )
+    selected = [record for record in selected if record["task"] == selected[0]["task"]]
+
+table, higher_is_better = comparison_table(selected)
+
+
+def highlight(column: pd.Series) -> list[str]:
+    if column.name not in higher_is_better or column.isna().all():
+        return [""] * len(column)
+    best = column.max() if higher_is_better[column.name] else column.min()
+    return ["background-color: #d8f0d8; font-weight: bold" if value == best else "" for value in column]
+
+
+st.subheader("Side by side")
+st.dataframe(
+    table.style.apply(highlight).format(precision=4, thousands=",", na_rep="–"),
+    hide_index=True,
+    width="stretch",
+)
+st.caption("The best value of each column is highlighted. Latency is per sample, measured on the test split.")
+actions = st.columns([1, 3])
+actions[0].download_button(
+    "Download CSV",
+    table.to_csv(index=False),
+    file_name="comparison.csv",
+    mime="text/csv",
+    icon=":material/download:",
+)
+
+st.subheader("Learning curves")
+metrics = curve_metrics(selected)
+controls = st.columns(2)
+metric = controls[0].selectbox("Metric", metrics, key="compare:metric") if metrics else None
+axis = controls[1].radio(
+    "X axis",
+    ["epoch", "wall_seconds"],
+    horizontal=True,
+    key="compare:axis",
+    format_func={"epoch": "Epoch", "wall_seconds": "Wall time (s)"}.get,
+)
+if metric:
+    frame = curves(selected, metric)
+    chart = (
+        alt.Chart(frame, title=f"{metric} by {'epoch' if axis == 'epoch' else 'wall time'}")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{axis}:Q", title="Epoch" if axis == "epoch" else "Seconds since training began"),
+            y=alt.Y("value:Q", title=metric),
+            color=alt.Color("run:N", title="Run"),
+            strokeDash=alt.StrokeDash("split:N", title="Split", sort=["train", "validation"]),
+            tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=".4f")],
+        )
+        .properties(height=320)
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def confusion_panel(record: dict[str, Any]) -> None:
+    metrics = record["metrics"]
+    names = metrics["class_names"]
+    matrix = np.array(metrics["confusion_matrix"])
+    cells = pd.DataFrame(
+        [
+            {"true": names[i], "predicted": names[j], "count": int(matrix[i, j])}
+            for i in range(len(names))
+            for j in range(len(names))
+        ]
+    )
+    heat = (
+        alt.Chart(cells, title="Confusion matrix (test split)")
+        .mark_rect()
+        .encode(
+            x=alt.X("predicted:N", sort=names, title="Predicted"),
+            y=alt.Y("true:N", sort=names, title="True"),
+            color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), title="Samples"),
+            tooltip=["true", "predicted", "count"],
+        )
+    )
+    labels = heat.mark_text(fontSize=9).encode(text="count:Q", color=alt.value("#333"))
+    st.altair_chart(heat + labels, width="stretch")
+    examples = metrics.get("examples", [])
+    if examples:
+        st.markdown("**Misclassified examples**")
+    if examples and "image" in examples[0]:
+        pictures = [np.array(e["image"], dtype=np.uint8) for e in examples]
+        pictures = [p[..., 0] if p.shape[-1] == 1 else p for p in pictures]
+        st.image(pictures, caption=[f"{e['true']} → {e['predicted']}" for e in examples], width=64)
+    for example in examples:
+        if "text" in example:
+            st.markdown(
+                f"- *{example['text'][:160]}* — true **{example['true']}**, "
+                f"predicted **{example['predicted']}** ({example['confidence']:.0%})"
+            )
+
+
+def forecast_panel(record: dict[str, Any]) -> None:
+    forecast = record["metrics"]["forecast"]
+    frame = pd.DataFrame(
+        {
+            "time": pd.to_datetime(forecast["time"], errors="coerce"),
+            "truth": forecast["truth"],
+            "model": forecast["predicted"],
+            "naive (last value)": forecast["naive"],
+        }
+    )
+    long = frame.melt("time", var_name="series", value_name="value")
+    chart = (
+        alt.Chart(long, title=f"Test forecast of {forecast['target']}, one step ahead")
+        .mark_line()
+        .encode(
+            x=alt.X("time:T", title="Time"),
+            y=alt.Y("value:Q", title=forecast["target"], scale=alt.Scale(zero=False)),
+            color=alt.Color("series:N", title=None, sort=["truth", "model", "naive (last value)"]),
+        )
+    )
+    st.altair_chart(chart, width="stretch")
+    metrics = record["metrics"]
+    st.caption(f"MAE {metrics['mae']:.4g} against {metrics['naive_mae']:.4g} for the naive forecast.")
+
+
+def language_panel(record: dict[str, Any]) -> None:
+    metrics = record["metrics"]
+    st.markdown(f"Seed: `{metrics.get('seed_text', '')}`")
+    for sample in metrics.get("samples", []):
+        st.markdown(f"**Temperature {sample['temperature']}**")
+        st.text(sample["text"])
+
+
+PANELS = {"classification": confusion_panel, "forecasting": forecast_panel, "language-model": language_panel}
+
+st.subheader("Each run")
+columns = st.columns(min(len(selected), 3))
+for index, record in enumerate(selected):
+    with columns[index % len(columns)], st.container(border=True):
+        st.markdown(f"**{run_label(record)}** · {record['family']} · {record['status']}")
+        if record["metrics"]:
+            PANELS[record["task"]](record)
+        else:
+            st.error(sentence(record["reason"]) if record["reason"] else "No test metrics.")
+
+st.subheader("Delete runs")
+doomed = st.multiselect("Runs to delete", list(by_label), key="compare:delete")
+if st.button("Delete", icon=":material/delete:", disabled=not doomed):
+    ids = {by_label[label]["id"] for label in doomed}
+    session["jobs"] = [job for job in session["jobs"] if job.id not in ids]
+    st.rerun()
