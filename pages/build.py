@@ -11,7 +11,7 @@ from core.errors import SpecError
 from core.layers import KINDS
 from core.presets import presets_for
 from core.spec import ModelSpec
-from core.trace import trace_model
+from core.trace import TraceRow, trace_model
 from pages.common import (
     current_dataset,
     dataset_title,
@@ -24,6 +24,17 @@ from pages.common import (
 )
 
 EMPTY = "(empty)"
+ROW_MARKS = {"input": "in", "adapter": "+", "head": "out"}
+
+
+def short_label(row: TraceRow) -> str:
+    """The kind of a trace row, with its role where the builder added it."""
+    if row.role == "layer":
+        return row.kind
+    if row.role == "input":
+        return "Input"
+    return f"{row.call.cls} ({'output head' if row.role == 'head' else 'input adapter'})"
+
 
 dataset = current_dataset()
 if dataset is None:
@@ -105,7 +116,9 @@ with bar[0]:
 with bar[1].popover("New", icon=":material/add:", width="stretch"):
     presets = [*presets_for(dataset.signature), EMPTY]
     preset = st.selectbox("Start from", presets, key="build:new:preset")
-    new_name = st.text_input("Name", value=preset if preset != EMPTY else "My model", key="build:new:name")
+    new_name = st.text_input(
+        "Name", value=preset if preset != EMPTY else "My model", key=f"build:new:name:{preset}"
+    )
     st.button("Create", type="primary", on_click=create, args=(new_name, preset))
 if name is not None:
     bar[2].button(
@@ -199,8 +212,8 @@ with side:
         table = pd.DataFrame(
             [
                 {
-                    "#": row.number,
-                    "Layer": row.label,
+                    "#": ROW_MARKS.get(row.role, str(row.number)),
+                    "Layer": short_label(row),
                     "Output shape": str(row.shape) if row.shape else "–",
                     "Parameters": row.params,
                     "Note": row.note or row.problem,

@@ -77,10 +77,16 @@ if metric:
         alt.Chart(frame, title=f"{metric} by {'epoch' if axis == 'epoch' else 'wall time'}")
         .mark_line(point=True)
         .encode(
-            x=alt.X(f"{axis}:Q", title="Epoch" if axis == "epoch" else "Seconds since training began"),
+            x=alt.X(
+                f"{axis}:Q",
+                title="Epoch" if axis == "epoch" else "Seconds since training began",
+                axis=alt.Axis(tickMinStep=1) if axis == "epoch" else alt.Axis(),
+            ),
             y=alt.Y("value:Q", title=metric),
             color=alt.Color("run:N", title="Run"),
-            strokeDash=alt.StrokeDash("split:N", title="Split", sort=["train", "validation"]),
+            strokeDash=alt.StrokeDash(
+                "split:N", title="Split", sort=["train", "validation"], legend=alt.Legend(symbolType="stroke")
+            ),
             tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=".4f")],
         )
         .properties(height=320)

@@ -199,7 +199,7 @@ with right:
             "Classes" if dataset.class_names else "Outputs",
             len(dataset.class_names) or dataset.signature.outputs,
         )
-        st.markdown(f"Each sample enters the model as **{shape}**: `{shape.layout}`.")
+        st.markdown(f"Batches enter the model as **{shape}**.")
         for note in dataset.notes:
             st.info(note)
         {"images": show_images, "text": show_text, "series": show_series}[dataset.info.modality](dataset)

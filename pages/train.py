@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import SpecError
-from core.runs import curves
+from core.runs import TASK_COLUMNS, curves
 from core.training import FINISHED, TRAIN_SETTINGS, TrainingJob, submit
 from pages.common import (
     current_dataset,
@@ -165,12 +165,14 @@ for job in finished:
     ):
         if record["reason"]:
             (st.info if record["status"] == "stopped" else st.error)(sentence(record["reason"]))
-        numbers = {k: v for k, v in record["metrics"].items() if isinstance(v, float) and k != "loss"}
-        cells = st.columns(max(len(numbers), 1) + 2)
-        for cell, (metric, value) in zip(cells, numbers.items(), strict=False):
-            cell.metric(f"Test {metric.replace('_', ' ')}", format_number(value))
-        cells[-2].metric("Parameters", f"{record['params']:,}")
-        cells[-1].metric("Training time", f"{record['train_seconds']:.1f} s")
+        shown = [(title, record["metrics"].get(key)) for key, title, _ in TASK_COLUMNS[record["task"]]]
+        shown += [
+            ("Parameters", record["params"]),
+            ("Training s", record["train_seconds"]),
+            ("Latency ms / sample", record["metrics"].get("latency_ms")),
+        ]
+        for cell, (title, value) in zip(st.columns(len(shown)), shown, strict=True):
+            cell.metric(title, format_number(value))
         if record["history"]:
             show_curves(record, f"result:{job.id}")
 if finished:
