@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.datasets import DATASETS, load_dataset  # noqa: E402
-from core.presets import presets_for  # noqa: E402
-from core.runs import TASK_COLUMNS  # noqa: E402
-from core.training import TrainingJob, submit  # noqa: E402
+from core.datasets import DATASETS, load_dataset
+from core.presets import presets_for
+from core.runs import TASK_COLUMNS
+from core.training import TrainingJob, submit
 
 
 def main() -> None:

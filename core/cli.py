@@ -177,10 +177,7 @@ def _train(args: argparse.Namespace) -> int:
 def _draw(state: dict[str, Any]) -> None:
     if state["status"] == "queued":
         return
-    done = (state["epoch"] - 1 + (state["batch"] / state["batches"] if state["batches"] else 0)) / state[
-        "epochs"
-    ]
-    filled = int(BAR_WIDTH * min(max(done, 0.0), 1.0))
+    filled = int(BAR_WIDTH * min(state.get("progress", 0.0), 1.0))
     bar = "#" * filled + "-" * (BAR_WIDTH - filled)
     eta = state["eta_seconds"]
     eta_text = f" ETA {eta:.0f}s" if eta is not None else ""

@@ -189,6 +189,8 @@ class _Progress(keras.callbacks.Callback):
         super().__init__()
         self.job, self.samples = job, samples
         self.diverged_at = ""
+        self.batch_size = job.settings["batch_size"]
+        self.epoch = 0
         self.epoch_start = self.train_start = 0.0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
@@ -197,6 +199,7 @@ class _Progress(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self.epoch_start = time.perf_counter()
+        self.epoch = epoch
         self.job._update(epoch=epoch + 1, batch=0)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
@@ -206,7 +209,15 @@ class _Progress(keras.callbacks.Callback):
             self.model.stop_training = True
         if self.job._stop.is_set():
             self.model.stop_training = True
-        self.job._update(batch=batch + 1, batch_loss=loss)
+        now = time.perf_counter()
+        steps = self.params.get("steps") or 1
+        self.job._update(
+            batch=batch + 1,
+            batch_loss=loss,
+            progress=(self.epoch + (batch + 1) / steps) / self.params.get("epochs", 1),
+            fit_seconds=now - self.train_start,
+            samples_per_second=(batch + 1) * self.batch_size / max(now - self.epoch_start, 1e-9),
+        )
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         now = time.perf_counter()
@@ -223,16 +234,11 @@ class _Progress(keras.callbacks.Callback):
 
 
 def _eta(state: dict[str, Any]) -> float | None:
-    history = state["history"]
-    if state["status"] != "running" or not history:
+    """Seconds left, from the time spent so far and the share of batches done."""
+    progress = state.get("progress", 0.0)
+    if state["status"] != "running" or progress <= 0:
         return None
-    per_epoch = history[-1]["wall_seconds"] / len(history)
-    done = (
-        len(history)
-        + (state["batch"] / state["batches"] if state["batches"] else 0)
-        - (1 if state["epoch"] > len(history) else 0)
-    )
-    return max(per_epoch * (state["epochs"] - done), 0.0)
+    return state["fit_seconds"] * (1 - progress) / progress
 
 
 def _one_sentence(error: Exception) -> str:

@@ -133,17 +133,14 @@ def live_panel() -> None:
     snap = running.snapshot()
     with st.container(border=True):
         st.markdown(f"**Training {snap['name']}** ({snap['family']}, {snap['params']:,} parameters)")
-        batches = snap["batches"] or 1
-        done = (snap["epoch"] - 1 + snap["batch"] / batches) / snap["epochs"]
         st.progress(
-            min(max(done, 0.0), 1.0),
+            min(snap.get("progress", 0.0), 1.0),
             text=f"Epoch {snap['epoch']} of {snap['epochs']} · batch {snap['batch']} of {snap['batches']}",
         )
         cells = st.columns(3)
         eta = snap["eta_seconds"]
         cells[0].metric("Time left", f"{eta:.0f} s" if eta is not None else "estimating…")
-        speed = snap["history"][-1]["samples_per_second"] if snap["history"] else None
-        cells[1].metric("Samples per second", format_number(speed))
+        cells[1].metric("Samples per second", format_number(snap.get("samples_per_second")))
         cells[2].metric("Batch loss", format_number(snap.get("batch_loss")))
         show_curves(snap, "live")
     queued = [job.spec.name for job in active if job.status == "queued"]

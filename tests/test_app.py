@@ -150,7 +150,8 @@ def test_journey_cnn_then_rnn_then_compare(modality, dataset_id, metric):
     open_page(at, "pages/compare.py")
     table = at.dataframe[0].value
     assert list(table["Model"]) == models
-    assert list(table["Family"])[0] == "cnn" and list(table["Family"])[1] in ("rnn", "hybrid")
+    families = list(table["Family"])
+    assert families[0] == "cnn" and families[1] in ("rnn", "hybrid")
     column = {"accuracy": "Accuracy", "mae": "MAE"}[metric]
     assert table[column].notna().all()
     assert len(at.get("vega_lite_chart")) >= 3  # curves, then one panel per run

@@ -70,7 +70,7 @@ def load_keras_words(info: DatasetInfo, settings: ParamValues) -> Dataset:
     ids = np.zeros((len(keep), length), dtype=np.int32)
     for row, sequence in enumerate(sequences[keep]):
         sequence = sequence[:length]
-        ids[row, : len(sequence)] = sequence
+        ids[row, length - len(sequence) :] = sequence
     labels = labels[keep].astype(np.int32)
     classes = IMDB_CLASSES if info.id == "imdb" else [f"topic {i}" for i in range(int(labels.max()) + 1)]
     train, validation, test = shuffled_splits(len(ids), 0)

@@ -49,7 +49,7 @@ def encode(texts: list[list[str]], vocabulary: list[str], length: int) -> np.nda
     ids = np.zeros((len(texts), length), dtype=np.int32)
     for row, text in enumerate(texts):
         codes = [index.get(token, 1) for token in text[:length]]
-        ids[row, : len(codes)] = codes
+        ids[row, length - len(codes) :] = codes  # padded at the start: the last step is real text
     return ids
 
 

@@ -1,0 +1,175 @@
+"""One real-browser journey: Debian's Chromium, driven by Playwright, against `streamlit run`.
+
+Chromium comes from apt-get (never `playwright install`). Where it cannot be had, the test skips
+with a message, except under CI=true, where it must run. Screenshots of every page are saved to
+$SCREENSHOT_DIR (docs/screenshots/ to refresh the README's pictures) or to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def ensure_chromium() -> str | None:
+    """Chromium's path, installing Debian's package with apt-get where that is possible."""
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    if shutil.which("apt-get") and Path("/etc/debian_version").exists() and os.geteuid() == 0:
+        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True, timeout=600)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium"],
+            check=False,
+            capture_output=True,
+            timeout=900,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+    return CHROMIUM if Path(CHROMIUM).exists() else None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard.py",
+            "--server.headless=true",
+            "--server.address=127.0.0.1",
+            f"--server.port={port}",
+            "--server.fileWatcherType=none",
+            "--browser.gatherUsageStats=false",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium = ensure_chromium()
+    if chromium is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is required under CI but could not be installed with apt-get")
+        pytest.skip("Chromium is not available (Debian/Ubuntu's apt-get installs it); browser test skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def settle(page) -> None:
+    page.wait_for_selector(IDLE, timeout=120_000)
+    page.wait_for_timeout(500)
+    page.wait_for_selector(IDLE, timeout=120_000)
+
+
+def test_image_journey_train_stop_compare(server, browser, tmp_path):
+    shots = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+
+    def visit(title: str) -> None:
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+        settle(page)
+        page.get_by_role("heading", name=title, exact=True).first.wait_for()
+
+    def shot(name: str) -> None:
+        page.screenshot(path=str(shots / f"{name}.png"))
+
+    page.goto(server)
+    settle(page)
+    page.get_by_role("heading", name="CNN vs RNN").wait_for()
+    shot("1-home")
+    visit("Data")
+    page.get_by_text("MNIST digits (5,000)").first.wait_for()
+    shot("2-data")
+    visit("Build")
+    page.get_by_text("is valid").first.wait_for()
+    shot("3-build")
+
+    visit("Train")
+    epochs = page.get_by_role("spinbutton", name="Epochs")
+    epochs.fill("1")
+    epochs.press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Training CNN").wait_for(timeout=60_000)
+    page.get_by_text("LSTM · completed").wait_for(timeout=240_000)
+    settle(page)
+    page.get_by_text("CNN · completed").wait_for()
+    shot("4-train-results")
+
+    epochs.fill("30")
+    epochs.press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Epoch 1 of 30").first.wait_for(timeout=60_000)
+    shot("5-train-live")
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_text("CNN · stopped").wait_for(timeout=120_000)
+    page.get_by_text("Training LSTM").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_text("LSTM · stopped").wait_for(timeout=120_000)
+
+    visit("Compare")
+    table = page.get_by_test_id("stDataFrame").first
+    table.wait_for()
+    page.wait_for_timeout(1500)
+    shot("6-compare")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    rows = list(csv.DictReader(Path(download.value.path()).read_text(encoding="utf-8").splitlines()))
+    assert [row["Model"] for row in rows] == ["CNN", "LSTM", "CNN", "LSTM"]
+    assert [row["Status"] for row in rows] == ["completed", "completed", "stopped", "stopped"]
+    assert all(0 <= float(row["Accuracy"]) <= 1 for row in rows)
+    page.close()
