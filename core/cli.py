@@ -43,13 +43,7 @@ def _parser() -> argparse.ArgumentParser:
 
     presets = commands.add_parser("presets", help="list the preset models that fit a dataset")
     presets.add_argument("--dataset", required=True, metavar="ID")
-    presets.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a dataset setting, e.g. window=24 (repeatable)",
-    )
+    _add_settings_option(presets)
     presets.add_argument("--json", action="store_true", help="print JSON")
     presets.set_defaults(handler=_presets)
 
@@ -61,13 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PRESET_OR_SPEC_JSON",
         help="a preset name, a JSON spec file, or a JSON spec string",
     )
-    train.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a dataset setting, e.g. window=24 (repeatable)",
-    )
+    _add_settings_option(train)
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--learning-rate", type=float)
@@ -78,6 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, metavar="run.json", help="write the run record here")
     train.set_defaults(handler=_train)
     return parser
+
+
+def _add_settings_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a dataset setting, e.g. window=24 (repeatable)",
+    )
 
 
 def _datasets(args: argparse.Namespace) -> int:

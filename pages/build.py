@@ -145,40 +145,22 @@ with stack:
         with st.container(border=True):
             head = st.columns([6, 1, 1, 1, 1], vertical_alignment="center")
             head[0].markdown(f"**{index + 1}. {kind.name}** &nbsp; :gray[{kind.description}]")
-            head[1].button(
-                "",
-                icon=":material/arrow_upward:",
-                key=f"up:{uid}",
-                help="Move up",
-                on_click=move,
-                args=(model, index, -1),
-                disabled=index == 0,
-            )
-            head[2].button(
-                "",
-                icon=":material/arrow_downward:",
-                key=f"down:{uid}",
-                help="Move down",
-                on_click=move,
-                args=(model, index, 1),
-                disabled=index == len(layers) - 1,
-            )
-            head[3].button(
-                "",
-                icon=":material/content_copy:",
-                key=f"copy:{uid}",
-                help="Duplicate",
-                on_click=copy_layer,
-                args=(model, index),
-            )
-            head[4].button(
-                "",
-                icon=":material/close:",
-                key=f"remove:{uid}",
-                help="Remove",
-                on_click=remove_layer,
-                args=(model, index),
-            )
+            actions = [
+                ("arrow_upward", "up", "Move up", move, (model, index, -1), index == 0),
+                ("arrow_downward", "down", "Move down", move, (model, index, 1), index == len(layers) - 1),
+                ("content_copy", "copy", "Duplicate", copy_layer, (model, index), False),
+                ("close", "remove", "Remove", remove_layer, (model, index), False),
+            ]
+            for cell, (icon, action, label, callback, args, disabled) in zip(head[1:], actions, strict=True):
+                cell.button(
+                    "",
+                    icon=f":material/{icon}:",
+                    key=f"{action}:{uid}",
+                    help=label,
+                    on_click=callback,
+                    args=args,
+                    disabled=disabled,
+                )
             layer.update(param_widgets(kind.params, layer, key=f"layer:{uid}", columns=4))
             problem_slots.append(st.empty())
     add = st.columns([3, 1], vertical_alignment="bottom")

@@ -126,24 +126,15 @@ def param_widget(param: Param, value: Any, key: str, disabled: bool = False) -> 
         return st.toggle(param.label, value=bool(value), **common)
     if param.kind == "choice":
         return st.selectbox(param.label, param.choices, index=param.choices.index(value), **common)
-    if param.kind == "int":
-        return int(
-            st.number_input(
-                param.label,
-                min_value=int(param.min),
-                max_value=int(param.max),
-                value=int(value),
-                step=1,
-                **common,
-            )
-        )
-    return float(
+    cast = int if param.kind == "int" else float
+    step = {"step": 1} if param.kind == "int" else {"format": "%g"}
+    return cast(
         st.number_input(
             param.label,
-            min_value=float(param.min),
-            max_value=float(param.max),
-            value=float(value),
-            format="%g",
+            min_value=cast(param.min),
+            max_value=cast(param.max),
+            value=cast(value),
+            **step,
             **common,
         )
     )

@@ -95,19 +95,17 @@ with left:
         elif choice["id"] != name:
             session["choice"] = choice = {"id": name, "settings": {}}
 
-    if session["choice"].get("upload") or session["choice"]["id"] in DATASETS:
-        active = session["choice"]
-        settings_params = DATASETS[active["id"]].settings if active["id"] in DATASETS else ()
-        if active.get("upload"):
-            dataset_for_settings = current_dataset()
-            settings_params = dataset_for_settings.info.settings if dataset_for_settings else ()
-        if settings_params:
-            st.subheader("Preprocessing")
-            active["settings"] = param_widgets(
-                settings_params, active.get("settings", {}), key=f"data:settings:{active['id']}", columns=2
-            )
-
-dataset = current_dataset()
+    active = session["choice"]
+    dataset = current_dataset()
+    info = DATASETS.get(active["id"]) or (dataset.info if dataset else None)
+    if info is not None and info.settings:
+        st.subheader("Preprocessing")
+        settings = param_widgets(
+            info.settings, active.get("settings", {}), key=f"data:settings:{active['id']}", columns=2
+        )
+        if settings != active.get("settings"):
+            active["settings"] = settings
+            dataset = current_dataset()
 
 
 def show_images(dataset: Dataset) -> None:
