@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from pages.common import open_workspace, state
+
 st.set_page_config(page_title="CNN vs RNN", page_icon=":material/compare:", layout="wide")
 
 PAGES = [
@@ -11,5 +13,8 @@ PAGES = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
 ]
+
+if "workspace" in st.query_params and st.query_params["workspace"] != state()["workspace"]:
+    open_workspace(st.query_params["workspace"])
 
 st.navigation(PAGES).run()

@@ -11,7 +11,11 @@ from typing import Any
 from core.datasets import DATASETS, get_info
 from core.errors import SpecError, UserError
 from core.presets import presets_for
+from core.runs import MAIN_METRIC
 from core.spec import ModelSpec
+from core.store import RunStore
+
+CLI_WORKSPACE = "cli"
 
 BAR_WIDTH = 24
 
@@ -64,7 +68,13 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int)
     train.add_argument("--limit", type=int, metavar="N", help="train on the first N training samples only")
     train.add_argument("--out", type=Path, metavar="run.json", help="write the run record here")
+    _add_workspace_option(train)
     train.set_defaults(handler=_train)
+
+    runs = commands.add_parser("runs", help="list the runs in the run store ($RUNS_DB)")
+    runs.add_argument("--json", action="store_true", help="print JSON")
+    runs.add_argument("--workspace", help="only this workspace's runs")
+    runs.set_defaults(handler=_runs)
     return parser
 
 
@@ -76,6 +86,44 @@ def _add_settings_option(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="a dataset setting, e.g. window=24 (repeatable)",
     )
+
+
+def _add_workspace_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workspace",
+        default=CLI_WORKSPACE,
+        help=f"the run store workspace to write to (default: {CLI_WORKSPACE})",
+    )
+
+
+def _runs(args: argparse.Namespace) -> int:
+    rows = []
+    for record in RunStore().runs(args.workspace):
+        metric, _ = MAIN_METRIC[record["task"]]
+        rows.append(
+            {
+                "id": record["id"],
+                "workspace": record["workspace"],
+                "dataset": record["dataset"],
+                "model": record["name"],
+                "family": record["family"],
+                "status": record["status"],
+                "metric": metric,
+                "value": record["metrics"].get(metric),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        value = "–" if row["value"] is None else f"{row['value']:.4f}"
+        print(
+            f"{row['id']}  {row['workspace']:<12} {row['dataset']:<16} {row['model']:<30} "
+            f"{row['status']:<11} {row['metric']} {value}"
+        )
+    if not rows:
+        print(f"no runs in {RunStore().path}")
+    return 0
 
 
 def _datasets(args: argparse.Namespace) -> int:
@@ -154,7 +202,8 @@ def _train(args: argparse.Namespace) -> int:
     }
     if args.limit:
         dataset = dataset.head(args.limit)
-    job = TrainingJob(dataset, spec, {k: v for k, v in options.items() if v is not None})
+    settings = {k: v for k, v in options.items() if v is not None}
+    job = TrainingJob(dataset, spec, settings, store=RunStore(), workspace=args.workspace)
     submit(job)
     try:
         while not job.wait(0.25):

@@ -7,19 +7,23 @@ import gc
 import logging
 import math
 import queue
+import sqlite3
+import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import keras
 
 from core.builder import build_model, compile_model
 from core.datasets import Dataset
-from core.errors import SpecError
+from core.errors import SpecError, UserError
 from core.evaluation import evaluate
 from core.params import Param, check_values
 from core.spec import ModelSpec
+from core.store import RunStore
 from core.trace import Limits, validate
 
 log = logging.getLogger(__name__)
@@ -58,8 +62,12 @@ class TrainingJob:
         spec: ModelSpec,
         settings: dict[str, Any] | None = None,
         limits: Limits | None = None,
+        store: RunStore | None = None,
+        workspace: str = "default",
     ) -> None:
         self.dataset, self.spec = dataset, spec
+        self.store, self.workspace = store, workspace
+        self.model_file: bytes | None = None  # the trained model in the .keras format
         self.settings = check_train_settings(settings)
         self.trace = validate(spec, dataset.signature, limits)
         self.id = uuid.uuid4().hex[:10]
@@ -122,6 +130,19 @@ class TrainingJob:
         with self._lock:
             self._state.update(changes)
 
+    def _persist(self, epoch: dict[str, Any] | None = None) -> None:
+        """Write the run (or one finished epoch) to the store; a failure is logged and shown, not fatal."""
+        if self.store is None:
+            return
+        try:
+            if epoch is not None:
+                self.store.add_epoch(self.id, epoch)
+            else:
+                self.store.save_run(self.record(), self.workspace)
+        except (sqlite3.Error, UserError) as error:
+            log.exception("run %s could not be saved", self.id)
+            self._update(warning=f"the run could not be saved to {self.store.path} ({error})")
+
     # ---- the run itself, on the worker thread ----------------------------------------------
 
     def _run(self) -> None:
@@ -129,6 +150,7 @@ class TrainingJob:
             self._finish("stopped", "stopped before it started")
             return
         self._update(status="running", started=time.time())
+        self._persist()
         model = None
         try:
             keras.utils.set_random_seed(self.settings["seed"])
@@ -165,6 +187,7 @@ class TrainingJob:
                 return
             metrics = evaluate(model, self.dataset, self.settings["batch_size"])
             self._update(metrics=metrics)
+            self.model_file = model_bytes(model)
             if self._stop.is_set():
                 self._finish("stopped", "stopped by request; the test metrics are those of the partial run")
             else:
@@ -179,6 +202,9 @@ class TrainingJob:
 
     def _finish(self, status: str, reason: str) -> None:
         self._update(status=status, reason=reason, finished=time.time())
+        self._persist()
+        if self.store is not None and self.model_file is not None:
+            self.store.save_model(self.id, self.model_file)
         self._done.set()
 
 
@@ -231,6 +257,15 @@ class _Progress(keras.callbacks.Callback):
         }
         with self.job._lock:
             self.job._state["history"].append(entry)
+        self.job._persist(epoch=entry)
+
+
+def model_bytes(model: keras.Model) -> bytes:
+    """The model in Keras' native ``.keras`` format (a zip of config and weights; no pickles)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        return path.read_bytes()
 
 
 def _eta(state: dict[str, Any]) -> float | None:
@@ -255,6 +290,7 @@ class _Runner:
         self._lock = threading.Lock()
 
     def submit(self, job: TrainingJob) -> TrainingJob:
+        job._persist()
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._work, name="training-worker", daemon=True)

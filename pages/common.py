@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ from core.errors import SpecError, UserError
 from core.params import Param
 from core.presets import presets_for
 from core.spec import ModelSpec
+from core.store import RunStore
 
 DEFAULT_DATASET = {"id": "mnist_5k", "settings": {}}
 DEFAULT_RNN = {
@@ -21,6 +23,7 @@ DEFAULT_RNN = {
     "series": "Stacked LSTM (Keras example)",
     "language-model": "Char-RNN (Keras example)",
 }
+WORKSPACE_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 UPLOAD_READERS = {
     "series": uploads.series_upload,
     "text": uploads.text_upload,
@@ -37,7 +40,34 @@ def state() -> Any:
     session.setdefault("choice", dict(DEFAULT_DATASET))
     session.setdefault("models", {})  # dataset id -> {model name: {"spec": dict, "uids": [str]}}
     session.setdefault("jobs", [])  # TrainingJob objects, oldest first
+    session.setdefault("workspace", f"private-{uuid.uuid4().hex[:12]}")
     return session
+
+
+def open_workspace(name: str) -> None:
+    """Switch this visitor to a named workspace (from a ?workspace= link), or say why not."""
+    if WORKSPACE_NAME.fullmatch(name):
+        state()["workspace"] = name
+    else:
+        st.error("A workspace name has 1 to 40 letters, digits, dashes or underscores; the link was ignored.")
+
+
+@st.cache_resource(show_spinner=False)
+def _store() -> RunStore | str:
+    """The process's run store, shared by all visitors (each sees only their workspace)."""
+    try:
+        return RunStore()
+    except UserError as error:
+        return str(error)
+
+
+def run_store() -> RunStore | None:
+    """The run store, or None after saying on screen why runs are not being saved."""
+    store = _store()
+    if isinstance(store, str):
+        st.warning(f"{store} Runs are kept for this session only.")
+        return None
+    return store
 
 
 def new_uid() -> str:
@@ -172,3 +202,18 @@ def sentence(text: str) -> str:
     """A phrase as a sentence: first letter up, a full stop at the end, the rest untouched."""
     text = text.strip()
     return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else ""
+
+
+def finished_runs() -> list[dict[str, Any]]:
+    """This visitor's finished runs: from the run store where it works, else from this session."""
+    session, store = state(), run_store()
+    if store is not None:
+        return [r for r in store.runs(session["workspace"]) if r["status"] not in ("queued", "running")]
+    return [job.record() for job in session["jobs"] if job.status not in ("queued", "running")]
+
+
+def delete_runs(run_ids: set[str]) -> None:
+    session, store = state(), run_store()
+    if store is not None:
+        store.delete(sorted(run_ids), session["workspace"])
+    session["jobs"] = [job for job in session["jobs"] if job.id not in run_ids]

@@ -8,14 +8,16 @@ import pandas as pd
 import streamlit as st
 
 from core.runs import comparison_table, curve_metrics, curves, run_label
-from pages.common import current_dataset, sentence, state
-
-FINISHED = ("completed", "stopped", "diverged", "failed")
+from pages.common import current_dataset, delete_runs, finished_runs, sentence, state
 
 session = state()
 dataset = current_dataset()
 st.title("Compare")
-records = [job.record() for job in session["jobs"] if job.status in FINISHED]
+st.caption(
+    f"Runs of workspace **{session['workspace']}**, kept across restarts. "
+    f"Open them anywhere with the link `?workspace={session['workspace']}`."
+)
+records = finished_runs()
 if not records:
     st.info("No finished runs yet: train a CNN and an RNN on the Train page, then come back.")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/arrow_forward:")
@@ -180,6 +182,5 @@ for index, record in enumerate(selected):
 st.subheader("Delete runs")
 doomed = st.multiselect("Runs to delete", list(by_label), key="compare:delete")
 if st.button("Delete", icon=":material/delete:", disabled=not doomed):
-    ids = {by_label[label]["id"] for label in doomed}
-    session["jobs"] = [job for job in session["jobs"] if job.id not in ids]
+    delete_runs({by_label[label]["id"] for label in doomed})
     st.rerun()

@@ -15,6 +15,7 @@ from pages.common import (
     format_number,
     models_for,
     param_widgets,
+    run_store,
     sentence,
     spec_of,
     state,
@@ -33,6 +34,7 @@ dataset = current_dataset()
 if dataset is None:
     st.stop()
 models = models_for(dataset)
+store = run_store()
 
 st.title("Train")
 st.caption(dataset_title(dataset))
@@ -52,7 +54,13 @@ chosen = st.multiselect(
 def queue_models() -> None:
     for name in chosen:
         try:
-            job = TrainingJob(dataset, spec_of(models[name]), session["train_settings"])
+            job = TrainingJob(
+                dataset,
+                spec_of(models[name]),
+                session["train_settings"],
+                store=store,
+                workspace=session["workspace"],
+            )
         except SpecError as error:
             st.session_state["train:refused"] = [f"{name}: {problem}" for problem in error.problems]
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
@@ -9,6 +10,12 @@ import pytest
 from core.datasets import Dataset, load_dataset
 
 MODALITY_DATASETS = ("digits_8x8", "rotten_tomatoes", "shakespeare", "sunspots")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def run_store_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests (and the processes they start) write runs to a throw-away database."""
+    os.environ["RUNS_DB"] = str(tmp_path_factory.mktemp("store") / "runs.db")
 
 
 @pytest.fixture

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import small
+from core.errors import UserError
+from core.presets import presets_for
+from core.store import RunStore
+from core.training import TrainingJob, submit
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def train(store: RunStore, workspace: str = "w", epochs: int = 2) -> dict:
+    dataset = small("digits_8x8", 96)
+    job = submit(
+        TrainingJob(
+            dataset,
+            presets_for(dataset.signature)["GRU"],
+            {"epochs": epochs},
+            store=store,
+            workspace=workspace,
+        )
+    )
+    assert job.wait(120)
+    return job.record()
+
+
+def test_runs_are_written_with_history_metrics_and_model(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    record = train(store)
+    [saved] = store.runs("w")
+    assert saved["id"] == record["id"] and saved["status"] == "completed"
+    assert [h["epoch"] for h in saved["history"]] == [1, 2]
+    assert saved["metrics"]["accuracy"] == pytest.approx(record["metrics"]["accuracy"])
+    assert saved["config"]["model"]["name"] == "GRU"
+    assert store.model(record["id"])[:2] == b"PK"  # a .keras file is a zip archive
+    assert store.runs("someone-else") == []
+    assert store.integrity() == "ok"
+    assert sqlite3.connect(tmp_path / "runs.db").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_deleting_a_run_keeps_other_workspaces(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    mine, theirs = train(store, "mine", 1), train(store, "theirs", 1)
+    store.delete([mine["id"], theirs["id"]], "mine")
+    assert store.runs("mine") == [] and [r["id"] for r in store.runs("theirs")] == [theirs["id"]]
+
+
+def test_a_killed_process_leaves_completed_runs_and_an_interrupted_one(tmp_path):
+    database = tmp_path / "runs.db"
+    env = {**os.environ, "RUNS_DB": str(database)}
+    command = [sys.executable, "-m", "core", "train", "--dataset", "digits_8x8", "--model", "GRU"]
+    finished = subprocess.run(
+        [*command, "--epochs", "1"], cwd=ROOT, env=env, capture_output=True, timeout=300
+    )
+    assert finished.returncode == 0, finished.stderr
+    running = subprocess.Popen(
+        [*command, "--epochs", "200", "--batch-size", "8"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline:
+            with sqlite3.connect(database, timeout=30) as db:
+                epochs = db.execute(
+                    "SELECT count(*) FROM epochs e JOIN runs r ON r.id = e.run_id WHERE r.status = 'running'"
+                ).fetchone()[0]
+            if epochs >= 2:
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail("the second run never got going")
+    finally:
+        os.kill(running.pid, signal.SIGKILL)
+        running.wait()
+    store = RunStore(database)
+    statuses = {r["status"]: r for r in store.runs()}
+    assert set(statuses) == {"completed", "interrupted"}
+    assert len(statuses["completed"]["history"]) == 1 and statuses["completed"]["metrics"]["accuracy"] > 0
+    assert len(statuses["interrupted"]["history"]) >= 2
+    assert "server stopped" in statuses["interrupted"]["reason"]
+    assert store.integrity() == "ok"
+
+
+def test_a_damaged_or_foreign_file_is_refused_and_left_alone(tmp_path):
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(UserError, match="cannot be read as a run store .* left untouched"):
+        RunStore(garbage)
+    assert garbage.read_bytes() == b"this is not a database" * 100
+
+    foreign = tmp_path / "foreign.db"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+    before = foreign.read_bytes()
+    with pytest.raises(UserError, match="is not a run store of this app"):
+        RunStore(foreign)
+    assert foreign.read_bytes() == before
+
+
+def test_cli_lists_runs(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    record = train(store, "lab", 1)
+    env = {**os.environ, "RUNS_DB": str(tmp_path / "runs.db")}
+    result = subprocess.run(
+        [sys.executable, "-m", "core", "runs", "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    [row] = json.loads(result.stdout)
+    assert row["id"] == record["id"] and row["metric"] == "accuracy" and row["status"] == "completed"
+    assert {"id", "dataset", "model", "status", "value"} <= set(row)
