@@ -8,3 +8,7 @@ LOSSES = {  # task -> (loss, metrics), as Keras names them
     "forecasting": ("mse", ["mae"]),
 }
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
+TRAINING_DEFAULTS = {  # task -> training settings that differ from the general defaults
+    # series sets are small: more, smaller steps, and early stopping on the validation loss
+    "forecasting": {"epochs": 30, "batch_size": 16, "patience": 5},
+}

@@ -24,6 +24,7 @@ from core.evaluation import evaluate
 from core.params import Param, check_values
 from core.spec import ModelSpec
 from core.store import RunStore
+from core.tasks import TRAINING_DEFAULTS
 from core.trace import Limits, validate
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,11 @@ TRAIN_SETTINGS = (
 FINISHED = ("completed", "stopped", "diverged", "failed")
 
 
-def check_train_settings(given: Any) -> dict[str, Any]:
-    values, problems = check_values(TRAIN_SETTINGS, given or {})
+def check_train_settings(given: Any, task: str = "classification") -> dict[str, Any]:
+    """Training settings with the task's defaults filled in, or SpecError naming each bad value."""
+    if given is not None and not isinstance(given, dict):
+        raise SpecError(["Training: its settings must be an object of names and values."])
+    values, problems = check_values(TRAIN_SETTINGS, {**TRAINING_DEFAULTS.get(task, {}), **(given or {})})
     if problems:
         raise SpecError([f"Training: {p}." for p in problems])
     return values
@@ -68,7 +72,7 @@ class TrainingJob:
         self.dataset, self.spec = dataset, spec
         self.store, self.workspace = store, workspace
         self.model_file: bytes | None = None  # the trained model in the .keras format
-        self.settings = check_train_settings(settings)
+        self.settings = check_train_settings(settings, dataset.signature.task)
         self.trace = validate(spec, dataset.signature, limits)
         self.id = uuid.uuid4().hex[:10]
         self._lock = threading.Lock()

@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.errors import SpecError
 from core.runs import TASK_COLUMNS, curves
-from core.training import FINISHED, TRAIN_SETTINGS, TrainingJob, submit
+from core.training import FINISHED, TRAIN_SETTINGS, TrainingJob, check_train_settings, submit
 from pages.common import (
     current_dataset,
     dataset_title,
@@ -39,8 +39,11 @@ store = run_store()
 st.title("Train")
 st.caption(dataset_title(dataset))
 st.subheader("Hyper-parameters")
-session["train_settings"] = param_widgets(
-    TRAIN_SETTINGS, session.get("train_settings", {}), key="train:settings"
+settings_key = f"train_settings:{dataset.info.id}"
+session[settings_key] = param_widgets(
+    TRAIN_SETTINGS,
+    session.get(settings_key) or check_train_settings({}, dataset.signature.task),
+    key=f"train:{dataset.info.id}",
 )
 chosen = st.multiselect(
     "Models to train",
@@ -57,7 +60,7 @@ def queue_models() -> None:
             job = TrainingJob(
                 dataset,
                 spec_of(models[name]),
-                session["train_settings"],
+                session[settings_key],
                 store=store,
                 workspace=session["workspace"],
             )

@@ -138,7 +138,7 @@ def test_journey_cnn_then_rnn_then_compare(modality, dataset_id, metric):
     models = list(at.session_state["models"][dataset_id])
     assert models[0] == "CNN" and len(models) == 2
     open_page(at, "pages/train.py")
-    at.number_input(key="train:settings:epochs").set_value(1).run()
+    at.number_input(key=f"train:{dataset_id}:epochs").set_value(1).run()
     for name in models:
         at.multiselect(key=f"train:models:{dataset_id}").set_value([name]).run()
         button(at, "Train").click().run()
@@ -162,7 +162,7 @@ def test_compare_deletes_runs():
     at.radio(key="data:modality").set_value("series").run()
     at.selectbox(key="data:dataset:series:built-in").set_value("sunspots").run()
     open_page(at, "pages/train.py")
-    at.number_input(key="train:settings:epochs").set_value(1).run()
+    at.number_input(key="train:sunspots:epochs").set_value(1).run()
     at.multiselect(key="train:models:sunspots").set_value(["CNN"]).run()
     button(at, "Train").click().run()
     wait_for_jobs(at)

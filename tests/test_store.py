@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import small
+
 from core.errors import UserError
 from core.presets import presets_for
 from core.store import RunStore
@@ -98,7 +98,7 @@ def test_a_killed_process_leaves_completed_runs_and_an_interrupted_one(tmp_path)
 def test_a_damaged_or_foreign_file_is_refused_and_left_alone(tmp_path):
     garbage = tmp_path / "garbage.db"
     garbage.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(UserError, match="cannot be read as a run store .* left untouched"):
+    with pytest.raises(UserError, match=r"cannot be read as a run store .* left untouched"):
         RunStore(garbage)
     assert garbage.read_bytes() == b"this is not a database" * 100
 
