@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.common import open_workspace, state
+from pages.common import apply_share, open_workspace, state
 
 st.set_page_config(page_title="CNN vs RNN", page_icon=":material/compare:", layout="wide")
 
@@ -14,6 +14,8 @@ PAGES = [
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
 ]
 
+if "share" in st.query_params and st.query_params["share"] != state().get("applied_share"):
+    apply_share(st.query_params["share"])
 if "workspace" in st.query_params and st.query_params["workspace"] != state()["workspace"]:
     open_workspace(st.query_params["workspace"])
 

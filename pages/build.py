@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.codegen import model_code
 from core.diagram import to_dot
-from core.errors import SpecError
+from core.errors import SpecError, UserError
 from core.layers import KINDS
 from core.presets import presets_for
 from core.spec import ModelSpec
@@ -20,6 +20,7 @@ from pages.common import (
     new_uid,
     param_widgets,
     sentence,
+    share_link,
     unique_name,
 )
 
@@ -107,7 +108,7 @@ def add_layer(model: dict[str, Any], key: str) -> None:
 st.title("Build")
 st.caption(f"{dataset_title(dataset)} · each sample is {dataset.signature.input}")
 
-bar = st.columns([3, 1, 1, 1, 1], vertical_alignment="bottom")
+bar = st.columns([3, 1, 1, 1, 1, 1], vertical_alignment="bottom")
 names = list(models)
 if st.session_state.get(select_key) not in names:
     st.session_state[select_key] = names[0] if names else None
@@ -128,6 +129,16 @@ if name is not None:
         rename_key = f"build:rename:{name}"
         st.text_input("New name", value=name, key=rename_key, on_change=rename, args=(name, rename_key))
     bar[4].button("Delete", icon=":material/delete:", on_click=delete, args=(name,), width="stretch")
+    with bar[5].popover("Share", icon=":material/share:", width="stretch"):
+        try:
+            link = share_link(dataset, models)
+        except (UserError, SpecError) as error:
+            st.error(str(error))
+        else:
+            st.markdown(
+                f"This link opens **{dataset.info.name}** with these {len(models)} model(s), ready to train:"
+            )
+            st.code(link, language=None, wrap_lines=True)
 
 if name is None:
     st.info("Create a model from a preset, or start from empty.")

@@ -9,6 +9,7 @@ from typing import Any
 
 import streamlit as st
 
+from core import share
 from core.datasets import DATASETS, Dataset, load_dataset, uploads
 from core.errors import SpecError, UserError
 from core.params import Param
@@ -217,3 +218,29 @@ def delete_runs(run_ids: set[str]) -> None:
     if store is not None:
         store.delete(sorted(run_ids), session["workspace"])
     session["jobs"] = [job for job in session["jobs"] if job.id not in run_ids]
+
+
+def apply_share(token: str) -> None:
+    """Restore a shared comparison (dataset and models), or say in one sentence why not."""
+    session = state()
+    session["applied_share"] = token
+    try:
+        shared = share.decode(token)
+        dataset = load_choice(shared.dataset)
+        shared.check_against(dataset.signature)
+    except UserError as error:
+        st.error(f"{error} Nothing was loaded.")
+        return
+    session["choice"] = shared.dataset
+    session["models"][dataset.info.id] = {spec.name: entry(spec) for spec in shared.models}
+    st.success(
+        f"Loaded a shared comparison: {dataset.info.name} with {len(shared.models)} model(s), "
+        "ready to train on the Train page."
+    )
+
+
+def share_link(dataset: Dataset, models: dict[str, dict[str, Any]]) -> str:
+    """A URL that restores this dataset and these models (or a UserError saying why it cannot)."""
+    specs = [spec_of(model) for model in models.values()]
+    token = share.encode(dataset.info.id, state()["choice"].get("settings", {}), specs)
+    return f"{st.context.url.split('?')[0]}?share={token}"
