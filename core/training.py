@@ -19,42 +19,16 @@ import keras
 
 from core.builder import build_model, compile_model
 from core.datasets import Dataset
-from core.errors import SpecError, UserError
+from core.errors import UserError
 from core.evaluation import evaluate
-from core.params import Param, check_values
 from core.spec import ModelSpec
 from core.store import RunStore
-from core.tasks import TRAINING_DEFAULTS
+from core.tasks import check_train_settings
 from core.trace import Limits, validate
 
 log = logging.getLogger(__name__)
 
-TRAIN_SETTINGS = (
-    Param("epochs", "int", 5, "Passes over the training data.", 1, 200),
-    Param("batch_size", "int", 64, "Samples per gradient step.", 1, 2048),
-    Param("optimizer", "choice", "adam", "How the weights are updated.", choices=("adam", "sgd", "rmsprop")),
-    Param("learning_rate", "float", 0.001, "Step size of the optimizer.", 1e-6, 1.0),
-    Param(
-        "patience",
-        "int",
-        0,
-        "Stop after this many epochs without a better validation loss (0: never).",
-        0,
-        100,
-    ),
-    Param("seed", "int", 42, "Seed for weights and shuffling: the same seed repeats a run.", 0, 2**31 - 1),
-)
 FINISHED = ("completed", "stopped", "diverged", "failed")
-
-
-def check_train_settings(given: Any, task: str = "classification") -> dict[str, Any]:
-    """Training settings with the task's defaults filled in, or SpecError naming each bad value."""
-    if given is not None and not isinstance(given, dict):
-        raise SpecError(["Training: its settings must be an object of names and values."])
-    values, problems = check_values(TRAIN_SETTINGS, {**TRAINING_DEFAULTS.get(task, {}), **(given or {})})
-    if problems:
-        raise SpecError([f"Training: {p}." for p in problems])
-    return values
 
 
 class TrainingJob:
@@ -124,7 +98,11 @@ class TrainingJob:
         state = self.snapshot()
         state.pop("eta_seconds")
         state["config"] = {
-            "dataset": {"id": self.dataset.info.id, "settings": self.dataset.settings},
+            "dataset": {
+                "id": self.dataset.info.id,
+                "settings": self.dataset.settings,
+                **({"limit": self.dataset.limit} if self.dataset.limit else {}),
+            },
             "model": self.spec.to_dict(),
             "train": self.settings,
         }

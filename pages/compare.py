@@ -7,8 +7,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.bundle import export_bundle, import_bundle
+from core.errors import UserError
 from core.runs import comparison_table, curve_metrics, curves, run_label
-from pages.common import current_dataset, delete_runs, finished_runs, sentence, state
+from core.script import NOT_REPRODUCIBLE, reproduce_script, reproducible, script_name
+from pages.common import (
+    current_dataset,
+    delete_runs,
+    finished_runs,
+    load_choice,
+    run_store,
+    sentence,
+    state,
+)
 
 session = state()
 dataset = current_dataset()
@@ -18,6 +29,8 @@ st.caption(
     f"Open them anywhere with the link `?workspace={session['workspace']}`."
 )
 records = finished_runs()
+if notice := session.pop("compare:notice", None):
+    st.success(notice)
 if not records:
     st.info("No finished runs yet: train a CNN and an RNN on the Train page, then come back.")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/arrow_forward:")
@@ -53,13 +66,21 @@ st.dataframe(
     width="stretch",
 )
 st.caption("The best value of each column is highlighted. Latency is per sample, measured on the test split.")
-actions = st.columns([1, 3])
+actions = st.columns([1, 1, 2])
 actions[0].download_button(
     "Download CSV",
     table.to_csv(index=False),
     file_name="comparison.csv",
     mime="text/csv",
     icon=":material/download:",
+)
+actions[1].download_button(
+    "Download bundle",
+    export_bundle(selected),
+    file_name="comparison-bundle.json",
+    mime="application/json",
+    icon=":material/download:",
+    help="Configs, histories and metrics of these runs, to import on another instance.",
 )
 
 st.subheader("Learning curves")
@@ -167,6 +188,37 @@ def language_panel(record: dict[str, Any]) -> None:
         st.text(sample["text"])
 
 
+def downloads(record: dict[str, Any]) -> None:
+    """The trained model (.keras) and a plain-Keras script that reproduces the run."""
+    cells = st.columns(2)
+    model_file = run_store() and run_store().model(record["id"])
+    if model_file:
+        cells[0].download_button(
+            "Model (.keras)",
+            model_file,
+            file_name=f"{record['name']}-{record['id']}.keras",
+            mime="application/zip",
+            key=f"model:{record['id']}",
+            icon=":material/download:",
+        )
+    if not reproducible(record):
+        cells[1].caption(NOT_REPRODUCIBLE)
+        return
+    try:
+        script = reproduce_script(record, load_choice(record["config"]["dataset"]).signature)
+    except UserError as error:
+        cells[1].caption(str(error))
+    else:
+        cells[1].download_button(
+            "Keras script",
+            script,
+            file_name=script_name(record),
+            mime="text/x-python",
+            key=f"script:{record['id']}",
+            icon=":material/download:",
+        )
+
+
 PANELS = {"classification": confusion_panel, "forecasting": forecast_panel, "language-model": language_panel}
 
 st.subheader("Each run")
@@ -178,6 +230,26 @@ for index, record in enumerate(selected):
             PANELS[record["task"]](record)
         else:
             st.error(sentence(record["reason"]) if record["reason"] else "No test metrics.")
+        downloads(record)
+
+st.subheader("Import runs")
+bundle_file = st.file_uploader(
+    "A comparison bundle (JSON) exported from this app", type=["json"], key="compare:import"
+)
+if bundle_file is not None and st.button("Import", icon=":material/upload:"):
+    try:
+        imported = import_bundle(bundle_file.getvalue())
+    except UserError as error:
+        st.error(str(error))
+    else:
+        store = run_store()
+        if store is None:
+            st.error("Runs can be imported only where the run store works.")
+        else:
+            for record in imported:
+                store.save_record(record, session["workspace"])
+            session["compare:notice"] = f"Imported {len(imported)} run(s) into this workspace."
+            st.rerun()
 
 st.subheader("Delete runs")
 doomed = st.multiselect("Runs to delete", list(by_label), key="compare:delete")

@@ -8,7 +8,8 @@ import streamlit as st
 
 from core.errors import SpecError
 from core.runs import TASK_COLUMNS, curves
-from core.training import FINISHED, TRAIN_SETTINGS, TrainingJob, check_train_settings, submit
+from core.tasks import TRAIN_SETTINGS, check_train_settings
+from core.training import FINISHED, TrainingJob, submit
 from pages.common import (
     current_dataset,
     dataset_title,

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from test_app import APP
 
 from core import share
 from core.datasets import DATASETS, load_dataset
@@ -12,7 +13,6 @@ from core.errors import UserError
 from core.presets import presets_for
 from core.spec import ModelSpec
 from core.trace import Limits
-from test_app import APP
 
 BUILT_IN = [name for name, info in DATASETS.items() if info.origin == "built-in"]
 GOOD_MODEL = {"name": "GRU", "layers": [{"kind": "GRU", "units": 8}]}

@@ -68,6 +68,7 @@ class Dataset:
     preview: dict[str, Any] = field(default_factory=dict)  # material for the Data page
     target: SeriesTarget | None = None
     test_texts: list[str] = field(default_factory=list)  # the raw text of each test sample
+    limit: int | None = None  # set by head(): the run used only this many training samples
 
     def head(self, count: int) -> Dataset:
         """A small slice for quick runs: ``count`` training samples, a quarter of that to check."""
@@ -80,6 +81,7 @@ class Dataset:
             test=self.test.head(small),
             test_texts=self.test_texts[:small],
             target=target,
+            limit=count,
         )
 
     def decode(self, ids: np.ndarray) -> str:
