@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import small
+
 from core.bundle import MAX_BUNDLE_BYTES, export_bundle, import_bundle
 from core.errors import UserError
 from core.presets import presets_for
