@@ -71,6 +71,24 @@ def _parser() -> argparse.ArgumentParser:
     _add_workspace_option(train)
     train.set_defaults(handler=_train)
 
+    sweep = commands.add_parser(
+        "sweep", help="run a grid of datasets x models x seeds x settings from a file"
+    )
+    sweep.add_argument("file", type=Path, help="a YAML or JSON sweep file")
+    sweep.add_argument("--workspace", help="write to this workspace instead of the file's")
+    sweep.add_argument(
+        "--distribute",
+        action="store_true",
+        help="train under tf.distribute.MirroredStrategy over the visible devices",
+    )
+    sweep.add_argument(
+        "--cpu-devices",
+        type=int,
+        metavar="N",
+        help="split the CPU into N logical devices (to try --distribute without GPUs)",
+    )
+    sweep.set_defaults(handler=_sweep)
+
     runs = commands.add_parser("runs", help="list the runs in the run store ($RUNS_DB)")
     runs.add_argument("--json", action="store_true", help="print JSON")
     runs.add_argument("--workspace", help="only this workspace's runs")
@@ -94,6 +112,56 @@ def _add_workspace_option(parser: argparse.ArgumentParser) -> None:
         default=CLI_WORKSPACE,
         help=f"the run store workspace to write to (default: {CLI_WORKSPACE})",
     )
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from core.sweep import read_sweep
+
+    plan = read_sweep(args.file)
+    strategy = None
+    if args.cpu_devices:
+        from core.distribute import split_cpu
+
+        split_cpu(args.cpu_devices)
+    if args.distribute:
+        from core.distribute import mirrored_strategy
+
+        strategy = mirrored_strategy()
+        print(f"training on {strategy.num_replicas_in_sync} device(s) in sync", file=sys.stderr)
+    from core.training import TrainingJob
+
+    store, workspace = RunStore(), args.workspace or plan.workspace
+    failures = 0
+    for number, run in enumerate(plan.runs, start=1):
+        print(f"run {number}/{len(plan.runs)}: {run.label}", file=sys.stderr)
+        job = TrainingJob(
+            run.dataset, run.spec, run.settings, store=store, workspace=workspace, strategy=strategy
+        )
+        record = _follow(job)
+        failures += record["status"] not in ("completed", "stopped")
+    print(
+        f"{len(plan.runs) - failures} of {len(plan.runs)} runs completed into {store.path} "
+        f"(workspace {workspace}); open them with ?workspace={workspace}"
+    )
+    return 1 if failures else 0
+
+
+def _follow(job) -> dict[str, Any]:
+    """Run a job with a progress bar; Ctrl-C stops it after the current batch. Returns its record."""
+    from core.training import submit
+
+    submit(job)
+    try:
+        while not job.wait(0.25):
+            _draw(job.snapshot())
+    except KeyboardInterrupt:
+        job.stop()
+        job.wait()
+    _draw(job.snapshot())
+    print(file=sys.stderr)
+    record = job.record()
+    _report(record)
+    return record
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -190,7 +258,7 @@ def _model(text: str, dataset) -> ModelSpec:
 def _train(args: argparse.Namespace) -> int:
     dataset = get_info(args.dataset).load(_settings(args.set))
     spec = _model(args.model, dataset)
-    from core.training import TrainingJob, submit  # TensorFlow loads only for training
+    from core.training import TrainingJob  # TensorFlow loads only for training
 
     options = {
         "epochs": args.epochs,
@@ -204,17 +272,7 @@ def _train(args: argparse.Namespace) -> int:
         dataset = dataset.head(args.limit)
     settings = {k: v for k, v in options.items() if v is not None}
     job = TrainingJob(dataset, spec, settings, store=RunStore(), workspace=args.workspace)
-    submit(job)
-    try:
-        while not job.wait(0.25):
-            _draw(job.snapshot())
-    except KeyboardInterrupt:
-        job.stop()
-        job.wait()
-    _draw(job.snapshot())
-    print(file=sys.stderr)
-    record = job.record()
-    _report(record)
+    record = _follow(job)
     if args.out:
         args.out.write_text(json.dumps(record, indent=2), encoding="utf-8")
         print(f"run written to {args.out}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import logging
@@ -42,9 +43,11 @@ class TrainingJob:
         limits: Limits | None = None,
         store: RunStore | None = None,
         workspace: str = "default",
+        strategy: Any = None,
     ) -> None:
         self.dataset, self.spec = dataset, spec
         self.store, self.workspace = store, workspace
+        self.strategy = strategy  # a tf.distribute strategy to build the model under, or None
         self.model_file: bytes | None = None  # the trained model in the .keras format
         self.settings = check_train_settings(settings, dataset.signature.task)
         self.trace = validate(spec, dataset.signature, limits)
@@ -136,10 +139,14 @@ class TrainingJob:
         model = None
         try:
             keras.utils.set_random_seed(self.settings["seed"])
-            model = build_model(self.spec, self.dataset.signature)
-            compile_model(
-                model, self.dataset.signature.task, self.settings["optimizer"], self.settings["learning_rate"]
-            )
+            with self.strategy.scope() if self.strategy else contextlib.nullcontext():
+                model = build_model(self.spec, self.dataset.signature)
+                compile_model(
+                    model,
+                    self.dataset.signature.task,
+                    self.settings["optimizer"],
+                    self.settings["learning_rate"],
+                )
             progress = _Progress(self, len(self.dataset.train))
             callbacks: list[keras.callbacks.Callback] = [progress]
             if self.settings["patience"]:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+from core.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,4 +96,90 @@ def test_errors_are_one_sentence_and_non_zero(tmp_path):
         result = cli(*args)
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def sweep_file(tmp_path: Path, text: str, name: str = "sweep.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_sweep_runs_a_two_by_two_grid_into_the_store(tmp_path):
+    plan = sweep_file(
+        tmp_path,
+        """
+workspace: grid
+datasets:
+  - id: sunspots
+    settings: {window: 12}
+models:
+  - GRU
+  - {name: Tiny CNN, layers: [{kind: Conv1D, filters: 4}, {kind: Flatten}]}
+seeds: [1, 2]
+train: {epochs: 1, batch_size: 32}
+""",
+    )
+    env = {**os.environ, "RUNS_DB": str(tmp_path / "runs.db")}
+    result = subprocess.run(
+        [sys.executable, "-m", "core", "sweep", str(plan)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "run 4/4" in result.stderr and "4 of 4 runs completed" in result.stdout
+    runs = RunStore(tmp_path / "runs.db").runs("grid")
+    assert len(runs) == 4 and {r["status"] for r in runs} == {"completed"}
+    assert sorted((r["name"], r["config"]["train"]["seed"]) for r in runs) == [
+        ("GRU", 1),
+        ("GRU", 2),
+        ("Tiny CNN", 1),
+        ("Tiny CNN", 2),
+    ]
+
+
+def test_sweep_distributes_over_two_logical_cpus(tmp_path):
+    plan = sweep_file(
+        tmp_path,
+        json.dumps({"datasets": ["digits_8x8"], "models": ["CNN"], "train": {"epochs": 1}, "limit": 256}),
+        "sweep.json",
+    )
+    env = {**os.environ, "RUNS_DB": str(tmp_path / "runs.db")}
+    result = subprocess.run(
+        [sys.executable, "-m", "core", "sweep", str(plan), "--distribute", "--cpu-devices", "2"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "training on 2 device(s) in sync" in result.stderr
+    [run] = RunStore(tmp_path / "runs.db").runs("sweep")
+    assert run["status"] == "completed" and run["metrics"]["accuracy"] > 0
+
+
+def test_bad_sweep_files_get_one_sentence(tmp_path):
+    cases = [
+        ("datasets: [co2]\n", "A sweep file holds datasets and models"),
+        ("datasets: [nope]\nmodels: [CNN]\n", "There is no dataset called 'nope'"),
+        ("datasets: [co2]\nmodels: [Transformer]\n", "There is no preset called 'Transformer'"),
+        ("datasets: [co2]\nmodels: [CNN]\ntrain: {epochs: [1, 0]}\n", "epochs must be at least 1"),
+        ("datasets: [co2]\nmodels: [CNN]\ntrain: {colour: 1}\n", "unknown setting 'colour'"),
+        ("datasets: [co2\n", "is not valid YAML"),
+    ]
+    env = {**os.environ, "RUNS_DB": str(tmp_path / "runs.db")}
+    for text, message in cases:
+        result = subprocess.run(
+            [sys.executable, "-m", "core", "sweep", str(sweep_file(tmp_path, text))],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 2 and message in result.stderr, (text, result.stderr)
         assert "Traceback" not in result.stderr
