@@ -48,7 +48,12 @@ TEXT_PRESETS = {
         {"kind": "GlobalMaxPooling1D"},
         {"kind": "Dropout", "rate": 0.3},
     ],
-    "SimpleRNN": [*_embedding(), {"kind": "SimpleRNN", "units": 64}],
+    # reading every step's state through a max-pool spares a SimpleRNN its vanishing gradients
+    "SimpleRNN": [
+        *_embedding(),
+        {"kind": "SimpleRNN", "units": 64, "return_sequences": True},
+        {"kind": "GlobalMaxPooling1D"},
+    ],
     "LSTM": [*_embedding(), {"kind": "LSTM", "units": 64}],
     "GRU": [*_embedding(), {"kind": "GRU", "units": 64}],
     "Bidirectional LSTM": [*_embedding(), {"kind": "Bidirectional", "layer": "LSTM", "units": 32}],
@@ -83,7 +88,7 @@ SERIES_PRESETS = {
         {"kind": "MaxPooling1D", "pool_size": 2},
         _conv1d(32, 3),
         {"kind": "Flatten"},
-        {"kind": "Dense", "units": 32},
+        {"kind": "Dropout", "rate": 0.3},
     ],
     "SimpleRNN": [{"kind": "SimpleRNN", "units": 32}],
     "Stacked LSTM (Keras example)": [
