@@ -108,7 +108,7 @@ def add_layer(model: dict[str, Any], key: str) -> None:
 st.title("Build")
 st.caption(f"{dataset_title(dataset)} · each sample is {dataset.signature.input}")
 
-bar = st.columns([3, 1, 1, 1, 1, 1], vertical_alignment="bottom")
+bar = st.columns([2, 1, 1.4, 1.3, 1.1, 1.1], vertical_alignment="bottom")
 names = list(models)
 if st.session_state.get(select_key) not in names:
     st.session_state[select_key] = names[0] if names else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 import uuid
 from typing import Any
 
@@ -243,4 +244,7 @@ def share_link(dataset: Dataset, models: dict[str, dict[str, Any]]) -> str:
     """A URL that restores this dataset and these models (or a UserError saying why it cannot)."""
     specs = [spec_of(model) for model in models.values()]
     token = share.encode(dataset.info.id, state()["choice"].get("settings", {}), specs)
-    return f"{st.context.url.split('?')[0]}?share={token}"
+    address = urllib.parse.urlsplit(st.context.url)
+    base_path = st.get_option("server.baseUrlPath").strip("/")
+    home = f"{address.scheme}://{address.netloc}/{base_path + '/' if base_path else ''}"
+    return f"{home}?share={token}"  # the home page: the script that applies links runs there first
