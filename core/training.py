@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+from tensorflow.python.framework import ops as tf_ops
 
 from core.builder import build_model, compile_model
 from core.datasets import Dataset
@@ -137,6 +138,7 @@ class TrainingJob:
         self._update(status="running", started=time.time())
         self._persist()
         model = None
+        gradients_before = set(_GRADIENTS)
         try:
             keras.utils.set_random_seed(self.settings["seed"])
             with self.strategy.scope() if self.strategy else contextlib.nullcontext():
@@ -187,6 +189,7 @@ class TrainingJob:
         finally:
             del model
             keras.backend.clear_session()
+            _forget_gradients(since=gradients_before)
             gc.collect()
 
     def _finish(self, status: str, reason: str) -> None:
@@ -247,6 +250,18 @@ class _Progress(keras.callbacks.Callback):
         with self.job._lock:
             self.job._state["history"].append(entry)
         self.job._persist(epoch=entry)
+
+
+# TensorFlow registers a gradient function for every traced graph that uses a custom gradient
+# (recurrent layers' while loops among them) in a process-wide registry and never removes it: each
+# fit would keep its graphs alive (measured: +12 MB per LSTM run despite clear_session). Entries a
+# finished run added are dead once its model is gone, so each run removes its own.
+_GRADIENTS: dict = getattr(getattr(tf_ops, "_gradient_registry", None), "_registry", {})
+
+
+def _forget_gradients(since: set) -> None:
+    for name in set(_GRADIENTS) - since:
+        _GRADIENTS.pop(name, None)
 
 
 def model_bytes(model: keras.Model) -> bytes:
