@@ -244,7 +244,10 @@ def share_link(dataset: Dataset, models: dict[str, dict[str, Any]]) -> str:
     """A URL that restores this dataset and these models (or a UserError saying why it cannot)."""
     specs = [spec_of(model) for model in models.values()]
     token = share.encode(dataset.info.id, state()["choice"].get("settings", {}), specs)
-    address = urllib.parse.urlsplit(st.context.url)
+    url = st.context.url
+    if not isinstance(url, str) or "://" not in url:  # no browser address (e.g. under AppTest)
+        return f"/?share={token}"
+    address = urllib.parse.urlsplit(url)
     base_path = st.get_option("server.baseUrlPath").strip("/")
     home = f"{address.scheme}://{address.netloc}/{base_path + '/' if base_path else ''}"
     return f"{home}?share={token}"  # the home page: the script that applies links runs there first

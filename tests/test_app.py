@@ -111,7 +111,7 @@ def test_build_page_edits_layers_and_validates_live():
     assert "LSTM copy" not in at.session_state["models"]["mnist_5k"]
     assert any("Keras code" in tab.label for tab in at.tabs)
     assert at.session_state["build:model:mnist_5k"] == "CNN"
-    assert "keras.layers.Conv2D(32, 3" in at.code[0].value
+    assert any("keras.layers.Conv2D(32, 3" in code.value for code in at.code)
 
 
 def test_build_page_creates_a_model_from_a_preset():
