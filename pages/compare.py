@@ -103,7 +103,7 @@ if metric:
             x=alt.X(
                 f"{axis}:Q",
                 title="Epoch" if axis == "epoch" else "Seconds since training began",
-                axis=alt.Axis(tickMinStep=1) if axis == "epoch" else alt.Axis(),
+                axis=alt.Axis(tickMinStep=1, format="d") if axis == "epoch" else alt.Axis(),
             ),
             y=alt.Y("value:Q", title=metric),
             color=alt.Color("run:N", title="Run"),

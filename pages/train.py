@@ -112,7 +112,7 @@ def curve_chart(history: pd.DataFrame, metric: str, title: str) -> alt.Chart:
         alt.Chart(history, title=title)
         .mark_line(point=True)
         .encode(
-            x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1)),
+            x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1, format="d")),
             y=alt.Y("value:Q", title=metric),
             color=alt.Color("split:N", title="Split", sort=["train", "validation"]),
         )
@@ -120,15 +120,31 @@ def curve_chart(history: pd.DataFrame, metric: str, title: str) -> alt.Chart:
     )
 
 
+def curve_specs(record: dict[str, Any]) -> list[tuple[str, dict]]:
+    """Vega-Lite specs of a run's curves, built once per finished epoch.
+
+    The live panel redraws every second, but curves change only when an epoch ends; building and
+    validating Altair charts each second held the GIL long enough to slow training ~14x.
+    """
+    cache = session.setdefault("train:curve_specs", {})
+    key = (record["id"], len(record["history"]))
+    if key not in cache:
+        metrics = [m for m in ("loss", "accuracy", "mae") if record["history"] and m in record["history"][0]]
+        specs = []
+        for metric in metrics:
+            frame = curves([record], metric).tail(MAX_CURVE_POINTS)
+            title = f"{metric.replace('_', ' ').title()} per epoch" + (
+                " (MSE, scaled units)" if metric == "loss" and record["task"] == "forecasting" else ""
+            )
+            specs.append((metric, curve_chart(frame, metric, title).to_dict()))
+        cache[key] = specs
+    return cache[key]
+
+
 def show_curves(record: dict[str, Any], key: str) -> None:
-    metrics = [m for m in ("loss", "accuracy", "mae") if record["history"] and m in record["history"][0]]
-    cells = st.columns(len(metrics) or 1)
-    for cell, metric in zip(cells, metrics, strict=False):
-        frame = curves([record], metric).tail(MAX_CURVE_POINTS)
-        title = f"{metric.replace('_', ' ').title()} per epoch" + (
-            " (MSE, scaled units)" if metric == "loss" and record["task"] == "forecasting" else ""
-        )
-        cell.altair_chart(curve_chart(frame, metric, title), width="stretch", key=f"{key}:{metric}")
+    specs = curve_specs(record)
+    for cell, (metric, spec) in zip(st.columns(len(specs) or 1), specs, strict=False):
+        cell.vega_lite_chart(spec, width="stretch", key=f"{key}:{metric}")
 
 
 def live_panel() -> None:
