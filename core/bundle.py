@@ -10,6 +10,7 @@ from typing import Any
 
 from core.datasets import DATASETS
 from core.errors import SpecError, UserError
+from core.runs import RECORD_FIELDS
 from core.spec import ModelSpec
 from core.tasks import LOSSES, check_train_settings
 
@@ -20,28 +21,11 @@ MAX_RUNS = 200
 MAX_EPOCHS = 1000
 FAMILIES = ("cnn", "rnn", "hybrid", "mlp")
 STATUSES = ("completed", "stopped", "diverged", "failed", "interrupted")
-FIELDS = (
-    "id",
-    "name",
-    "family",
-    "dataset",
-    "task",
-    "status",
-    "reason",
-    "params",
-    "train_seconds",
-    "created",
-    "started",
-    "finished",
-    "config",
-    "history",
-    "metrics",
-)
 
 
 def export_bundle(records: list[dict[str, Any]]) -> str:
     """The runs (configs, per-epoch histories, test metrics) as one JSON document."""
-    runs = [{key: record.get(key) for key in FIELDS} for record in records]
+    runs = [{key: record.get(key) for key in RECORD_FIELDS} for record in records]
     return json.dumps({"format": FORMAT, "version": VERSION, "exported": time.time(), "runs": runs}, indent=1)
 
 
@@ -73,7 +57,7 @@ def _check_run(number: int, run: Any) -> dict[str, Any]:
     where = f"Run {number} of the bundle"
     if not isinstance(run, dict):
         raise UserError(f"{where} is not an object.")
-    unknown = set(run) - set(FIELDS)
+    unknown = set(run) - set(RECORD_FIELDS)
     if unknown:
         raise UserError(f"{where} has an unknown field {sorted(unknown)[0]!r}.")
     _expect(run.get("name"), str, f"{where} needs a name.", lambda v: 0 < len(v) <= 60)

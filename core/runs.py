@@ -6,6 +6,23 @@ from typing import Any
 
 import pandas as pd
 
+RECORD_FIELDS = (  # what a run record holds, as stored, exported and imported
+    "id",
+    "name",
+    "family",
+    "dataset",
+    "task",
+    "status",
+    "reason",
+    "params",
+    "train_seconds",
+    "created",
+    "started",
+    "finished",
+    "config",
+    "history",
+    "metrics",
+)
 MAIN_METRIC = {  # the metric a comparison ranks by, and whether higher is better
     "classification": ("accuracy", True),
     "forecasting": ("mae", False),

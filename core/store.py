@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from core.runs import RECORD_FIELDS
 
 APPLICATION_ID = 0x434E5252  # "CNRR": marks a file as this app's run store
 SCHEMA_VERSION = 1
@@ -52,24 +53,7 @@ CREATE TABLE epochs (
     PRIMARY KEY (run_id, epoch)
 );
 """
-RUN_COLUMNS = (
-    "id",
-    "workspace",
-    "name",
-    "family",
-    "dataset",
-    "task",
-    "status",
-    "reason",
-    "params",
-    "train_seconds",
-    "created",
-    "started",
-    "finished",
-    "owner",
-    "config",
-    "metrics",
-)
+RUN_COLUMNS = ("workspace", "owner", *(field for field in RECORD_FIELDS if field != "history"))
 
 
 def default_path() -> Path:

@@ -99,6 +99,13 @@ def test_errors_are_one_sentence_and_non_zero(tmp_path):
         assert "Traceback" not in result.stderr
 
 
+def cli_with_store(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RUNS_DB": str(tmp_path / "runs.db")}
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
 def sweep_file(tmp_path: Path, text: str, name: str = "sweep.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text)
@@ -120,15 +127,7 @@ seeds: [1, 2]
 train: {epochs: 1, batch_size: 32}
 """,
     )
-    env = {**os.environ, "RUNS_DB": str(tmp_path / "runs.db")}
-    result = subprocess.run(
-        [sys.executable, "-m", "core", "sweep", str(plan)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = cli_with_store(tmp_path, "sweep", str(plan))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "run 4/4" in result.stderr and "4 of 4 runs completed" in result.stdout
     runs = RunStore(tmp_path / "runs.db").runs("grid")
@@ -147,15 +146,7 @@ def test_sweep_distributes_over_two_logical_cpus(tmp_path):
         json.dumps({"datasets": ["digits_8x8"], "models": ["CNN"], "train": {"epochs": 1}, "limit": 256}),
         "sweep.json",
     )
-    env = {**os.environ, "RUNS_DB": str(tmp_path / "runs.db")}
-    result = subprocess.run(
-        [sys.executable, "-m", "core", "sweep", str(plan), "--distribute", "--cpu-devices", "2"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = cli_with_store(tmp_path, "sweep", str(plan), "--distribute", "--cpu-devices", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "training on 2 device(s) in sync" in result.stderr
     [run] = RunStore(tmp_path / "runs.db").runs("sweep")
@@ -171,15 +162,7 @@ def test_bad_sweep_files_get_one_sentence(tmp_path):
         ("datasets: [co2]\nmodels: [CNN]\ntrain: {colour: 1}\n", "unknown setting 'colour'"),
         ("datasets: [co2\n", "is not valid YAML"),
     ]
-    env = {**os.environ, "RUNS_DB": str(tmp_path / "runs.db")}
     for text, message in cases:
-        result = subprocess.run(
-            [sys.executable, "-m", "core", "sweep", str(sweep_file(tmp_path, text))],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        result = cli_with_store(tmp_path, "sweep", str(sweep_file(tmp_path, text)))
         assert result.returncode == 2 and message in result.stderr, (text, result.stderr)
         assert "Traceback" not in result.stderr
