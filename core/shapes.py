@@ -38,9 +38,6 @@ class Shape:
     def with_last(self, last: int) -> Shape:
         return Shape(self.axes, (*self.dims[:-1], last))
 
-    def as_list(self) -> list:
-        return [None, *self.dims]
-
 
 def layout_of(axes: tuple[str, ...]) -> str:
     return "(batch, " + ", ".join(axes) + ")"

@@ -206,16 +206,16 @@ def sentence(text: str) -> str:
     return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else ""
 
 
-def finished_runs() -> list[dict[str, Any]]:
+def finished_runs(store: RunStore | None) -> list[dict[str, Any]]:
     """This visitor's finished runs: from the run store where it works, else from this session."""
-    session, store = state(), run_store()
+    session = state()
     if store is not None:
         return [r for r in store.runs(session["workspace"]) if r["status"] not in ("queued", "running")]
     return [job.record() for job in session["jobs"] if job.status not in ("queued", "running")]
 
 
-def delete_runs(run_ids: set[str]) -> None:
-    session, store = state(), run_store()
+def delete_runs(run_ids: set[str], store: RunStore | None) -> None:
+    session = state()
     if store is not None:
         store.delete(sorted(run_ids), session["workspace"])
     session["jobs"] = [job for job in session["jobs"] if job.id not in run_ids]

@@ -28,7 +28,8 @@ st.caption(
     f"Runs of workspace **{session['workspace']}**, kept across restarts. "
     f"Open them anywhere with the link `?workspace={session['workspace']}`."
 )
-records = finished_runs()
+store = run_store()
+records = finished_runs(store)
 if notice := session.pop("compare:notice", None):
     st.success(notice)
 if not records:
@@ -191,7 +192,7 @@ def language_panel(record: dict[str, Any]) -> None:
 def downloads(record: dict[str, Any]) -> None:
     """The trained model (.keras) and a plain-Keras script that reproduces the run."""
     cells = st.columns(2)
-    model_file = run_store() and run_store().model(record["id"])
+    model_file = store.model(record["id"]) if store else None
     if model_file:
         cells[0].download_button(
             "Model (.keras)",
@@ -242,7 +243,6 @@ if bundle_file is not None and st.button("Import", icon=":material/upload:"):
     except UserError as error:
         st.error(str(error))
     else:
-        store = run_store()
         if store is None:
             st.error("Runs can be imported only where the run store works.")
         else:
@@ -254,5 +254,5 @@ if bundle_file is not None and st.button("Import", icon=":material/upload:"):
 st.subheader("Delete runs")
 doomed = st.multiselect("Runs to delete", list(by_label), key="compare:delete")
 if st.button("Delete", icon=":material/delete:", disabled=not doomed):
-    delete_runs({by_label[label]["id"] for label in doomed})
+    delete_runs({by_label[label]["id"] for label in doomed}, store)
     st.rerun()
