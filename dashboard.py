@@ -1,17 +1,8 @@
 """CNN vs RNN: build, train and compare convolutional and recurrent networks on real data."""
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import script_runner
 
 from pages.common import apply_share, open_workspace, state
-
-# After every script run Streamlit calls keras.backend.clear_session() once Keras is imported, for
-# apps that build models inside the script. Here models train in a background thread, and that call
-# resets Keras' state for every thread and clears TensorFlow's kernel cache in the middle of a fit
-# (measured: a 1-epoch LSTM took 43 s instead of 3 s while the Train page was open). Jobs clear the
-# session themselves, between fits.
-script_runner._clean_problem_modules = lambda: None
-
 
 st.set_page_config(page_title="CNN vs RNN", page_icon=":material/compare:", layout="wide")
 

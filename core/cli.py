@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from core.datasets import DATASETS, get_info
+from core.datasets import DATASETS
+from core.datasets.described import load_described
 from core.errors import SpecError, UserError
 from core.presets import presets_for
 from core.runs import MAIN_METRIC
@@ -89,6 +92,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.set_defaults(handler=_sweep)
 
+    worker = commands.add_parser(
+        "worker", help="train runs queued in the run store ($RUNS_DB), one at a time, as they come"
+    )
+    worker.add_argument(
+        "--once", action="store_true", help="exit when the queue is empty instead of waiting for more"
+    )
+    worker.add_argument(
+        "--parent", type=int, metavar="PID", help="end when this process (the dashboard) ends"
+    )
+    worker.set_defaults(handler=_worker)
+
     runs = commands.add_parser("runs", help="list the runs in the run store ($RUNS_DB)")
     runs.add_argument("--json", action="store_true", help="print JSON")
     runs.add_argument("--workspace", help="only this workspace's runs")
@@ -114,7 +128,17 @@ def _add_workspace_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _worker(args: argparse.Namespace) -> int:
+    from core.worker import Worker
+
+    trained = Worker(RunStore(), parent=args.parent).serve(once=args.once)
+    if args.once:
+        print(f"queue empty: {trained} run(s) trained", file=sys.stderr)
+    return 0
+
+
 def _sweep(args: argparse.Namespace) -> int:
+    from core.queue import enqueue, queued_record
     from core.sweep import read_sweep
 
     plan = read_sweep(args.file)
@@ -128,40 +152,72 @@ def _sweep(args: argparse.Namespace) -> int:
 
         strategy = mirrored_strategy()
         print(f"training on {strategy.num_replicas_in_sync} device(s) in sync", file=sys.stderr)
-    from core.training import TrainingJob
+    from core.worker import Worker
 
     store, workspace = RunStore(), args.workspace or plan.workspace
-    failures = 0
-    for number, run in enumerate(plan.runs, start=1):
-        print(f"run {number}/{len(plan.runs)}: {run.label}", file=sys.stderr)
-        job = TrainingJob(
-            run.dataset, run.spec, run.settings, store=store, workspace=workspace, strategy=strategy
-        )
-        record = _follow(job)
-        failures += record["status"] not in ("completed", "stopped")
+    records = [
+        queued_record(run.description, run.dataset.info, run.dataset.signature, run.spec, run.settings)
+        for run in plan.runs
+    ]
+    ids = enqueue(store, records, workspace)
+    labels = {record["id"]: run.label for record, run in zip(records, plan.runs, strict=True)}
+    progress = _Progress(lambda job: f"run {ids.index(job.id) + 1}/{len(ids)}: {labels[job.id]}")
+    worker = Worker(store, strategy=strategy, listener=progress.draw)
+    with _stop_on_interrupt(
+        lambda: progress.job and progress.job.stop(), lambda: store.cancel_queued(ids, workspace)
+    ):
+        worker.serve(once=True, only=ids)
+    while set(ids) & set(store.queued() + store.running()):  # runs other workers took
+        time.sleep(0.5)
+    progress.end()
+    finished = store.runs(ids=ids)
+    for record in finished:
+        _report(record)
+    failures = sum(record["status"] not in ("completed", "stopped") for record in finished)
     print(
-        f"{len(plan.runs) - failures} of {len(plan.runs)} runs completed into {store.path} "
+        f"{len(ids) - failures} of {len(ids)} runs completed into {store.path} "
         f"(workspace {workspace}); open them with ?workspace={workspace}"
     )
     return 1 if failures else 0
 
 
-def _follow(job) -> dict[str, Any]:
-    """Run a job with a progress bar; Ctrl-C stops it after the current batch. Returns its record."""
-    from core.training import submit
+class _Progress:
+    """A progress bar on stderr for the job being trained, drawn a few times a second at most."""
 
-    submit(job)
-    try:
-        while not job.wait(0.25):
+    def __init__(self, heading: Any = None) -> None:
+        self.heading = heading  # job -> a line printed when a new job starts
+        self.job: Any = None
+        self.drawn = 0.0
+
+    def draw(self, job: Any) -> None:
+        if job is not self.job:
+            if self.job is not None:
+                self.end()
+            self.job = job
+            if self.heading:
+                print(self.heading(job), file=sys.stderr)
+        now = time.monotonic()
+        if now - self.drawn >= 0.25:
+            self.drawn = now
             _draw(job.snapshot())
-    except KeyboardInterrupt:
-        job.stop()
-        job.wait()
-    _draw(job.snapshot())
-    print(file=sys.stderr)
-    record = job.record()
-    _report(record)
-    return record
+
+    def end(self) -> None:
+        if self.job is not None:
+            _draw(self.job.snapshot())
+            print(file=sys.stderr)
+
+
+class _stop_on_interrupt:
+    """Within the block, Ctrl-C calls each handler (stop after the current batch) instead of raising."""
+
+    def __init__(self, *handlers: Any) -> None:
+        self.handlers = handlers
+
+    def __enter__(self) -> None:
+        self.previous = signal.signal(signal.SIGINT, lambda *_: [handler() for handler in self.handlers])
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self.previous)
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -220,7 +276,7 @@ def _settings(pairs: list[str]) -> dict[str, Any]:
 
 
 def _presets(args: argparse.Namespace) -> int:
-    dataset = get_info(args.dataset).load(_settings(args.set))
+    dataset = load_described({"id": args.dataset, "settings": _settings(args.set)}, fetch_missing=True)
     specs = presets_for(dataset.signature)
     if args.json:
         print(
@@ -256,7 +312,7 @@ def _model(text: str, dataset) -> ModelSpec:
 
 
 def _train(args: argparse.Namespace) -> int:
-    dataset = get_info(args.dataset).load(_settings(args.set))
+    dataset = load_described({"id": args.dataset, "settings": _settings(args.set)}, fetch_missing=True)
     spec = _model(args.model, dataset)
     from core.training import TrainingJob  # TensorFlow loads only for training
 
@@ -271,8 +327,14 @@ def _train(args: argparse.Namespace) -> int:
     if args.limit:
         dataset = dataset.head(args.limit)
     settings = {k: v for k, v in options.items() if v is not None}
-    job = TrainingJob(dataset, spec, settings, store=RunStore(), workspace=args.workspace)
-    record = _follow(job)
+    progress = _Progress()
+    job = TrainingJob(
+        dataset, spec, settings, store=RunStore(), workspace=args.workspace, listener=progress.draw
+    )
+    with _stop_on_interrupt(job.stop):
+        record = job.run()
+    progress.end()
+    _report(record)
     if args.out:
         args.out.write_text(json.dumps(record, indent=2), encoding="utf-8")
         print(f"run written to {args.out}")

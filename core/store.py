@@ -1,17 +1,21 @@
 """The run store: every run, its per-epoch history and its results, in one SQLite file (WAL mode).
 
-The file is ``$RUNS_DB`` (default ``runs/runs.db`` in the project). A run is written as it goes:
-created when queued, updated when it starts and ends, one row committed per finished epoch. When a
-store opens, runs left "queued" or "running" by a process that is gone become "interrupted".
+The file is ``$RUNS_DB`` (default ``runs/runs.db`` in the project). It is also the training queue:
+the dashboard and the command line insert runs as "queued"; worker processes claim them one at a
+time, write batch progress, each finished epoch, the test metrics and the trained model back, and beat
+a heartbeat while they train. A run whose worker is gone becomes "interrupted" with its finished epochs.
+Uploaded data is kept by its SHA-256 so that workers can read it; Keras downloads are queued here too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +23,14 @@ from core.errors import UserError
 from core.runs import RECORD_FIELDS
 
 APPLICATION_ID = 0x434E5252  # "CNRR": marks a file as this app's run store
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "runs" / "runs.db"
 UNFINISHED = ("queued", "running")
+HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a worker on another machine is dead
+WORKER_DIED = (
+    "the worker training this run stopped unexpectedly (killed, out of memory, or a crash inside "
+    "TensorFlow); the finished epochs are kept"
+)
 SCHEMA = """
 CREATE TABLE runs (
     id TEXT PRIMARY KEY,
@@ -53,7 +62,24 @@ CREATE TABLE epochs (
     PRIMARY KEY (run_id, epoch)
 );
 """
+MIGRATIONS = {  # version -> the SQL that brings a store of the version before it up to it
+    2: """
+ALTER TABLE runs ADD COLUMN progress TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE runs ADD COLUMN heartbeat REAL;
+ALTER TABLE runs ADD COLUMN stop_requested REAL;
+CREATE INDEX runs_by_status ON runs (status, created);
+CREATE TABLE uploads (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL, created REAL NOT NULL);
+CREATE TABLE downloads (
+    dataset TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL DEFAULT '',
+    requested REAL NOT NULL
+);
+""",
+}
 RUN_COLUMNS = ("workspace", "owner", *(field for field in RECORD_FIELDS if field != "history"))
+LIVE_COLUMNS = ("progress", "heartbeat", "stop_requested")
 
 
 def default_path() -> Path:
@@ -64,12 +90,18 @@ def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _alive(owner: str) -> bool:
+def owner_pid(owner: str) -> int | None:
+    """The process id behind an owner string, when that process runs on this machine."""
     host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # another machine's run: leave it to that machine
+    return int(pid) if host == socket.gethostname() and pid.isdigit() else None
+
+
+def _alive(owner: str, heartbeat: float | None) -> bool:
+    pid = owner_pid(owner)
+    if pid is None:  # another machine's process: judged by its heartbeat
+        return heartbeat is None or time.time() - heartbeat < HEARTBEAT_TIMEOUT
     try:
-        os.kill(int(pid), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
@@ -78,7 +110,7 @@ def _alive(owner: str) -> bool:
 
 
 class RunStore:
-    """Thread-safe access to one run database; refuses files that are not this app's."""
+    """Thread-safe access to one run database; refuses files that are not this app's, untouched."""
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
@@ -94,19 +126,13 @@ class RunStore:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
             if not fresh:
-                if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+                problem = _refusal(db, self.path)
+                if problem:
                     db.close()
-                    raise UserError(f"{self.path} is not a run store of this app. {refuse}")
-                if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                    db.close()
-                    raise UserError(f"{self.path} is damaged. {refuse}")
+                    raise UserError(f"{problem} {refuse}")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA foreign_keys=ON")
-            if fresh:
-                db.executescript(
-                    f"BEGIN; {SCHEMA} PRAGMA application_id={APPLICATION_ID}; "
-                    f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
-                )
+            _create_or_migrate(db)
         except sqlite3.DatabaseError as error:
             raise UserError(f"{self.path} cannot be read as a run store ({error}). {refuse}") from None
         except OSError as error:
@@ -121,14 +147,26 @@ class RunStore:
         with self._lock:
             return self._db.execute(sql, parameters).fetchall()
 
-    # ---- writing -----------------------------------------------------------------------------
+    def _transaction(self, statements: list[tuple[str, tuple | list]]) -> list[list[tuple]]:
+        """Several statements as one write transaction: all of them happen, or none."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                results = [self._db.execute(sql, parameters).fetchall() for sql, parameters in statements]
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return results
 
-    def save_run(self, record: dict[str, Any], workspace: str) -> None:
+    # ---- writing runs ------------------------------------------------------------------------
+
+    def save_run(self, record: dict[str, Any], workspace: str, owner: str | None = None) -> None:
         """Insert or update a run's row (its history is written epoch by epoch, see add_epoch)."""
         row = {
             **{key: record.get(key) for key in RUN_COLUMNS},
             "workspace": workspace,
-            "owner": this_process(),
+            "owner": owner or this_process(),
             "config": json.dumps(record["config"]),
             "metrics": json.dumps(record.get("metrics") or {}),
             "reason": record.get("reason") or "",
@@ -136,7 +174,7 @@ class RunStore:
             "train_seconds": record.get("train_seconds") or 0.0,
         }
         placeholders = ", ".join("?" for _ in RUN_COLUMNS)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS if c != "id")
+        updates = ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS if c not in ("id", "workspace"))
         self._execute(
             f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({placeholders}) "
             f"ON CONFLICT (id) DO UPDATE SET {updates}",
@@ -150,7 +188,7 @@ class RunStore:
         )
 
     def save_record(self, record: dict[str, Any], workspace: str) -> None:
-        """A whole run at once, history included (imports, sweeps)."""
+        """A whole run at once, history included (imports)."""
         self.save_run(record, workspace)
         for entry in record.get("history") or []:
             self.add_epoch(record["id"], entry)
@@ -162,45 +200,239 @@ class RunStore:
         rows = self._execute("SELECT data FROM models WHERE run_id = ?", (run_id,))
         return rows[0][0] if rows else None
 
-    def mark_interrupted(self) -> int:
-        """Runs left unfinished by a process that no longer exists become "interrupted"."""
-        stale = [
-            run_id
-            for run_id, owner in self._execute(
-                "SELECT id, owner FROM runs WHERE status IN (?, ?)", UNFINISHED
-            )
-            if not _alive(owner)
-        ]
-        for run_id in stale:
-            self._execute(
-                "UPDATE runs SET status = 'interrupted', reason = ? WHERE id = ?",
-                ("the server stopped while this run was under way; the finished epochs are kept", run_id),
-            )
-        return len(stale)
-
     def delete(self, run_ids: list[str], workspace: str) -> None:
+        """Delete finished runs of a workspace (queued and running ones are cancelled or stopped first)."""
         for run_id in run_ids:
-            self._execute("DELETE FROM runs WHERE id = ? AND workspace = ?", (run_id, workspace))
+            self._execute(
+                "DELETE FROM runs WHERE id = ? AND workspace = ? AND status NOT IN (?, ?)",
+                (run_id, workspace, *UNFINISHED),
+            )
+
+    # ---- the queue ---------------------------------------------------------------------------
+
+    def claim_run(self, owner: str, only: list[str] | None = None) -> dict[str, Any] | None:
+        """Atomically take the oldest queued run (of ``only``, if given) for ``owner``; None if none."""
+        among = f"AND id IN ({', '.join('?' for _ in only)})" if only else ""
+        now = time.time()
+        [rows] = self._transaction(
+            [
+                (
+                    "UPDATE runs SET status = 'running', owner = ?, started = ?, heartbeat = ?, "
+                    "progress = '{}' "
+                    f"WHERE id = (SELECT id FROM runs WHERE status = 'queued' {among} ORDER BY created, id "
+                    "LIMIT 1) AND status = 'queued' RETURNING id",
+                    (owner, now, now, *(only or [])),
+                )
+            ]
+        )
+        return self.run(rows[0][0]) if rows else None
+
+    def queued(self) -> list[str]:
+        """Ids of every queued run, in the order workers will take them."""
+        rows = self._execute("SELECT id FROM runs WHERE status = 'queued' ORDER BY created, id")
+        return [row[0] for row in rows]
+
+    def running(self) -> list[str]:
+        """Ids of every run a worker is training."""
+        return [row[0] for row in self._execute("SELECT id FROM runs WHERE status = 'running'")]
+
+    def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+        """The live state of a running run (batch, loss, speed); also counts as a heartbeat."""
+        self._execute(
+            "UPDATE runs SET progress = ?, heartbeat = ? WHERE id = ?",
+            (json.dumps(progress), time.time(), run_id),
+        )
+
+    def beat(self, run_id: str) -> bool:
+        """Record that the run's worker is alive; True when someone asked the run to stop."""
+        rows = self._execute(
+            "UPDATE runs SET heartbeat = ? WHERE id = ? RETURNING stop_requested", (time.time(), run_id)
+        )
+        return bool(rows and rows[0][0] is not None)
+
+    def request_stop(self, run_ids: list[str], workspace: str) -> int:
+        """Ask a workspace's running runs to stop after their current batch; returns how many were asked."""
+        count = 0
+        for run_id in run_ids:
+            count += len(
+                self._execute(
+                    "UPDATE runs SET stop_requested = ? WHERE id = ? AND workspace = ? "
+                    "AND status = 'running' AND stop_requested IS NULL RETURNING id",
+                    (time.time(), run_id, workspace),
+                )
+            )
+        return count
+
+    def cancel_queued(self, run_ids: list[str], workspace: str) -> int:
+        """Take a workspace's queued runs off the queue (kept as stopped); returns how many."""
+        count = 0
+        for run_id in run_ids:
+            count += len(
+                self._execute(
+                    "UPDATE runs SET status = 'stopped', reason = ?, finished = ? "
+                    "WHERE id = ? AND workspace = ? AND status = 'queued' RETURNING id",
+                    ("cancelled before it started", time.time(), run_id, workspace),
+                )
+            )
+        return count
+
+    def end_run(self, run_id: str, status: str, reason: str) -> bool:
+        """Mark a run that is still running as ended from outside its worker (forced stop, dead worker)."""
+        rows = self._execute(
+            "UPDATE runs SET status = ?, reason = ?, finished = ? WHERE id = ? AND status = 'running' "
+            "RETURNING id",
+            (status, reason, time.time(), run_id),
+        )
+        return bool(rows)
+
+    def mark_interrupted(self) -> int:
+        """Running runs whose process is gone become "interrupted"; queued runs wait for a worker."""
+        rows = self._execute("SELECT id, owner, heartbeat FROM runs WHERE status = 'running'")
+        return sum(
+            self.end_run(run_id, "interrupted", WORKER_DIED)
+            for run_id, owner, heartbeat in rows
+            if not _alive(owner, heartbeat)
+        )
+
+    # ---- uploads and downloads ---------------------------------------------------------------
+
+    def put_upload(self, data: bytes) -> str:
+        """Keep uploaded bytes once, by content; returns their SHA-256."""
+        digest = hashlib.sha256(data).hexdigest()
+        self._execute(
+            "INSERT OR IGNORE INTO uploads (sha256, data, created) VALUES (?, ?, ?)",
+            (digest, data, time.time()),
+        )
+        return digest
+
+    def upload(self, digest: str) -> bytes | None:
+        rows = self._execute("SELECT data FROM uploads WHERE sha256 = ?", (digest,))
+        return rows[0][0] if rows else None
+
+    def request_download(self, dataset_id: str) -> None:
+        """Queue a dataset download for a worker (again, if an earlier try failed)."""
+        self._execute(
+            "INSERT INTO downloads (dataset, status, requested) VALUES (?, 'queued', ?) "
+            "ON CONFLICT (dataset) DO UPDATE SET status = 'queued', reason = '', "
+            "requested = excluded.requested "
+            "WHERE downloads.status = 'failed'",
+            (dataset_id, time.time()),
+        )
+
+    def claim_download(self, owner: str) -> str | None:
+        [rows] = self._transaction(
+            [
+                (
+                    "UPDATE downloads SET status = 'running', owner = ? WHERE dataset = (SELECT dataset "
+                    "FROM downloads WHERE status = 'queued' ORDER BY requested LIMIT 1) RETURNING dataset",
+                    (owner,),
+                )
+            ]
+        )
+        return rows[0][0] if rows else None
+
+    def finish_download(self, dataset_id: str, status: str, reason: str = "") -> None:
+        self._execute(
+            "UPDATE downloads SET status = ?, reason = ? WHERE dataset = ?", (status, reason, dataset_id)
+        )
+
+    def download(self, dataset_id: str) -> dict[str, str] | None:
+        """A download's status ("queued", "running", "done" or "failed") and the reason it failed."""
+        rows = self._execute("SELECT status, reason, owner FROM downloads WHERE dataset = ?", (dataset_id,))
+        if not rows:
+            return None
+        status, reason, owner = rows[0]
+        if status == "running" and not _alive(owner, None):
+            self.finish_download(dataset_id, "failed", "the worker downloading it stopped unexpectedly")
+            return {"status": "failed", "reason": "the worker downloading it stopped unexpectedly"}
+        return {"status": status, "reason": reason}
+
+    def has_work(self) -> bool:
+        """Whether any run or download waits for a worker."""
+        return bool(
+            self._execute(
+                "SELECT 1 FROM runs WHERE status = 'queued' UNION ALL "
+                "SELECT 1 FROM downloads WHERE status = 'queued' LIMIT 1"
+            )
+        )
 
     # ---- reading -----------------------------------------------------------------------------
 
-    def runs(self, workspace: str | None = None) -> list[dict[str, Any]]:
-        """Every run (of one workspace, or all), oldest first, each with its history."""
-        where, parameters = ("WHERE workspace = ?", (workspace,)) if workspace is not None else ("", ())
-        rows = self._execute(
-            f"SELECT {', '.join(RUN_COLUMNS)} FROM runs {where} ORDER BY created, id", parameters
-        )
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        found = self.runs(ids=[run_id])
+        return found[0] if found else None
+
+    def runs(
+        self, workspace: str | None = None, ids: list[str] | None = None, live: bool = False
+    ) -> list[dict[str, Any]]:
+        """Runs (of one workspace, or with these ids, or all), oldest first, each with its history.
+
+        ``live`` adds what only unfinished runs need: progress, heartbeat and stop_requested.
+        """
+        conditions, parameters = [], []
+        if workspace is not None:
+            conditions.append("workspace = ?")
+            parameters.append(workspace)
+        if ids is not None:
+            conditions.append(f"id IN ({', '.join('?' for _ in ids)})")
+            parameters.extend(ids)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        columns = RUN_COLUMNS + (LIVE_COLUMNS if live else ())
+        query = f"SELECT {', '.join(columns)} FROM runs {where} ORDER BY created, id"
+        rows = self._execute(query, parameters)
         histories: dict[str, list] = {}
-        for run_id, data in self._execute("SELECT run_id, data FROM epochs ORDER BY run_id, epoch"):
+        for run_id, data in self._execute(
+            f"SELECT run_id, data FROM epochs WHERE run_id IN (SELECT id FROM runs {where}) "
+            "ORDER BY run_id, epoch",
+            parameters,
+        ):
             histories.setdefault(run_id, []).append(json.loads(data))
         records = []
         for row in rows:
-            record = dict(zip(RUN_COLUMNS, row, strict=True))
+            record = dict(zip(columns, row, strict=True))
             record["config"] = json.loads(record["config"])
             record["metrics"] = json.loads(record["metrics"])
             record["history"] = histories.get(record["id"], [])
+            if live:
+                record["progress"] = json.loads(record["progress"])
             records.append(record)
         return records
 
     def integrity(self) -> str:
         return self._execute("PRAGMA integrity_check")[0][0]
+
+
+def _refusal(db: sqlite3.Connection, path: Path) -> str:
+    """Why an existing file cannot be used as a run store, read before anything is written; "" if it can."""
+    if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        return f"{path} is not a run store of this app."
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        return f"{path} was written by a newer version of this app (store version {version})."
+    if version < 1:
+        return f"{path} has no store version."
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"runs", "models", "epochs"} <= tables:
+        return f"{path} lacks the tables of a run store."
+    if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+        return f"{path} is damaged."
+    return ""
+
+
+def _create_or_migrate(db: sqlite3.Connection) -> None:
+    """Create the tables in a new file, or apply the migrations an older store needs, in one transaction."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        scripts = [SCHEMA] if version == 0 else []
+        scripts += [MIGRATIONS[v] for v in sorted(MIGRATIONS) if max(version, 1) < v <= SCHEMA_VERSION]
+        for script in scripts:
+            for statement in filter(str.strip, script.split(";")):
+                db.execute(statement)
+        if version == 0:
+            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

@@ -10,7 +10,8 @@ from typing import Any
 
 import yaml
 
-from core.datasets import Dataset, get_info
+from core.datasets import Dataset
+from core.datasets.described import load_described
 from core.errors import SpecError, UserError
 from core.presets import presets_for
 from core.spec import ModelSpec
@@ -24,6 +25,7 @@ MAX_RUNS = 500
 @dataclass
 class PlannedRun:
     dataset: Dataset
+    description: dict[str, Any]  # how a worker loads the dataset again
     spec: ModelSpec
     settings: dict[str, Any]
 
@@ -54,12 +56,12 @@ def read_sweep(path: Path) -> Sweep:
     if not isinstance(plan, dict) or not {"datasets", "models"} <= set(plan) or set(plan) - KEYS:
         optional = ", ".join(sorted(KEYS - {"datasets", "models"}))
         raise UserError(f"A sweep file holds datasets and models, and optionally {optional}.")
-    datasets = [_dataset(entry, plan.get("limit")) for entry in _listed(plan, "datasets")]
+    datasets = [_dataset(_described(entry, plan.get("limit"))) for entry in _listed(plan, "datasets")]
     seeds = _listed(plan, "seeds", [42])
     grid = _train_grid(plan.get("train", {}))
     runs = [
-        PlannedRun(dataset, spec, {**combo, "seed": seed})
-        for dataset in datasets
+        PlannedRun(dataset, description, spec, {**combo, "seed": seed})
+        for dataset, description in datasets
         for spec in (_model(entry, dataset) for entry in _listed(plan, "models"))
         for seed in seeds
         for combo in grid
@@ -85,18 +87,22 @@ def _listed(plan: dict, key: str, default: list | None = None) -> list:
     return value
 
 
-def _dataset(entry: Any, limit: Any) -> Dataset:
-    dataset_id, settings = (
-        (entry, {})
-        if isinstance(entry, str)
-        else ((entry.get("id"), entry.get("settings", {})) if isinstance(entry, dict) else (None, {}))
-    )
-    dataset = get_info(dataset_id).load(settings)
+def _described(entry: Any, limit: Any) -> dict[str, Any]:
+    """A dataset entry (an id, or an id with settings) as a dataset description."""
+    if isinstance(entry, str):
+        entry = {"id": entry}
+    if not isinstance(entry, dict) or set(entry) - {"id", "settings"}:
+        raise UserError("Each of the sweep's datasets is an id, or an object with id and settings.")
+    description = {"id": entry.get("id"), "settings": entry.get("settings") or {}}
     if limit is not None:
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise UserError("The sweep's limit must be a positive whole number of training samples.")
-        dataset = dataset.head(limit)
-    return dataset
+        description["limit"] = limit
+    return description
+
+
+def _dataset(description: dict[str, Any]) -> tuple[Dataset, dict[str, Any]]:
+    return load_described(description, fetch_missing=True), description
 
 
 def _model(entry: Any, dataset: Dataset) -> ModelSpec:

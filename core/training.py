@@ -1,4 +1,4 @@
-"""Training jobs: ``fit()`` in one background worker, with live snapshots, stop and divergence."""
+"""One training run: build, ``fit()``, evaluate, with live snapshots, stop, divergence and the store."""
 
 from __future__ import annotations
 
@@ -7,22 +7,22 @@ import copy
 import gc
 import logging
 import math
-import queue
 import sqlite3
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import keras
-from tensorflow.python.framework import ops as tf_ops
 
 from core.builder import build_model, compile_model
 from core.datasets import Dataset
 from core.errors import UserError
 from core.evaluation import evaluate
+from core.queue import eta_seconds
 from core.spec import ModelSpec
 from core.store import RunStore
 from core.tasks import check_train_settings
@@ -31,10 +31,15 @@ from core.trace import Limits, validate
 log = logging.getLogger(__name__)
 
 FINISHED = ("completed", "stopped", "diverged", "failed")
+PROGRESS_INTERVAL = 0.3  # seconds between batch-progress writes to the store
+PROGRESS_KEYS = ("epoch", "epochs", "batch", "batches", "batch_loss", "progress", "fit_seconds")
+PROGRESS_KEYS += ("samples_per_second", "phase")
 
 
 class TrainingJob:
-    """One training run: build, fit, evaluate. Read it through ``snapshot()`` from any thread."""
+    """One training run: build, fit, evaluate. ``run()`` trains; ``snapshot()`` and ``stop()`` work
+    from any thread; with a store, progress, epochs, results and the model are written as they come.
+    """
 
     def __init__(
         self,
@@ -45,17 +50,24 @@ class TrainingJob:
         store: RunStore | None = None,
         workspace: str = "default",
         strategy: Any = None,
+        queued: dict[str, Any] | None = None,
+        listener: Callable[[TrainingJob], None] | None = None,
     ) -> None:
+        """``queued`` is the run's record when a worker took it from the store's queue (its id, time
+        and dataset config are kept); ``listener`` is called after every batch and epoch.
+        """
         self.dataset, self.spec = dataset, spec
         self.store, self.workspace = store, workspace
         self.strategy = strategy  # a tf.distribute strategy to build the model under, or None
         self.model_file: bytes | None = None  # the trained model in the .keras format
         self.settings = check_train_settings(settings, dataset.signature.task)
         self.trace = validate(spec, dataset.signature, limits)
-        self.id = uuid.uuid4().hex[:10]
+        self.id = queued["id"] if queued else uuid.uuid4().hex[:10]
+        self.dataset_config = queued["config"]["dataset"] if queued else None
+        self.listener = listener
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._done = threading.Event()
+        self._progress_written = 0.0
         self._state: dict[str, Any] = {
             "id": self.id,
             "name": spec.name,
@@ -72,7 +84,7 @@ class TrainingJob:
             "metrics": {},
             "params": self.trace.total_params,
             "train_seconds": 0.0,
-            "created": time.time(),
+            "created": queued["created"] if queued else time.time(),
             "started": None,
             "finished": None,
         }
@@ -82,7 +94,7 @@ class TrainingJob:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             state = copy.deepcopy(self._state)
-        state["eta_seconds"] = _eta(state)
+        state["eta_seconds"] = eta_seconds(state)
         return state
 
     @property
@@ -94,15 +106,13 @@ class TrainingJob:
         """Ask the run to end after the current batch; what it learned so far is kept."""
         self._stop.set()
 
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._done.wait(timeout)
-
     def record(self) -> dict[str, Any]:
         """The run as plain data: config, status, per-epoch history, test metrics, sizes and times."""
         state = self.snapshot()
         state.pop("eta_seconds")
         state["config"] = {
-            "dataset": {
+            "dataset": self.dataset_config
+            or {
                 "id": self.dataset.info.id,
                 "settings": self.dataset.settings,
                 **({"limit": self.dataset.limit} if self.dataset.limit else {}),
@@ -115,6 +125,21 @@ class TrainingJob:
     def _update(self, **changes: Any) -> None:
         with self._lock:
             self._state.update(changes)
+
+    def _publish(self, force: bool = False) -> None:
+        """Tell the listener, and write batch progress to the store a few times a second at most."""
+        if self.listener is not None:
+            self.listener(self)
+        now = time.monotonic()
+        if self.store is None or (not force and now - self._progress_written < PROGRESS_INTERVAL):
+            return
+        self._progress_written = now
+        with self._lock:
+            progress = {key: self._state[key] for key in PROGRESS_KEYS if key in self._state}
+        try:
+            self.store.set_progress(self.id, progress)
+        except sqlite3.Error:
+            log.exception("progress of run %s could not be saved", self.id)
 
     def _persist(self, epoch: dict[str, Any] | None = None) -> None:
         """Write the run (or one finished epoch) to the store; a failure is logged and shown, not fatal."""
@@ -129,16 +154,16 @@ class TrainingJob:
             log.exception("run %s could not be saved", self.id)
             self._update(warning=f"the run could not be saved to {self.store.path} ({error})")
 
-    # ---- the run itself, on the worker thread ----------------------------------------------
+    # ---- the run itself ----------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def run(self) -> dict[str, Any]:
+        """Train, evaluate and save the run; returns its record. Failures become its status."""
         if self._stop.is_set():
             self._finish("stopped", "stopped before it started")
-            return
-        self._update(status="running", started=time.time())
+            return self.record()
+        self._update(status="running", started=time.time(), phase="training")
         self._persist()
         model = None
-        gradients_before = set(_GRADIENTS)
         try:
             keras.utils.set_random_seed(self.settings["seed"])
             with self.strategy.scope() if self.strategy else contextlib.nullcontext():
@@ -168,36 +193,37 @@ class TrainingJob:
                 callbacks=callbacks,
                 verbose=0,
             )
-            self._update(train_seconds=time.perf_counter() - start)
+            self._update(train_seconds=time.perf_counter() - start, phase="evaluating")
+            self._publish(force=True)
             if progress.diverged_at:
                 self._finish(
                     "diverged",
                     f"the loss became {progress.diverged_at}; "
                     "try a lower learning rate or a normalization layer",
                 )
-                return
-            metrics = evaluate(model, self.dataset, self.settings["batch_size"])
-            self._update(metrics=metrics)
-            self.model_file = model_bytes(model)
-            if self._stop.is_set():
-                self._finish("stopped", "stopped by request; the test metrics are those of the partial run")
             else:
-                self._finish("completed", "")
+                self._update(metrics=evaluate(model, self.dataset, self.settings["batch_size"]))
+                self.model_file = model_bytes(model)
+                if self._stop.is_set():
+                    self._finish(
+                        "stopped", "stopped by request; the test metrics are those of the partial run"
+                    )
+                else:
+                    self._finish("completed", "")
         except Exception as error:  # any failure inside Keras becomes a readable state, and a log line
             log.exception("training job %s failed", self.id)
             self._finish("failed", _one_sentence(error))
         finally:
             del model
             keras.backend.clear_session()
-            _forget_gradients(since=gradients_before)
             gc.collect()
+        return self.record()
 
     def _finish(self, status: str, reason: str) -> None:
         self._update(status=status, reason=reason, finished=time.time())
         self._persist()
         if self.store is not None and self.model_file is not None:
             self.store.save_model(self.id, self.model_file)
-        self._done.set()
 
 
 class _Progress(keras.callbacks.Callback):
@@ -236,6 +262,7 @@ class _Progress(keras.callbacks.Callback):
             fit_seconds=now - self.train_start,
             samples_per_second=(batch + 1) * self.batch_size / max(now - self.epoch_start, 1e-9),
         )
+        self.job._publish()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         now = time.perf_counter()
@@ -250,18 +277,7 @@ class _Progress(keras.callbacks.Callback):
         with self.job._lock:
             self.job._state["history"].append(entry)
         self.job._persist(epoch=entry)
-
-
-# TensorFlow registers a gradient function for every traced graph that uses a custom gradient
-# (recurrent layers' while loops among them) in a process-wide registry and never removes it: each
-# fit would keep its graphs alive (measured: +12 MB per LSTM run despite clear_session). Entries a
-# finished run added are dead once its model is gone, so each run removes its own.
-_GRADIENTS: dict = getattr(getattr(tf_ops, "_gradient_registry", None), "_registry", {})
-
-
-def _forget_gradients(since: set) -> None:
-    for name in set(_GRADIENTS) - since:
-        _GRADIENTS.pop(name, None)
+        self.job._publish(force=True)
 
 
 def model_bytes(model: keras.Model) -> bytes:
@@ -272,44 +288,6 @@ def model_bytes(model: keras.Model) -> bytes:
         return path.read_bytes()
 
 
-def _eta(state: dict[str, Any]) -> float | None:
-    """Seconds left, from the time spent so far and the share of batches done."""
-    progress = state.get("progress", 0.0)
-    if state["status"] != "running" or progress <= 0:
-        return None
-    return state["fit_seconds"] * (1 - progress) / progress
-
-
 def _one_sentence(error: Exception) -> str:
     first_line = (str(error).strip().splitlines() or [""])[0][:200]
     return f"training stopped with {error.__class__.__name__}: {first_line}".rstrip(": ")
-
-
-class _Runner:
-    """Runs queued jobs one at a time on a single daemon thread (TensorFlow is not thread-safe)."""
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[TrainingJob] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def submit(self, job: TrainingJob) -> TrainingJob:
-        job._persist()
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._work, name="training-worker", daemon=True)
-                self._thread.start()
-        self._queue.put(job)
-        return job
-
-    def _work(self) -> None:
-        while True:
-            self._queue.get()._run()
-
-
-RUNNER = _Runner()
-
-
-def submit(job: TrainingJob) -> TrainingJob:
-    """Queue a job; it starts when the jobs before it have finished."""
-    return RUNNER.submit(job)

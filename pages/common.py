@@ -11,12 +11,15 @@ from typing import Any
 import streamlit as st
 
 from core import share
-from core.datasets import DATASETS, Dataset, load_dataset, uploads
+from core.datasets import DATASETS, Dataset, keras_classics
+from core.datasets.described import load_described
 from core.errors import SpecError, UserError
 from core.params import Param
 from core.presets import presets_for
+from core.queue import enqueue, queued_record
 from core.spec import ModelSpec
-from core.store import RunStore
+from core.store import RunStore, default_path
+from core.supervisor import WorkerPool
 
 DEFAULT_DATASET = {"id": "mnist_5k", "settings": {}}
 DEFAULT_RNN = {
@@ -26,11 +29,6 @@ DEFAULT_RNN = {
     "language-model": "Char-RNN (Keras example)",
 }
 WORKSPACE_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
-UPLOAD_READERS = {
-    "series": uploads.series_upload,
-    "text": uploads.text_upload,
-    "images": uploads.images_upload,
-}
 
 
 # ---- this visitor's state ------------------------------------------------------------------
@@ -41,7 +39,7 @@ def state() -> Any:
     session = st.session_state
     session.setdefault("choice", dict(DEFAULT_DATASET))
     session.setdefault("models", {})  # dataset id -> {model name: {"spec": dict, "uids": [str]}}
-    session.setdefault("jobs", [])  # TrainingJob objects, oldest first
+    session.setdefault("runs", [])  # ids of the runs this visitor queued, oldest first
     session.setdefault("workspace", f"private-{uuid.uuid4().hex[:12]}")
     return session
 
@@ -55,21 +53,31 @@ def open_workspace(name: str) -> None:
 
 
 @st.cache_resource(show_spinner=False)
-def _store() -> RunStore | str:
+def _store(path: str) -> RunStore | str:
     """The process's run store, shared by all visitors (each sees only their workspace)."""
     try:
-        return RunStore()
+        return RunStore(path)
     except UserError as error:
         return str(error)
 
 
 def run_store() -> RunStore | None:
-    """The run store, or None after saying on screen why runs are not being saved."""
-    store = _store()
+    """The run store ($RUNS_DB), or None after saying on screen why runs cannot be kept."""
+    store = _store(str(default_path()))
     if isinstance(store, str):
         st.warning(f"{store} Runs are kept for this session only.")
         return None
     return store
+
+
+@st.cache_resource(show_spinner=False)
+def _worker_pool(path: str) -> WorkerPool:
+    """The server's worker processes, shared by all visitors; started when work is first queued."""
+    return WorkerPool(RunStore(path))
+
+
+def worker_pool(store: RunStore) -> WorkerPool:
+    return _worker_pool(str(store.path))
 
 
 def new_uid() -> str:
@@ -80,39 +88,64 @@ def new_uid() -> str:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the dataset…")
-def _built_in(dataset_id: str, settings_json: str) -> Dataset:
-    return load_dataset(dataset_id, json.loads(settings_json))
+def _built_in(description_json: str) -> Dataset:
+    return load_described(json.loads(description_json))
 
 
 @st.cache_resource(max_entries=4, ttl=3600, show_spinner="Reading your upload…")
-def _uploaded(kind: str, data: bytes, name: str, options_json: str) -> Dataset:
-    return UPLOAD_READERS[kind](data, name, **json.loads(options_json))
+def _uploaded(description_json: str, data: bytes) -> Dataset:
+    return load_described(json.loads(description_json), data)
 
 
 def load_choice(choice: dict[str, Any]) -> Dataset:
     """The chosen dataset (cached and shared read-only), or a UserError saying why it cannot load."""
-    upload = choice.get("upload")
-    if upload:
-        data = st.session_state.get("upload_bytes")
-        if data is None:
-            raise UserError(
-                "The uploaded file is gone (the session restarted); upload it again on the Data page."
-            )
-        options = {**upload["options"], "settings": choice.get("settings", {})}
-        return _uploaded(upload["kind"], data, upload["name"], json.dumps(options, sort_keys=True))
-    return _built_in(choice["id"], json.dumps(choice.get("settings", {}), sort_keys=True))
+    description = json.dumps({key: choice[key] for key in ("id", "settings", "upload") if key in choice})
+    if choice.get("upload"):
+        return _uploaded(description, st.session_state.get("upload_bytes"))
+    return _built_in(description)
 
 
 def current_dataset() -> Dataset | None:
-    """The visitor's dataset, or None after showing on screen why it could not be loaded."""
+    """The visitor's dataset, or None after showing on screen why it could not be loaded (or that a
+    worker is still downloading it).
+    """
     try:
         return load_choice(state()["choice"])
+    except keras_classics.NotFetched:
+        wait_for_download(state()["choice"]["id"])
     except SpecError as error:
         for problem in error.problems:
             st.error(problem)
     except UserError as error:
         st.error(str(error))
     return None
+
+
+def wait_for_download(dataset_id: str) -> None:
+    """Ask a worker to download a Keras dataset and show its progress until it is ready or failed."""
+    store = run_store()
+    if store is None:
+        return
+    if (store.download(dataset_id) or {}).get("status") not in ("queued", "running", "failed"):
+        store.request_download(dataset_id)
+    worker_pool(store).ensure()
+
+    @st.fragment(run_every=1.0)
+    def progress() -> None:
+        download = store.download(dataset_id) or {}
+        if download.get("status") == "failed":
+            st.error(sentence(download["reason"]))
+            if st.button("Try again", key=f"download:retry:{dataset_id}"):
+                store.request_download(dataset_id)
+                st.rerun()
+        elif download.get("status") == "done":
+            st.rerun()
+        else:
+            st.info(
+                f"Downloading {DATASETS[dataset_id].name} in a worker (once; later visits read it at once)…"
+            )
+
+    progress()
 
 
 def dataset_title(dataset: Dataset) -> str:
@@ -207,18 +240,38 @@ def sentence(text: str) -> str:
 
 
 def finished_runs(store: RunStore | None) -> list[dict[str, Any]]:
-    """This visitor's finished runs: from the run store where it works, else from this session."""
-    session = state()
-    if store is not None:
-        return [r for r in store.runs(session["workspace"]) if r["status"] not in ("queued", "running")]
-    return [job.record() for job in session["jobs"] if job.status not in ("queued", "running")]
+    """This visitor's finished runs, from the run store."""
+    if store is None:
+        return []
+    return [r for r in store.runs(state()["workspace"]) if r["status"] not in ("queued", "running")]
 
 
 def delete_runs(run_ids: set[str], store: RunStore | None) -> None:
     session = state()
     if store is not None:
         store.delete(sorted(run_ids), session["workspace"])
-    session["jobs"] = [job for job in session["jobs"] if job.id not in run_ids]
+    session["runs"] = [run_id for run_id in session["runs"] if run_id not in run_ids]
+
+
+def queue_runs(
+    store: RunStore, dataset: Dataset, specs: list[ModelSpec], settings: dict[str, Any]
+) -> list[str]:
+    """Queue these models on the visitor's dataset for the workers; returns the problems of any refused."""
+    session = state()
+    choice = session["choice"]
+    description = {"id": dataset.info.id, "settings": choice.get("settings", {})}
+    if choice.get("upload"):
+        digest = store.put_upload(session["upload_bytes"])
+        description["upload"] = {**choice["upload"], "sha256": digest}
+    records, problems = [], []
+    for spec in specs:
+        try:
+            records.append(queued_record(description, dataset.info, dataset.signature, spec, settings))
+        except SpecError as error:
+            problems += [f"{spec.name}: {problem}" for problem in error.problems]
+    session["runs"].extend(enqueue(store, records, session["workspace"]))
+    worker_pool(store).ensure()
+    return problems
 
 
 def apply_share(token: str) -> None:

@@ -1,4 +1,4 @@
-"""Train: queue models, watch them learn live, stop any time, and read the test results."""
+"""Train: queue models for the workers, watch them learn live, stop any time, read the results."""
 
 from typing import Any
 
@@ -6,20 +6,21 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.errors import SpecError
+from core.queue import eta_seconds, queue_waits
 from core.runs import TASK_COLUMNS, curves
 from core.tasks import TRAIN_SETTINGS, check_train_settings
-from core.training import FINISHED, TrainingJob, submit
 from pages.common import (
     current_dataset,
     dataset_title,
     format_number,
     models_for,
     param_widgets,
+    queue_runs,
     run_store,
     sentence,
     spec_of,
     state,
+    worker_pool,
 )
 
 STATUS_ICONS = {
@@ -27,7 +28,9 @@ STATUS_ICONS = {
     "stopped": ":material/stop_circle:",
     "diverged": ":material/warning:",
     "failed": ":material/error:",
+    "interrupted": ":material/error:",
 }
+UNFINISHED = ("queued", "running")
 MAX_CURVE_POINTS = 400
 
 session = state()
@@ -36,6 +39,10 @@ if dataset is None:
     st.stop()
 models = models_for(dataset)
 store = run_store()
+if store is None:
+    st.error("Training needs the run store, where the workers take their runs from.")
+    st.stop()
+pool = worker_pool(store)
 
 st.title("Train")
 st.caption(dataset_title(dataset))
@@ -55,36 +62,28 @@ chosen = st.multiselect(
 )
 
 
+def my_runs(live: bool = False) -> list[dict[str, Any]]:
+    """The runs this visitor queued, oldest first."""
+    return store.runs(workspace=session["workspace"], ids=session["runs"], live=live)
+
+
 def queue_models() -> None:
-    for name in chosen:
-        try:
-            job = TrainingJob(
-                dataset,
-                spec_of(models[name]),
-                session[settings_key],
-                store=store,
-                workspace=session["workspace"],
-            )
-        except SpecError as error:
-            st.session_state["train:refused"] = [f"{name}: {problem}" for problem in error.problems]
-            continue
-        session["jobs"].append(submit(job))
+    specs = [spec_of(models[name]) for name in chosen]
+    session["train:refused"] = queue_runs(store, dataset, specs, session[settings_key])
 
 
 def stop_running() -> None:
-    for job in session["jobs"]:
-        if job.status == "running":
-            job.stop()
+    running = [run["id"] for run in my_runs() if run["status"] == "running"]
+    store.request_stop(running, session["workspace"])
 
 
 def cancel_queued() -> None:
-    for job in session["jobs"]:
-        if job.status == "queued":
-            job.stop()
+    queued = [run["id"] for run in my_runs() if run["status"] == "queued"]
+    store.cancel_queued(queued, session["workspace"])
 
 
-jobs: list[TrainingJob] = session["jobs"]
-busy = any(job.status in ("queued", "running") for job in jobs)
+runs = my_runs()
+busy = any(run["status"] in UNFINISHED for run in runs)
 buttons = st.columns([1, 1, 1, 4])
 buttons[0].button(
     "Train",
@@ -103,7 +102,7 @@ buttons[1].button(
     help="End the running model after its current batch; what it learned is kept.",
 )
 buttons[2].button("Cancel queued", on_click=cancel_queued, disabled=not busy, width="stretch")
-for problem in st.session_state.pop("train:refused", []):
+for problem in session.pop("train:refused", []):
     st.error(problem)
 
 
@@ -120,73 +119,74 @@ def curve_chart(history: pd.DataFrame, metric: str, title: str) -> alt.Chart:
     )
 
 
-def curve_specs(record: dict[str, Any]) -> list[tuple[str, dict]]:
-    """Vega-Lite specs of a run's curves, built once per finished epoch.
-
-    The live panel redraws every second, but curves change only when an epoch ends; building and
-    validating Altair charts each second held the GIL long enough to slow training ~14x.
-    """
-    cache = session.setdefault("train:curve_specs", {})
-    key = (record["id"], len(record["history"]))
-    if key not in cache:
-        metrics = [m for m in ("loss", "accuracy", "mae") if record["history"] and m in record["history"][0]]
-        specs = []
-        for metric in metrics:
-            frame = curves([record], metric).tail(MAX_CURVE_POINTS)
-            title = f"{metric.replace('_', ' ').title()} per epoch" + (
-                " (MSE, scaled units)" if metric == "loss" and record["task"] == "forecasting" else ""
-            )
-            specs.append((metric, curve_chart(frame, metric, title).to_dict()))
-        cache[key] = specs
-    return cache[key]
-
-
 def show_curves(record: dict[str, Any], key: str) -> None:
-    specs = curve_specs(record)
-    for cell, (metric, spec) in zip(st.columns(len(specs) or 1), specs, strict=False):
-        cell.vega_lite_chart(spec, width="stretch", key=f"{key}:{metric}")
+    metrics = [m for m in ("loss", "accuracy", "mae") if record["history"] and m in record["history"][0]]
+    for cell, metric in zip(st.columns(len(metrics) or 1), metrics, strict=False):
+        frame = curves([record], metric).tail(MAX_CURVE_POINTS)
+        title = f"{metric.replace('_', ' ').title()} per epoch" + (
+            " (MSE, scaled units)" if metric == "loss" and record["task"] == "forecasting" else ""
+        )
+        cell.altair_chart(curve_chart(frame, metric, title), width="stretch", key=f"{key}:{metric}")
+
+
+def ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def queued_line(run: dict[str, Any], place: int, wait: float | None) -> str:
+    start = (
+        "next" if wait == 0 else (f"in about {wait:.0f} s" if wait is not None else "after the runs ahead")
+    )
+    return f"{run['name']}: {ordinal(place)} in the queue, starts {start}"
 
 
 def live_panel() -> None:
-    active = [job for job in session["jobs"] if job.status in ("queued", "running")]
+    active = [run for run in my_runs(live=True) if run["status"] in UNFINISHED]
     watched = set(session.get("train:watched", []))
-    session["train:watched"] = [job.id for job in active]
-    if watched - {job.id for job in active}:
+    session["train:watched"] = [run["id"] for run in active]
+    if watched - {run["id"] for run in active}:
         st.rerun()  # a run ended: redraw the whole page with its results
-    running = next((job for job in active if job.status == "running"), None)
-    if running is None:
-        if active:
-            st.info(f"{len(active)} model(s) queued; starting…")
+    if not active:
         return
-    snap = running.snapshot()
-    with st.container(border=True):
-        st.markdown(f"**Training {snap['name']}** ({snap['family']}, {snap['params']:,} parameters)")
-        st.progress(
-            min(snap.get("progress", 0.0), 1.0),
-            text=f"Epoch {snap['epoch']} of {snap['epochs']} · batch {snap['batch']} of {snap['batches']}",
-        )
-        cells = st.columns(3)
-        eta = snap["eta_seconds"]
-        cells[0].metric("Time left", f"{eta:.0f} s" if eta is not None else "estimating…")
-        cells[1].metric("Samples per second", format_number(snap.get("samples_per_second")))
-        cells[2].metric("Batch loss", format_number(snap.get("batch_loss")))
-        show_curves(snap, "live")
-    queued = [job.spec.name for job in active if job.status == "queued"]
+    pool.ensure()  # a worker for the queue, and a new one where one died
+    for run in [run for run in active if run["status"] == "running"]:
+        progress = run["progress"]
+        with st.container(border=True):
+            st.markdown(f"**Training {run['name']}** ({run['family']}, {run['params']:,} parameters)")
+            epochs = progress.get("epochs", run["config"]["train"]["epochs"])
+            st.progress(
+                min(progress.get("progress", 0.0), 1.0),
+                text=f"Epoch {progress.get('epoch', 1)} of {epochs} · "
+                f"batch {progress.get('batch', 0)} of {progress.get('batches') or '…'}",
+            )
+            cells = st.columns(3)
+            eta = eta_seconds(progress)
+            evaluating = progress.get("phase") == "evaluating"
+            left = "evaluating on the test split" if evaluating else "estimating…"
+            cells[0].metric("Time left", f"{eta:.0f} s" if eta is not None else left)
+            cells[1].metric("Samples per second", format_number(progress.get("samples_per_second")))
+            cells[2].metric("Batch loss", format_number(progress.get("batch_loss")))
+            if run["stop_requested"] is not None:
+                st.caption("Stopping after the current batch…")
+            show_curves(run, f"live:{run['id']}")
+    queued = [run for run in active if run["status"] == "queued"]
     if queued:
-        st.caption("Queued next: " + ", ".join(queued))
+        waits = queue_waits(store, pool.count)
+        lines = [queued_line(run, *waits[run["id"]]) for run in queued if run["id"] in waits]
+        st.caption("Queued: " + "; ".join(lines) if lines else "Queued: starting…")
 
 
 st.fragment(live_panel, run_every=1.0 if busy else None)()
 
-finished = [job for job in reversed(jobs) if job.status in FINISHED]
+finished = [run for run in reversed(runs) if run["status"] not in UNFINISHED]
 if finished:
     st.subheader("Results")
-for job in finished:
-    record = job.record()
+for record in finished:
     with st.expander(
         f"{record['name']} · {record['status']}",
         icon=STATUS_ICONS[record["status"]],
-        expanded=job is finished[0],
+        expanded=record is finished[0],
     ):
         if record["reason"]:
             (st.info if record["status"] == "stopped" else st.error)(sentence(record["reason"]))
@@ -199,6 +199,6 @@ for job in finished:
         for cell, (title, value) in zip(st.columns(len(shown)), shown, strict=True):
             cell.metric(title, format_number(value))
         if record["history"]:
-            show_curves(record, f"result:{job.id}")
+            show_curves(record, f"result:{record['id']}")
 if finished:
     st.page_link("pages/compare.py", label="Next: compare the runs", icon=":material/arrow_forward:")

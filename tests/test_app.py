@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from core.datasets.described import load_described
+from core.presets import presets_for
+from core.queue import enqueue, queued_record
+from core.store import RunStore
+from pages.common import DEFAULT_DATASET
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
@@ -28,9 +35,16 @@ def button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
 
-def wait_for_jobs(at: AppTest) -> None:
-    for job in at.session_state["jobs"]:
-        assert job.wait(240), f"{job.spec.name} did not finish"
+def wait_for_runs(at: AppTest, timeout: float = 240) -> list[dict]:
+    """Wait until the workers have finished every run this visitor queued; returns their records."""
+    store = RunStore()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = store.runs(ids=at.session_state["runs"])
+        if all(run["status"] not in ("queued", "running") for run in runs):
+            return runs
+        time.sleep(0.3)
+    pytest.fail(f"runs still unfinished: {[(run['name'], run['status']) for run in runs]}")
 
 
 def test_home_renders_without_tensorflow():
@@ -70,15 +84,23 @@ def test_data_page_switches_modality_and_shows_preview():
     assert "time 12" in at.markdown[-1].value or any("time 12" in m.value for m in at.markdown)
 
 
-def test_keras_download_offline_shows_one_sentence(no_network, tmp_path, monkeypatch):
-    from keras.src.backend import config
-
-    monkeypatch.setattr(config, "_KERAS_DIR", str(tmp_path))
+def test_keras_download_offline_shows_one_sentence(tmp_path, monkeypatch):
+    """The download happens in a worker; offline (a proxy that refuses), the page says so in a sentence."""
+    monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))  # a fresh store, so a fresh worker
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    for variable in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(variable, "http://127.0.0.1:9")
     at = open_page(app(), "pages/data.py")
     at.radio(key="data:origin").set_value("keras").run()
     button(at, "Download and use").click().run()
+    assert any("Downloading MNIST" in info.value for info in at.info)
+    store = RunStore()
+    deadline = time.monotonic() + 120
+    while store.download("mnist")["status"] != "failed" and time.monotonic() < deadline:
+        time.sleep(0.3)
+    at.run()
     assert not at.exception
-    assert any("could not be downloaded" in error.value for error in at.error)
+    assert any("could not be downloaded" in error.value for error in at.error), [e.value for e in at.error]
 
 
 def test_build_page_edits_layers_and_validates_live():
@@ -142,10 +164,10 @@ def test_journey_cnn_then_rnn_then_compare(modality, dataset_id, metric):
     for name in models:
         at.multiselect(key=f"train:models:{dataset_id}").set_value([name]).run()
         button(at, "Train").click().run()
-        wait_for_jobs(at)
+        wait_for_runs(at)
         at.run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert [job.status for job in at.session_state["jobs"]] == ["completed", "completed"]
+    assert [run["status"] for run in wait_for_runs(at)] == ["completed", "completed"]
     assert any(expander.label.endswith("completed") for expander in at.expander)
     open_page(at, "pages/compare.py")
     table = at.dataframe[0].value
@@ -165,9 +187,65 @@ def test_compare_deletes_runs():
     at.number_input(key="train:sunspots:epochs").set_value(1).run()
     at.multiselect(key="train:models:sunspots").set_value(["CNN"]).run()
     button(at, "Train").click().run()
-    wait_for_jobs(at)
+    wait_for_runs(at)
     open_page(at, "pages/compare.py")
     label = at.multiselect(key="compare:runs").value[0]
     at.multiselect(key="compare:delete").set_value([label]).run()
     button(at, "Delete").click().run()
-    assert at.session_state["jobs"] == []
+    assert at.session_state["runs"] == []
+
+
+def test_the_web_process_never_loads_tensorflow():
+    """Data, Build, Train (a real run, in a worker), Compare with its panels and downloads."""
+    code = f"""
+import sys, time
+from streamlit.testing.v1 import AppTest
+from core.datasets.described import load_described
+from core.presets import presets_for
+from core.queue import enqueue, queued_record
+from core.store import RunStore
+from pages.common import DEFAULT_DATASET
+
+at = AppTest.from_file({APP!r}, default_timeout=60).run()
+for page in ("pages/data.py", "pages/build.py", "pages/train.py"):
+    at.switch_page(page).run()
+    assert not at.exception and not at.error, (page, at.exception, at.error)
+at.number_input(key="train:mnist_5k:epochs").set_value(1).run()
+next(b for b in at.button if b.label == "Train").click().run()
+store, deadline = RunStore(), time.monotonic() + 240
+while any(r["status"] in ("queued", "running") for r in store.runs(ids=at.session_state["runs"])):
+    assert time.monotonic() < deadline, "the runs did not finish"
+    time.sleep(0.3)
+at.run()
+assert [r["status"] for r in store.runs(ids=at.session_state["runs"])] == ["completed", "completed"]
+at.switch_page("pages/compare.py").run()
+assert not at.exception and not at.error, (at.exception, at.error)
+labels = [button.proto.label for button in at.get("download_button")]
+assert labels.count("Model (.keras)") == 2 and labels.count("Keras script") == 2, labels
+assert len(at.get("vega_lite_chart")) >= 3
+assert "tensorflow" not in sys.modules and "keras" not in sys.modules
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=400
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_a_failed_run_shows_its_reason_on_the_train_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
+    store = RunStore()
+    dataset = load_described(DEFAULT_DATASET)
+    specs = presets_for(dataset.signature)
+    records = [
+        queued_record(DEFAULT_DATASET, dataset.info, dataset.signature, specs[n]) for n in ("CNN", "LSTM")
+    ]
+    failed, cancelled = enqueue(store, records, "mine")
+    assert store.claim_run("a worker elsewhere")["id"] == failed
+    store.end_run(failed, "failed", "training stopped with RuntimeError: kernel exploded")
+    store.cancel_queued([cancelled], "mine")
+    at = app()
+    at.session_state["workspace"] = "mine"
+    at.session_state["runs"] = [failed, cancelled]
+    open_page(at, "pages/train.py")
+    assert "Training stopped with RuntimeError: kernel exploded." in [error.value for error in at.error]
+    assert [expander.label for expander in at.expander] == ["LSTM · stopped", "CNN · failed"]

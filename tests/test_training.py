@@ -13,15 +13,13 @@ from core.datasets import Split
 from core.errors import SpecError
 from core.presets import presets_for
 from core.trace import trace_model
-from core.training import TrainingJob, submit
+from core.training import TrainingJob
 
 PRESET_CASES = [(name, preset) for name in MODALITY_DATASETS for preset in presets_for(small(name).signature)]
 
 
 def run(dataset, spec, **settings) -> dict:
-    job = submit(TrainingJob(dataset, spec, {"epochs": 1, "batch_size": 32, **settings}))
-    assert job.wait(180), "the job did not finish"
-    return job.record()
+    return TrainingJob(dataset, spec, {"epochs": 1, "batch_size": 32, **settings}).run()
 
 
 @pytest.mark.parametrize(("dataset_id", "preset"), PRESET_CASES, ids=[f"{d}-{p}" for d, p in PRESET_CASES])
@@ -86,29 +84,30 @@ def test_same_seed_repeats_a_run():
 
 def test_stop_ends_after_the_current_batch_and_keeps_the_partial_run():
     dataset = small("digits_8x8", 1000)
-    job = submit(
-        TrainingJob(dataset, presets_for(dataset.signature)["LSTM"], {"epochs": 200, "batch_size": 8})
+
+    def stop_at_batch_3(job: TrainingJob) -> None:
+        if job.snapshot()["batch"] >= 3:
+            job.stop()
+
+    job = TrainingJob(
+        dataset,
+        presets_for(dataset.signature)["LSTM"],
+        {"epochs": 200, "batch_size": 8},
+        listener=stop_at_batch_3,
     )
-    while job.snapshot()["batch"] < 3:
-        assert not job.wait(0.05)
-    job.stop()
-    assert job.wait(60)
-    record = job.record()
+    record = job.run()
     assert record["status"] == "stopped"
     assert len(record["history"]) < 200
     assert "accuracy" in record["metrics"]
 
 
-def test_a_stopped_queued_job_never_runs():
+def test_a_job_stopped_before_it_starts_never_trains():
     dataset = small("digits_8x8", 64)
-    spec = presets_for(dataset.signature)["GRU"]
-    first = submit(TrainingJob(dataset, spec, {"epochs": 3}))
-    second = TrainingJob(dataset, spec, {"epochs": 3})
-    assert second.status == "queued"
-    second.stop()
-    submit(second)
-    assert first.wait(120) and second.wait(120)
-    assert second.record()["status"] == "stopped" and second.record()["history"] == []
+    job = TrainingJob(dataset, presets_for(dataset.signature)["GRU"], {"epochs": 3})
+    assert job.status == "queued"
+    job.stop()
+    record = job.run()
+    assert record["status"] == "stopped" and record["history"] == []
 
 
 def test_nan_loss_marks_the_run_diverged():

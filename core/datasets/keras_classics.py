@@ -1,8 +1,15 @@
-"""The Keras classics, downloaded through ``keras.datasets`` on demand and cached by Keras."""
+"""The Keras classics, downloaded through ``keras.datasets`` on demand, in a worker process.
+
+``fetch()`` (which imports Keras) downloads a dataset once and keeps it as plain arrays in an
+``.npz`` file (no pickles); the loaders read only that file, so a process without Keras (the web
+server) can show and describe a dataset a worker has fetched.
+"""
 
 from __future__ import annotations
 
 import importlib
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -33,19 +40,52 @@ FASHION_CLASSES = [
 ]
 CIFAR_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 IMDB_CLASSES = ["negative", "positive"]
+OUT_OF_VOCABULARY = 2  # the id Keras gives words beyond the vocabulary
 
 
-def download(name: str, **kwargs) -> tuple:
-    """Call ``keras.datasets.<name>.load_data``; a failed download becomes one sentence."""
+class NotFetched(UserError):
+    """A Keras dataset that has not been downloaded on this machine yet."""
+
+
+def cache_file(name: str) -> Path:
+    """Where a fetched dataset is kept: beside Keras' own downloads (``$KERAS_HOME``, ``~/.keras``)."""
+    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    return home / "datasets" / "cnn-rnn" / f"{name}.npz"
+
+
+def fetch(name: str) -> None:
+    """Download ``keras.datasets.<name>`` and keep it as plain arrays; a failure is one sentence."""
     module = importlib.import_module(f"keras.datasets.{name}")
     try:
-        (x_train, y_train), (x_test, y_test) = module.load_data(**kwargs)
+        (x_train, y_train), (x_test, y_test) = module.load_data()
+        index = module.get_word_index() if hasattr(module, "get_word_index") else {}
     except Exception as error:  # Keras raises bare Exceptions for network failures
         raise UserError(
             f"The Keras dataset '{name}' could not be downloaded ({error.__class__.__name__}); "
             "check the network connection or pick a built-in dataset."
         ) from None
-    return np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]).reshape(-1)
+    x, y = np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]).reshape(-1)
+    arrays = {"y": y}
+    if x.dtype == object:  # word-id sequences of different lengths: flat ids and where each ends
+        arrays["ids"] = np.concatenate(x).astype(np.int32)
+        arrays["ends"] = np.cumsum([len(sequence) for sequence in x])
+        arrays["words"] = np.array(list(index), dtype=str)
+        arrays["ranks"] = np.array(list(index.values()), dtype=np.int64)
+    else:
+        arrays["x"] = x
+    target = cache_file(name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial.npz")
+    np.savez_compressed(partial, **arrays)
+    partial.replace(target)
+
+
+def _fetched(name: str) -> dict[str, np.ndarray]:
+    path = cache_file(name)
+    if not path.exists():
+        raise NotFetched(f"The Keras dataset '{name}' has not been downloaded yet.")
+    with np.load(path, allow_pickle=False) as archive:
+        return {key: archive[key] for key in archive.files}
 
 
 def _subsample(count: int, limit: int) -> np.ndarray:
@@ -53,7 +93,8 @@ def _subsample(count: int, limit: int) -> np.ndarray:
 
 
 def load_keras_images(info: DatasetInfo, settings: ParamValues) -> Dataset:
-    pixels, labels = download(info.id)
+    arrays = _fetched(info.id)
+    pixels, labels = arrays["x"], arrays["y"]
     keep = _subsample(len(pixels), settings["limit"])
     names = {"fashion_mnist": FASHION_CLASSES, "cifar10": CIFAR_CLASSES}.get(
         info.id, [str(d) for d in range(10)]
@@ -64,17 +105,20 @@ def load_keras_images(info: DatasetInfo, settings: ParamValues) -> Dataset:
 
 def load_keras_words(info: DatasetInfo, settings: ParamValues) -> Dataset:
     """IMDB and Reuters come as word ids (1 = start, 2 = unknown, 3+ = words by frequency)."""
-    sequences, labels = download(info.id, num_words=settings["vocab_size"])
-    keep = _subsample(len(sequences), settings["limit"])
+    arrays = _fetched(info.id)
+    ends, size = arrays["ends"], settings["vocab_size"]
+    starts = np.concatenate([[0], ends[:-1]])
+    labels = arrays["y"]
+    keep = _subsample(len(ends), settings["limit"])
     length = settings["sequence_length"]
     ids = np.zeros((len(keep), length), dtype=np.int32)
-    for row, sequence in enumerate(sequences[keep]):
-        sequence = sequence[:length]
-        ids[row, length - len(sequence) :] = sequence
+    for row, sample in enumerate(keep):
+        sequence = arrays["ids"][starts[sample] : ends[sample]][:length]
+        ids[row, length - len(sequence) :] = np.where(sequence < size, sequence, OUT_OF_VOCABULARY)
     labels = labels[keep].astype(np.int32)
     classes = IMDB_CLASSES if info.id == "imdb" else [f"topic {i}" for i in range(int(labels.max()) + 1)]
     train, validation, test = shuffled_splits(len(ids), 0)
-    vocabulary = _word_vocabulary(info.id, settings["vocab_size"])
+    vocabulary = _word_vocabulary(arrays, size)
     return Dataset(
         info=info,
         settings={**settings, "tokens": "word"},
@@ -84,18 +128,14 @@ def load_keras_words(info: DatasetInfo, settings: ParamValues) -> Dataset:
         test=Split(ids[test], labels[test]),
         class_names=classes,
         vocabulary=vocabulary,
-        notes=[f"A random {len(keep):,} of {len(sequences):,} texts are used."],
+        notes=[f"A random {len(keep):,} of {len(ends):,} texts are used."],
     )
 
 
-def _word_vocabulary(name: str, size: int) -> list[str]:
-    """Words by id where the word index downloads too, else placeholders naming the id."""
+def _word_vocabulary(arrays: dict[str, np.ndarray], size: int) -> list[str]:
+    """Words by id (Keras shifts word ranks by 3: 0 pad, 1 start, 2 unknown); ids left unnamed read #id."""
     vocabulary = [PAD, "<start>", UNKNOWN] + [f"#{i}" for i in range(3, size)]
-    try:
-        index = importlib.import_module(f"keras.datasets.{name}").get_word_index()
-    except Exception:  # the index is optional: ids stay readable as #id
-        return vocabulary
-    for word, rank in index.items():
+    for word, rank in zip(arrays["words"].tolist(), arrays["ranks"].tolist(), strict=True):
         if rank + 2 < size:
             vocabulary[rank + 2] = word
     return vocabulary

@@ -1,0 +1,103 @@
+"""The training queue: runs described as plain records and queued in the run store for workers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from core.datasets import DatasetInfo
+from core.shapes import Signature
+from core.spec import ModelSpec
+from core.store import RunStore
+from core.tasks import check_train_settings
+from core.trace import Limits, validate
+
+
+def queued_record(
+    description: dict[str, Any],
+    info: DatasetInfo,
+    signature: Signature,
+    spec: ModelSpec,
+    settings: dict[str, Any] | None = None,
+    limits: Limits | None = None,
+) -> dict[str, Any]:
+    """A run ready to queue, checked as a worker will build it (SpecError names every problem).
+
+    ``description`` is how a worker finds the data again: ``{"id", "settings", "limit"?, "upload"?}``.
+    """
+    trace = validate(spec, signature, limits)
+    return {
+        "id": uuid.uuid4().hex[:10],
+        "name": spec.name,
+        "family": spec.family,
+        "dataset": info.id,
+        "task": signature.task,
+        "status": "queued",
+        "reason": "",
+        "params": trace.total_params,
+        "train_seconds": 0.0,
+        "created": time.time(),
+        "started": None,
+        "finished": None,
+        "config": {
+            "dataset": description,
+            "model": spec.to_dict(),
+            "train": check_train_settings(settings, signature.task),
+        },
+        "history": [],
+        "metrics": {},
+    }
+
+
+def enqueue(store: RunStore, records: list[dict[str, Any]], workspace: str) -> list[str]:
+    """Queue runs in this order; returns their ids."""
+    start = time.time()
+    for offset, record in enumerate(records):
+        record["created"] = start + offset * 1e-3  # keeps the order among runs queued together
+        store.save_run(record, workspace)
+    return [record["id"] for record in records]
+
+
+def eta_seconds(progress: dict[str, Any]) -> float | None:
+    """Seconds left in a running run, from its time so far and the share of batches done."""
+    done = progress.get("progress", 0.0)
+    if done <= 0 or progress.get("phase") == "evaluating":
+        return None
+    return progress["fit_seconds"] * (1 - done) / done
+
+
+def expected_seconds(run: dict[str, Any], finished: list[dict[str, Any]]) -> float | None:
+    """How long a queued run will take: its epochs at the median pace of earlier runs of the same
+    model on the same dataset (None when there are none yet).
+    """
+    paces = sorted(
+        entry["seconds"]
+        for earlier in finished
+        if earlier["name"] == run["name"] and earlier["dataset"] == run["dataset"]
+        for entry in earlier["history"]
+    )
+    if not paces:
+        return None
+    return paces[len(paces) // 2] * run["config"]["train"]["epochs"]
+
+
+def queue_waits(store: RunStore, workers: int) -> dict[str, tuple[int, float | None]]:
+    """For each queued run: its place in the queue (1 = next) and the seconds until it starts
+    (None where a run ahead of it has no estimate yet).
+    """
+    free_in = sorted(
+        [eta_seconds(run["progress"]) or 0.0 for run in store.runs(ids=store.running(), live=True)]
+        + [0.0] * workers
+    )[:workers]
+    queued = store.runs(ids=store.queued())
+    finished = [run for run in store.runs() if run["status"] == "completed"] if queued else []
+    waits: dict[str, tuple[int, float | None]] = {}
+    known = True
+    for place, run in enumerate(queued, start=1):
+        start = free_in.pop(0)
+        waits[run["id"]] = (place, start if known else None)
+        duration = expected_seconds(run, finished)
+        known = known and duration is not None
+        free_in = sorted([*free_in, start + (duration or 0.0)])
+    return waits

@@ -1,0 +1,181 @@
+"""Worker processes: take queued runs (and Keras downloads) from the run store and do them.
+
+A worker claims one run at a time (atomically: several workers never take the same run), rebuilds
+its dataset from the run's config, trains it through ``TrainingJob`` (which writes progress, epochs,
+results and the model to the store) and beats a heartbeat while it trains; the heartbeat also
+carries stop requests. After a number of runs, or when its memory passes a limit, a worker replaces
+itself with a fresh process (same pid), so whatever TensorFlow keeps between fits goes back to the
+system.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import resource
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.datasets import Dataset, keras_classics
+from core.datasets.described import load_described
+from core.errors import SpecError, UserError
+from core.spec import ModelSpec
+from core.store import RunStore, this_process
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 1.0
+IDLE_POLL_SECONDS = 0.3
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """When a worker replaces itself; each can be set by an environment variable."""
+
+    max_runs: int = 20  # CNNRNN_WORKER_RUNS
+    max_memory_mb: int = 2000  # CNNRNN_WORKER_MEMORY_MB: peak resident memory
+
+    @classmethod
+    def from_env(cls) -> WorkerSettings:
+        values = {}
+        for field, variable in (
+            ("max_runs", "CNNRNN_WORKER_RUNS"),
+            ("max_memory_mb", "CNNRNN_WORKER_MEMORY_MB"),
+        ):
+            text = os.environ.get(variable)
+            if text is None:
+                continue
+            if not text.strip().isdigit() or int(text) < 1:
+                raise UserError(f"{variable} must be a positive whole number, not {text!r}.")
+            values[field] = int(text)
+        return cls(**values)
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Worker:
+    """Trains queued runs one at a time, in this process."""
+
+    def __init__(
+        self,
+        store: RunStore,
+        settings: WorkerSettings | None = None,
+        parent: int | None = None,
+        strategy: Any = None,
+        listener: Callable[[Any], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings or WorkerSettings.from_env()
+        self.parent = parent  # the dashboard's pid: the worker ends when it is gone
+        self.strategy = strategy
+        self.listener = listener
+        self.owner = this_process()
+        self.trained = 0
+        self._datasets: dict[str, Dataset] = {}  # the last dataset, kept for the next run on it
+
+    def serve(self, once: bool = False, only: list[str] | None = None) -> int:
+        """Take work until the queue is empty (``once``) or forever; returns the runs trained."""
+        while not self._orphaned():
+            dataset_id = None if only else self.store.claim_download(self.owner)
+            if dataset_id is not None:
+                self.fetch(dataset_id)
+                continue
+            run = self.store.claim_run(self.owner, only)
+            if run is None:
+                if once:
+                    break
+                time.sleep(IDLE_POLL_SECONDS)
+                continue
+            self.train(run)
+            if self.worn_out() and not once:
+                self.replace()
+        return self.trained
+
+    def worn_out(self) -> bool:
+        return self.trained >= self.settings.max_runs or peak_memory_mb() > self.settings.max_memory_mb
+
+    def replace(self) -> None:
+        """Start afresh in this same process (same pid), giving all memory back."""
+        print(
+            f"worker {os.getpid()} replaces itself after {self.trained} run(s), "
+            f"peak memory {peak_memory_mb():.0f} MB",
+            file=sys.stderr,
+            flush=True,
+        )
+        self.store.close()
+        os.execv(sys.executable, [sys.executable, "-m", "core", *sys.argv[1:]])
+
+    def fetch(self, dataset_id: str) -> None:
+        """Download a Keras dataset for everyone who asked for it."""
+        try:
+            keras_classics.fetch(dataset_id)
+        except UserError as error:
+            self.store.finish_download(dataset_id, "failed", str(error))
+        except Exception as error:  # a broken download must not end the worker
+            log.exception("download of %s failed", dataset_id)
+            self.store.finish_download(dataset_id, "failed", f"{error.__class__.__name__}: {error}"[:200])
+        else:
+            self.store.finish_download(dataset_id, "done")
+
+    def train(self, run: dict[str, Any]) -> dict[str, Any]:
+        """Train one claimed run; anything that goes wrong becomes the run's status and reason."""
+        from core.training import TrainingJob  # TensorFlow loads with the first run
+
+        self.trained += 1
+        try:
+            dataset = self._dataset(run["config"]["dataset"])
+            spec = ModelSpec.from_dict(run["config"]["model"])
+            job = TrainingJob(
+                dataset,
+                spec,
+                run["config"]["train"],
+                store=self.store,
+                workspace=run["workspace"],
+                strategy=self.strategy,
+                queued=run,
+                listener=self.listener,
+            )
+        except SpecError as error:
+            self.store.end_run(run["id"], "failed", error.problems[0])
+            return self.store.run(run["id"]) or run
+        except UserError as error:
+            self.store.end_run(run["id"], "failed", str(error))
+            return self.store.run(run["id"]) or run
+        beating = threading.Event()
+        heart = threading.Thread(target=self._beat, args=(job, beating), name="heartbeat", daemon=True)
+        heart.start()
+        try:
+            return job.run()
+        finally:
+            beating.set()
+            heart.join()
+
+    def _beat(self, job: Any, done: threading.Event) -> None:
+        """Every second: tell the store this run is alive, and pass on a stop request."""
+        while not done.wait(HEARTBEAT_SECONDS):
+            if self._orphaned():
+                os._exit(0)  # the dashboard is gone: its workers end with it
+            try:
+                if self.store.beat(job.id):
+                    job.stop()
+            except Exception:  # a busy or failing store must not stop the training
+                log.exception("heartbeat of run %s failed", job.id)
+
+    def _dataset(self, description: dict[str, Any]) -> Dataset:
+        key = json.dumps(description, sort_keys=True)
+        if key not in self._datasets:
+            upload = description.get("upload")
+            data = self.store.upload(upload["sha256"]) if upload else None
+            self._datasets = {key: load_described(description, data, fetch_missing=True)}
+        return self._datasets[key]
+
+    def _orphaned(self) -> bool:
+        return self.parent is not None and os.getppid() != self.parent

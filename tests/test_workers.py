@@ -1,0 +1,198 @@
+"""Worker processes and their supervision: atomic claims, heartbeats, stop, forced stop, dead workers."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import core.training
+from core.datasets.described import load_described
+from core.presets import presets_for
+from core.queue import enqueue, queued_record
+from core.store import RunStore, owner_pid
+from core.supervisor import WorkerPool
+from core.worker import Worker
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = {"id": "digits_8x8", "settings": {}, "limit": 64}
+LARGE = {"id": "digits_8x8", "settings": {}, "limit": 1000}
+
+
+def queue(store: RunStore, count: int = 1, workspace: str = "w", long: bool = False) -> list[str]:
+    """Queue small runs (or long ones: 200 epochs of an LSTM in batches of 8)."""
+    description = LARGE if long else SMALL
+    dataset = load_described(description)
+    spec = presets_for(dataset.signature)["LSTM" if long else "CNN"]
+    settings = {"epochs": 200, "batch_size": 8} if long else {"epochs": 1, "batch_size": 32}
+    records = [
+        queued_record(description, dataset.info, dataset.signature, spec, settings) for _ in range(count)
+    ]
+    return enqueue(store, records, workspace)
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting until {what}")
+        time.sleep(0.2)
+
+
+def worker_process(database: Path, *args: str, **environment: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "core", "worker", *args],
+        cwd=ROOT,
+        env={**os.environ, "RUNS_DB": str(database), **environment},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_claims_are_atomic_under_contention(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    ids = queue(store, 40)
+    claimed: list[str] = []
+
+    def claim_all() -> None:
+        mine = RunStore(tmp_path / "runs.db")  # a connection of its own, as another process has
+        while (run := mine.claim_run(f"claimer-{threading.get_ident()}")) is not None:
+            claimed.append(run["id"])
+
+    threads = [threading.Thread(target=claim_all) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Counter(claimed) == Counter(ids)
+    assert store.claim_run("late") is None
+
+
+def test_two_workers_train_six_queued_runs_each_exactly_once(tmp_path):
+    database = tmp_path / "runs.db"
+    store = RunStore(database)
+    ids = queue(store, 6)
+    workers = [worker_process(database, "--once") for _ in range(2)]
+    errors = [worker.communicate(timeout=300)[1] for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], errors
+    trained = [int(re.search(r"(\d+) run\(s\) trained", error).group(1)) for error in errors]
+    assert sum(trained) == 6
+    runs = store.runs(ids=ids)
+    assert [run["status"] for run in runs] == ["completed"] * 6
+    assert all(len(run["history"]) == 1 and run["metrics"]["accuracy"] >= 0 for run in runs)
+    assert {owner_pid(run["owner"]) for run in runs} <= {worker.pid for worker in workers}
+
+
+def test_a_worker_replaces_itself_after_its_run_limit(tmp_path):
+    database = tmp_path / "runs.db"
+    store = RunStore(database)
+    ids = queue(store, 2)
+    worker = worker_process(database, CNNRNN_WORKER_RUNS="1")
+    try:
+        wait_until(lambda: all(run["status"] == "completed" for run in store.runs(ids=ids)), "both ran")
+    finally:
+        worker.terminate()
+        error = worker.communicate(timeout=30)[1]
+    assert "replaces itself after 1 run(s)" in error
+    assert {owner_pid(run["owner"]) for run in store.runs(ids=ids)} == {worker.pid}  # same pid, fresh image
+
+
+def test_a_killed_worker_marks_its_run_and_a_new_worker_takes_the_queue(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    [long] = queue(store, long=True)
+    [short] = queue(store)
+    pool = WorkerPool(store, count=1)
+    try:
+        pool.ensure()
+        wait_until(lambda: len(store.run(long)["history"]) >= 1, "the long run finished an epoch")
+        [pid] = pool.pids()
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: store.run(short)["status"] == "completed", "a new worker trained the next run")
+        assert pid not in pool.pids()
+    finally:
+        pool.close()
+    killed = store.run(long)
+    assert killed["status"] == "interrupted"
+    assert "stopped unexpectedly" in killed["reason"] and len(killed["history"]) >= 1
+
+
+def test_stop_ends_a_run_after_its_batch_and_an_unresponsive_worker_is_ended(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    first, second = queue(store, 2, long=True)
+    [after] = queue(store)
+    pool = WorkerPool(store, count=1, force_stop_after=2)
+
+    def training(run_id: str) -> bool:
+        return store.runs(ids=[run_id], live=True)[0]["progress"].get("batch", 0) >= 1
+
+    try:
+        pool.ensure()
+        wait_until(lambda: training(first), "the first run trains")
+        assert store.request_stop([first], "w") == 1
+        wait_until(lambda: store.run(first)["status"] == "stopped", "the first run stopped", timeout=60)
+        stopped = store.run(first)
+        assert "stopped by request" in stopped["reason"] and "accuracy" in stopped["metrics"]
+
+        wait_until(lambda: training(second), "the second run trains")
+        [pid] = pool.pids()
+        os.kill(pid, signal.SIGSTOP)  # a worker stuck in a batch: it cannot answer the request
+        store.request_stop([second], "w")
+        wait_until(lambda: store.run(second)["status"] == "stopped", "the forced stop", timeout=30)
+        assert "did not stop within 2 s and was ended" in store.run(second)["reason"]
+        wait_until(lambda: store.run(after)["status"] == "completed", "a fresh worker took the queue")
+        assert pid not in pool.pids()
+    finally:
+        pool.close()
+
+
+def test_visitors_cancel_and_stop_only_their_own_runs(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    [mine] = queue(store, workspace="mine")
+    [theirs] = queue(store, workspace="theirs")
+    assert store.cancel_queued([mine, theirs], "mine") == 1
+    assert store.run(mine)["status"] == "stopped" and store.run(theirs)["status"] == "queued"
+    store.claim_run("someone")
+    store.claim_run("someone")
+    assert store.request_stop([theirs], "mine") == 0
+    assert store.runs(ids=[theirs], live=True)[0]["stop_requested"] is None
+
+
+def test_a_crash_inside_a_run_is_one_sentence(tmp_path, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("kernel exploded\nwith a second line")
+
+    monkeypatch.setattr(core.training, "evaluate", explode)
+    store = RunStore(tmp_path / "runs.db")
+    [run_id] = queue(store)
+    assert Worker(store).serve(once=True) == 1
+    failed = store.run(run_id)
+    assert failed["status"] == "failed"
+    assert failed["reason"] == "training stopped with RuntimeError: kernel exploded"
+
+
+def test_a_run_whose_upload_is_gone_fails_with_a_sentence(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    [run_id] = queue(store)
+    record = store.run(run_id)
+    record["config"]["dataset"] = {
+        "id": "upload:notes.csv",
+        "settings": {},
+        "upload": {"kind": "text", "name": "notes.csv", "options": {}, "sha256": "0" * 64},
+    }
+    store.save_run(record, "w")
+    Worker(store).serve(once=True)
+    assert store.run(run_id)["status"] == "failed"
+    assert (
+        store.run(run_id)["reason"]
+        == "The uploaded file notes.csv is gone; upload it again on the Data page."
+    )
