@@ -86,14 +86,13 @@ def queue_waits(store: RunStore, workers: int) -> dict[str, tuple[int, float | N
     """For each queued run: its place in the queue (1 = next) and the seconds until it starts
     (None where a run ahead of it has no estimate yet).
     """
-    free_in = sorted(
-        [eta_seconds(run["progress"]) or 0.0 for run in store.runs(ids=store.running(), live=True)]
-        + [0.0] * workers
-    )[:workers]
+    running = [eta_seconds(run["progress"]) for run in store.runs(ids=store.running(), live=True)]
+    idle = max(workers - len(running), 0)
+    free_in = sorted([0.0 if eta is None else eta for eta in running] + [0.0] * idle)
+    known = None not in running
     queued = store.runs(ids=store.queued())
     finished = [run for run in store.runs() if run["status"] == "completed"] if queued else []
     waits: dict[str, tuple[int, float | None]] = {}
-    known = True
     for place, run in enumerate(queued, start=1):
         start = free_in.pop(0)
         waits[run["id"]] = (place, start if known else None)

@@ -282,6 +282,10 @@ def apply_share(token: str) -> None:
         shared = share.decode(token)
         dataset = load_choice(shared.dataset)
         shared.check_against(dataset.signature)
+    except keras_classics.NotFetched:
+        session["applied_share"] = None  # applied once a worker has downloaded the dataset
+        wait_for_download(shared.dataset["id"])
+        return
     except UserError as error:
         st.error(f"{error} Nothing was loaded.")
         return

@@ -135,9 +135,10 @@ def ordinal(number: int) -> str:
 
 
 def queued_line(run: dict[str, Any], place: int, wait: float | None) -> str:
-    start = (
-        "next" if wait == 0 else (f"in about {wait:.0f} s" if wait is not None else "after the runs ahead")
-    )
+    if wait is None:
+        start = "after the runs ahead (no estimate yet)"
+    else:
+        start = f"in about {wait:.0f} s" if wait >= 1 else "as soon as a worker is free"
     return f"{run['name']}: {ordinal(place)} in the queue, starts {start}"
 
 

@@ -14,7 +14,7 @@ from conftest import small
 
 from core.errors import UserError
 from core.presets import presets_for
-from core.store import RunStore
+from core.store import APPLICATION_ID, SCHEMA, SCHEMA_VERSION, RunStore
 from core.training import TrainingJob
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,3 +120,36 @@ def test_cli_lists_runs(tmp_path):
     [row] = json.loads(result.stdout)
     assert row["id"] == record["id"] and row["metric"] == "accuracy" and row["status"] == "completed"
     assert {"id", "dataset", "model", "status", "value"} <= set(row)
+
+
+def test_an_older_store_is_migrated_and_keeps_its_runs(tmp_path):
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(f"{SCHEMA} PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version=1;")
+        db.execute(
+            "INSERT INTO runs (id, workspace, name, family, dataset, task, status, owner, config) "
+            "VALUES ('old', 'w', 'CNN', 'cnn', 'digits_8x8', 'classification', 'completed', 'x:1', '{}')"
+        )
+    store = RunStore(path)
+    assert store.run("old")["status"] == "completed"
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store.queued() == [] and store.upload(store.put_upload(b"data")) == b"data"
+
+
+@pytest.mark.parametrize(
+    ("version", "tables", "message"),
+    [(99, True, "newer version of this app"), (0, True, "no store version"), (1, False, "lacks the tables")],
+)
+def test_a_store_of_another_version_or_without_tables_is_refused_untouched(
+    tmp_path, version, tables, message
+):
+    path = tmp_path / "odd.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(
+            (SCHEMA if tables else "CREATE TABLE notes (text TEXT);")
+            + f"PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version={version};"
+        )
+    before = path.read_bytes()
+    with pytest.raises(UserError, match=message):
+        RunStore(path)
+    assert path.read_bytes() == before and not Path(f"{path}-wal").exists()

@@ -18,7 +18,7 @@ import pytest
 import core.training
 from core.datasets.described import load_described
 from core.presets import presets_for
-from core.queue import enqueue, queued_record
+from core.queue import enqueue, queue_waits, queued_record
 from core.store import RunStore, owner_pid
 from core.supervisor import WorkerPool
 from core.worker import Worker
@@ -196,3 +196,18 @@ def test_a_run_whose_upload_is_gone_fails_with_a_sentence(tmp_path):
         store.run(run_id)["reason"]
         == "The uploaded file notes.csv is gone; upload it again on the Data page."
     )
+
+
+def test_queued_runs_know_their_place_and_wait(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    [earlier] = queue(store)
+    store.claim_run("elsewhere")
+    store.add_epoch(earlier, {"epoch": 1, "seconds": 4.0})
+    store.end_run(earlier, "completed", "")
+    running, second, third = queue(store, 3)
+    assert queue_waits(store, workers=1)[running] == (1, 0.0)
+    store.claim_run("elsewhere")
+    assert queue_waits(store, workers=1) == {second: (1, None), third: (2, None)}  # no pace yet
+    store.set_progress(running, {"progress": 0.5, "fit_seconds": 10.0})
+    assert queue_waits(store, workers=1) == {second: (1, 10.0), third: (2, 14.0)}
+    assert queue_waits(store, workers=2) == {second: (1, 0.0), third: (2, 4.0)}
