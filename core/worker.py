@@ -84,6 +84,11 @@ class Worker:
     def serve(self, once: bool = False, only: list[str] | None = None) -> int:
         """Take work until the queue is empty (``once``) or forever; returns the runs trained."""
         while not self._orphaned():
+            if not self.store.has_work():  # a read; claiming takes the write lock
+                if once:
+                    break
+                time.sleep(IDLE_POLL_SECONDS)
+                continue
             dataset_id = None if only else self.store.claim_download(self.owner)
             if dataset_id is not None:
                 self.fetch(dataset_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 import time
@@ -249,3 +250,27 @@ def test_a_failed_run_shows_its_reason_on_the_train_page(tmp_path, monkeypatch):
     open_page(at, "pages/train.py")
     assert "Training stopped with RuntimeError: kernel exploded." in [error.value for error in at.error]
     assert [expander.label for expander in at.expander] == ["LSTM · stopped", "CNN · failed"]
+
+
+def test_a_run_on_uploaded_data_trains_in_a_worker_from_the_stored_upload():
+    rows = "\n".join(f"{step},{math.sin(step / 5):.4f}" for step in range(300))
+    data = f"step,value\n{rows}\n".encode()
+    at = app()
+    at.session_state["upload_bytes"] = data
+    at.session_state["choice"] = {
+        "id": "upload:wave.csv",
+        "settings": {},
+        "upload": {
+            "kind": "series",
+            "name": "wave.csv",
+            "options": {"time_column": None, "value_columns": ["value"]},
+        },
+    }
+    open_page(at, "pages/train.py")
+    at.number_input(key="train:upload:wave.csv:epochs").set_value(1).run()
+    at.multiselect(key="train:models:upload:wave.csv").set_value(["CNN"]).run()
+    button(at, "Train").click().run()
+    [run] = wait_for_runs(at)
+    assert run["status"] == "completed", run["reason"]
+    upload = run["config"]["dataset"]["upload"]
+    assert RunStore().upload(upload["sha256"]) == data
