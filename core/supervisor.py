@@ -76,13 +76,14 @@ class WorkerPool:
             return [worker.pid for worker in self.workers if worker.poll() is None]
 
     def force_stops(self) -> None:
-        """End the worker of any run asked to stop more than ``force_stop_after`` seconds ago."""
+        """End the worker of a run still training ``force_stop_after`` s after it was asked to stop."""
         overdue = time.time() - self.force_stop_after
         mine = set(self.pids())
         for run in self.store.runs(live=True, ids=self.store.running()):
             requested = run["stop_requested"]
             pid = owner_pid(run["owner"])
-            if requested is None or requested > overdue or pid not in mine:
+            evaluating = run["progress"].get("phase") == "evaluating"  # training has stopped
+            if requested is None or requested > overdue or pid not in mine or evaluating:
                 continue
             os.kill(pid, signal.SIGKILL)
             self.store.end_run(run["id"], "stopped", FORCED_STOP.format(seconds=self.force_stop_after))

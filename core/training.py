@@ -32,8 +32,17 @@ log = logging.getLogger(__name__)
 
 FINISHED = ("completed", "stopped", "diverged", "failed")
 PROGRESS_INTERVAL = 0.3  # seconds between batch-progress writes to the store
-PROGRESS_KEYS = ("epoch", "epochs", "batch", "batches", "batch_loss", "progress", "fit_seconds")
-PROGRESS_KEYS += ("samples_per_second", "phase")
+PROGRESS_KEYS = (  # what the store's live progress of a run holds
+    "epoch",
+    "epochs",
+    "batch",
+    "batches",
+    "batch_loss",
+    "progress",
+    "fit_seconds",
+    "samples_per_second",
+    "phase",
+)
 
 
 class TrainingJob:

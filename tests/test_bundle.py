@@ -14,7 +14,7 @@ from core.errors import UserError
 from core.presets import presets_for
 from core.script import reproduce_script, script_name
 from core.store import RunStore
-from core.training import TrainingJob, submit
+from core.training import TrainingJob
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,9 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def record() -> dict:
     dataset = small("digits_8x8", 200)
-    job = submit(TrainingJob(dataset, presets_for(dataset.signature)["CNN"], {"epochs": 2}))
-    assert job.wait(120)
-    return job.record()
+    return TrainingJob(dataset, presets_for(dataset.signature)["CNN"], {"epochs": 2}).run()
 
 
 def bundle_with(record: dict, **changes) -> bytes:

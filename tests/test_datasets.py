@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.datasets import DATASETS, get_info, load_dataset
+from core.datasets import DATASETS, get_info, keras_classics, load_dataset
+from core.datasets.keras_classics import NotFetched
 from core.errors import SpecError, UserError
 from core.shapes import IMAGE, SEQUENCE, TOKENS
 
@@ -105,8 +106,30 @@ def test_keras_classics_offline_fail_with_one_sentence(no_network, tmp_path, mon
     from keras.src.backend import config
 
     monkeypatch.setattr(config, "_KERAS_DIR", str(tmp_path))
-    with pytest.raises(UserError) as caught:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(NotFetched, match=f"The Keras dataset '{dataset_id}' has not been downloaded yet."):
         load_dataset(dataset_id)
+    with pytest.raises(UserError) as caught:
+        keras_classics.fetch(dataset_id)
     message = str(caught.value)
     assert message.startswith(f"The Keras dataset '{dataset_id}' could not be downloaded")
     assert "\n" not in message and "Traceback" not in message
+
+
+def test_a_fetched_word_dataset_loads_from_plain_arrays(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    sequences = [[1, 5, 99, 4], [1, 7], [1, 4, 4, 120, 5, 6, 7, 8, 9, 10]] * 40
+    cache = keras_classics.cache_file("imdb")
+    cache.parent.mkdir(parents=True)
+    np.savez(
+        cache,
+        ids=np.concatenate(sequences),
+        ends=np.cumsum([len(s) for s in sequences]),
+        y=np.array([0, 1, 1] * 40),
+        words=np.array(["the", "film", "good"]),
+        ranks=np.array([1, 2, 200]),
+    )
+    dataset = load_dataset("imdb", {"vocab_size": 100, "sequence_length": 8, "limit": 120})
+    assert dataset.vocabulary[3:5] == ["the", "film"] and dataset.vocabulary[99] == "#99"
+    assert dataset.train.x.max() == 99 and 120 not in dataset.test.x  # beyond the vocabulary: unknown
+    assert dataset.train.x.shape[1] == 8 and len(dataset.class_names) == 2

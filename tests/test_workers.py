@@ -211,3 +211,30 @@ def test_queued_runs_know_their_place_and_wait(tmp_path):
     store.set_progress(running, {"progress": 0.5, "fit_seconds": 10.0})
     assert queue_waits(store, workers=1) == {second: (1, 10.0), third: (2, 14.0)}
     assert queue_waits(store, workers=2) == {second: (1, 0.0), third: (2, 4.0)}
+
+
+def test_workers_end_with_a_dashboard_that_was_killed(tmp_path):
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import os, subprocess, sys, time\n"
+            "command = [sys.executable, '-m', 'core', 'worker', '--parent', str(os.getpid())]\n"
+            "worker = subprocess.Popen(command)\n"
+            "print(worker.pid, flush=True)\n"
+            "time.sleep(600)\n",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "RUNS_DB": str(tmp_path / "runs.db")},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    worker = int(server.stdout.readline())
+    server.kill()
+    server.wait()
+
+    def gone() -> bool:
+        status = Path(f"/proc/{worker}/status")
+        return not status.exists() or "\nState:\tZ" in status.read_text()
+
+    wait_until(gone, "the orphaned worker ended", timeout=30)
