@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from core import ray_sweep
 from core.datasets import DATASETS
 from core.datasets.described import load_described
 from core.errors import SpecError, UserError
@@ -90,6 +92,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="split the CPU into N logical devices (to try --distribute without GPUs)",
     )
+    sweep.add_argument(
+        "--ray",
+        nargs="?",
+        const=ray_sweep.LOCAL,
+        metavar="ADDRESS",
+        help="train each run as a Ray task: on a Ray started here, or on the cluster at ADDRESS "
+        "(ray://HEAD:10001, or auto on a cluster node); needs requirements-scale.txt",
+    )
+    sweep.add_argument(
+        "--ray-cpus", type=int, metavar="N", help="CPUs of the Ray started here (default: all of them)"
+    )
+    sweep.add_argument("--ray-gpu", action="store_true", help="each run's Ray task asks for one GPU")
     sweep.set_defaults(handler=_sweep)
 
     worker = commands.add_parser(
@@ -138,10 +152,41 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from core.queue import enqueue, queued_record
+    from core.queue import queued_record
     from core.sweep import read_sweep
 
+    if args.ray is None and (args.ray_cpus is not None or args.ray_gpu):
+        raise UserError("--ray-cpus and --ray-gpu go with --ray.")
+    if args.ray is not None and (args.distribute or args.cpu_devices):
+        raise UserError(
+            "--ray trains each run in a Ray task of its own; leave out --distribute and --cpu-devices."
+        )
     plan = read_sweep(args.file)
+    store, workspace = RunStore(), args.workspace or plan.workspace
+    records = [
+        queued_record(run.description, run.dataset.info, run.dataset.signature, run.spec, run.settings)
+        for run in plan.runs
+    ]
+    labels = {record["id"]: run.label for record, run in zip(records, plan.runs, strict=True)}
+    train = _sweep_here if args.ray is None else _sweep_on_ray
+    ids = train(args, store, records, workspace, labels)
+    finished = store.runs(ids=ids)
+    for record in finished:
+        _report(record)
+    done = sum(record["status"] in ("completed", "stopped") for record in finished)
+    print(
+        f"{done} of {len(ids)} runs completed into {store.path} "
+        f"(workspace {workspace}); open them with ?workspace={workspace}"
+    )
+    return 0 if done == len(ids) else 1
+
+
+def _sweep_here(
+    args: argparse.Namespace, store: RunStore, records: list[dict], workspace: str, labels: dict[str, str]
+) -> list[str]:
+    """Queue the runs in the store and train them in this process (and any other workers); their ids."""
+    from core.queue import enqueue
+
     strategy = None
     if args.cpu_devices:
         from core.distribute import split_cpu
@@ -154,13 +199,7 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"training on {strategy.num_replicas_in_sync} device(s) in sync", file=sys.stderr)
     from core.worker import Worker
 
-    store, workspace = RunStore(), args.workspace or plan.workspace
-    records = [
-        queued_record(run.description, run.dataset.info, run.dataset.signature, run.spec, run.settings)
-        for run in plan.runs
-    ]
     ids = enqueue(store, records, workspace)
-    labels = {record["id"]: run.label for record, run in zip(records, plan.runs, strict=True)}
     progress = _Progress(lambda job: f"run {ids.index(job.id) + 1}/{len(ids)}: {labels[job.id]}")
     worker = Worker(store, strategy=strategy, listener=progress.draw)
     with _stop_on_interrupt(
@@ -170,15 +209,28 @@ def _sweep(args: argparse.Namespace) -> int:
     while set(ids) & set(store.queued() + store.running()):  # runs other workers took
         time.sleep(0.5)
     progress.end()
-    finished = store.runs(ids=ids)
-    for record in finished:
-        _report(record)
-    failures = sum(record["status"] not in ("completed", "stopped") for record in finished)
-    print(
-        f"{len(ids) - failures} of {len(ids)} runs completed into {store.path} "
-        f"(workspace {workspace}); open them with ?workspace={workspace}"
-    )
-    return 1 if failures else 0
+    return ids
+
+
+def _sweep_on_ray(
+    args: argparse.Namespace, store: RunStore, records: list[dict], workspace: str, labels: dict[str, str]
+) -> list[str]:
+    """Train each run as a Ray task; each lands in the store as it finishes. Returns the runs' ids."""
+    from core.queue import in_order
+
+    ids = in_order(records)
+    where = "a Ray started here" if args.ray == ray_sweep.LOCAL else args.ray
+
+    def show(record: dict[str, Any], done: int) -> None:
+        _bar(done / len(ids), f"{done}/{len(ids)} runs; last {record['status']}: {labels[record['id']]}")
+
+    with ray_sweep.connected(args.ray, args.ray_cpus):
+        _bar(0.0, f"0/{len(ids)} runs, on {where}")
+        finished = ray_sweep.train_on_ray(records, store, workspace, args.ray_gpu, listener=show)
+    print(file=sys.stderr)
+    if len(finished) < len(ids):
+        print(f"interrupted: {len(ids) - len(finished)} unfinished run(s) cancelled", file=sys.stderr)
+    return ids
 
 
 class _Progress:
@@ -344,17 +396,22 @@ def _train(args: argparse.Namespace) -> int:
 def _draw(state: dict[str, Any]) -> None:
     if state["status"] == "queued":
         return
-    filled = int(BAR_WIDTH * min(state.get("progress", 0.0), 1.0))
-    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
     eta = state["eta_seconds"]
     eta_text = f" ETA {eta:.0f}s" if eta is not None else ""
     loss = state.get("batch_loss")
     loss_text = f" loss {loss:.4f}" if loss is not None else ""
-    line = (
-        f"\r[{bar}] epoch {state['epoch']}/{state['epochs']} "
-        f"batch {state['batch']}/{state['batches']}{loss_text}{eta_text}"
-    )
-    print(line.ljust(80), end="", file=sys.stderr, flush=True)
+    epoch = f"epoch {state['epoch']}/{state['epochs']} batch {state['batch']}/{state['batches']}"
+    _bar(state.get("progress", 0.0), f"{epoch}{loss_text}{eta_text}")
+
+
+def _bar(fraction: float, text: str) -> None:
+    """Redraw the progress line on stderr, as wide as the terminal: a bar filled to ``fraction``, then
+    ``text``.
+    """
+    filled = int(BAR_WIDTH * min(fraction, 1.0))
+    line = f"[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {text}"
+    width = shutil.get_terminal_size().columns - 1
+    print(f"\r{line[:width].ljust(width)}", end="", file=sys.stderr, flush=True)
 
 
 def _report(record: dict[str, Any]) -> None:

@@ -50,13 +50,22 @@ def queued_record(
     }
 
 
-def enqueue(store: RunStore, records: list[dict[str, Any]], workspace: str) -> list[str]:
-    """Queue runs in this order; returns their ids."""
+def in_order(records: list[dict[str, Any]]) -> list[str]:
+    """Give runs made together creation times in this order, which the store lists them by; returns
+    their ids.
+    """
     start = time.time()
     for offset, record in enumerate(records):
-        record["created"] = start + offset * 1e-3  # keeps the order among runs queued together
-        store.save_run(record, workspace)
+        record["created"] = start + offset * 1e-3
     return [record["id"] for record in records]
+
+
+def enqueue(store: RunStore, records: list[dict[str, Any]], workspace: str) -> list[str]:
+    """Queue runs in this order; returns their ids."""
+    ids = in_order(records)
+    for record in records:
+        store.save_run(record, workspace)
+    return ids
 
 
 def eta_seconds(progress: dict[str, Any]) -> float | None:

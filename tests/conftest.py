@@ -1,14 +1,18 @@
-"""Shared fixtures: blocked sockets, small datasets, and a quick training helper."""
+"""Shared fixtures: blocked sockets, small datasets, and helpers to run the command line."""
 
 from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from core.datasets import Dataset, load_dataset
 
+ROOT = Path(__file__).resolve().parents[1]
 MODALITY_DATASETS = ("digits_8x8", "rotten_tomatoes", "shakespeare", "sunspots")
 
 
@@ -39,3 +43,17 @@ def small(dataset_id: str, count: int = 96) -> Dataset:
     if dataset_id not in _CACHE:
         _CACHE[dataset_id] = load_dataset(dataset_id)
     return _CACHE[dataset_id].head(count)
+
+
+def cli_with_store(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m core ARGS`` with its run store in ``tmp_path``."""
+    env = {**os.environ, "RUNS_DB": str(tmp_path / "runs.db")}
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def sweep_file(tmp_path: Path, text: str, name: str = "sweep.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path

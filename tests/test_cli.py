@@ -1,14 +1,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-from pathlib import Path
+
+from conftest import ROOT, cli_with_store, sweep_file
 
 from core.store import RunStore
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -97,19 +95,6 @@ def test_errors_are_one_sentence_and_non_zero(tmp_path):
         assert result.returncode == 2, (args, result.stderr)
         assert message in result.stderr
         assert "Traceback" not in result.stderr
-
-
-def cli_with_store(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "RUNS_DB": str(tmp_path / "runs.db")}
-    return subprocess.run(
-        [sys.executable, "-m", "core", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
-def sweep_file(tmp_path: Path, text: str, name: str = "sweep.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
 
 
 def test_sweep_runs_a_two_by_two_grid_into_the_store(tmp_path):
