@@ -2,39 +2,49 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import sqlite3
 import time
-import uuid
 from typing import Any
 
+from core import budget
 from core.datasets import DATASETS
 from core.errors import SpecError, UserError
+from core.record_schema import check_history, check_metrics
 from core.runs import RECORD_FIELDS
 from core.spec import ModelSpec
+from core.store import RunStore
 from core.tasks import LOSSES, check_train_settings
 
 FORMAT = "cnn-rnn-dashboard/runs"
 VERSION = 1
-MAX_BUNDLE_BYTES = 5 * 1024 * 1024
 MAX_RUNS = 200
-MAX_EPOCHS = 1000
 FAMILIES = ("cnn", "rnn", "hybrid", "mlp")
 STATUSES = ("completed", "stopped", "diverged", "failed", "interrupted")
 
 
 def export_bundle(records: list[dict[str, Any]]) -> str:
-    """The runs (configs, per-epoch histories, test metrics) as one JSON document."""
+    """The runs (configs, per-epoch histories, test metrics) as one JSON document; uploaded data
+    stays behind (only its name travels).
+    """
     runs = [{key: record.get(key) for key in RECORD_FIELDS} for record in records]
+    for run in runs:
+        dataset = {key: value for key, value in run["config"]["dataset"].items() if key != "upload"}
+        run["config"] = {**run["config"], "dataset": dataset}
     return json.dumps({"format": FORMAT, "version": VERSION, "exported": time.time(), "runs": runs}, indent=1)
 
 
-def import_bundle(data: bytes) -> list[dict[str, Any]]:
-    """Read a bundle; every run is checked, and each gets a fresh id. Any problem: one UserError."""
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise UserError(
-            f"The bundle is {len(data) / 1e6:.1f} MB; at most {MAX_BUNDLE_BYTES / 1e6:.0f} MB are accepted."
-        )
+def import_bundle(data: bytes, workspace: str) -> list[dict[str, Any]]:
+    """Read a bundle for a workspace; every run is checked whole. Any problem: one UserError.
+
+    Each run's id is made from the workspace and the run's content, so importing the same bundle
+    twice gives the same ids (the store keeps one copy).
+    """
+    if len(data) > budget.BUNDLE_BYTES:
+        megabytes, limit = len(data) / 1e6, budget.BUNDLE_BYTES / 1e6
+        raise UserError(f"The bundle is {megabytes:.1f} MB; at most {limit:.0f} MB are accepted.")
     try:
         bundle = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -50,7 +60,29 @@ def import_bundle(data: bytes) -> list[dict[str, Any]]:
     runs = bundle.get("runs")
     if not isinstance(runs, list) or not 1 <= len(runs) <= MAX_RUNS:
         raise UserError(f"The bundle must hold 1 to {MAX_RUNS} runs.")
-    return [_check_run(number, run) for number, run in enumerate(runs, start=1)]
+    return [
+        {**_check_run(number, run), "id": _content_id(workspace, run)}
+        for number, run in enumerate(runs, start=1)
+    ]
+
+
+def import_into(store: RunStore, data: bytes, workspace: str) -> tuple[int, int]:
+    """Check a bundle and save all its runs in one transaction, or none; returns how many runs were
+    added and how many were already in the workspace (imported before).
+    """
+    records = import_bundle(data, workspace)
+    try:
+        added = store.import_runs(records, workspace)
+    except sqlite3.Error as error:
+        raise UserError(
+            f"The runs could not be saved to {store.path} ({error}); nothing was imported."
+        ) from None
+    return added, len(records) - added
+
+
+def _content_id(workspace: str, run: dict[str, Any]) -> str:
+    canonical = json.dumps([workspace, run], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:10]
 
 
 def _check_run(number: int, run: Any) -> dict[str, Any]:
@@ -97,38 +129,30 @@ def _check_run(number: int, run: Any) -> dict[str, Any]:
         raise UserError(f"{where} names two different datasets.")
     if not (dataset["id"] in DATASETS or dataset["id"].startswith("upload:")):
         raise UserError(f"{where} names an unknown dataset {dataset['id'][:40]!r}.")
+    if dataset["id"] in DATASETS and DATASETS[dataset["id"]].task != run["task"]:
+        raise UserError(
+            f"{where} has the task {run['task']}, but its dataset is for {DATASETS[dataset['id']].task}."
+        )
     try:
         ModelSpec.from_dict(config["model"])
         check_train_settings(config["train"], run["task"])
     except SpecError as error:
         raise UserError(f"{where}: {error.problems[0]}") from None
-    history = run.get("history")
-    if not isinstance(history, list) or len(history) > MAX_EPOCHS or not all(map(_numbers, history)):
-        raise UserError(f"{where} has a history that is not a list of epochs with numbers.")
-    metrics = run.get("metrics")
-    if not isinstance(metrics, dict) or not all(isinstance(key, str) for key in metrics):
-        raise UserError(f"{where} has metrics that are not an object.")
-    for key, value in metrics.items():
-        if isinstance(value, float) and not math.isfinite(value) and key != "mape":
-            raise UserError(f"{where} has a metric {key[:40]!r} that is not a finite number.")
-    return {**run, "id": uuid.uuid4().hex[:10], "reason": run.get("reason", "")}
+    for field in ("created", "started", "finished"):
+        _expect(
+            run.get(field, 0) or 0,
+            (int, float),
+            f"{where} has a {field} time that is not a number.",
+            lambda v: math.isfinite(v) and v >= 0,
+        )
+    try:
+        check_history(run.get("history"))
+        check_metrics(run["task"], run.get("metrics"))
+    except UserError as error:
+        raise UserError(f"{where}: {error}") from None
+    return {**run, "reason": run.get("reason", "")}
 
 
 def _expect(value: Any, kind: type | tuple, message: str, check: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, kind) or not check(value):
         raise UserError(message)
-
-
-def _numbers(entry: Any) -> bool:
-    return (
-        isinstance(entry, dict)
-        and all(
-            isinstance(key, str)
-            and len(key) <= 40
-            and isinstance(value, (int, float))
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-            for key, value in entry.items()
-        )
-        and isinstance(entry.get("epoch"), int)
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from core.codegen import model_code
@@ -9,6 +10,7 @@ from core.datasets import get_info
 from core.errors import UserError
 from core.shapes import Signature
 from core.spec import ModelSpec
+from core.tasks import check_train_settings
 from core.trace import trace_model
 
 NOT_REPRODUCIBLE = "A run on uploaded data has no script: the data stays with you."
@@ -32,29 +34,35 @@ print(f"test mae {np.abs(predicted - truth).mean():.4f}")
 
 
 def reproduce_script(record: dict[str, Any], signature: Signature) -> str:
-    """The script for a run of a built-in or Keras dataset: data, model, compile, fit, evaluate."""
-    config = record["config"]
-    dataset_id, settings = config["dataset"]["id"], config["dataset"]["settings"]
+    """The script for a run of a built-in or Keras dataset: data, model, compile, fit, evaluate.
+
+    Nothing from the record is pasted as source: names and settings enter as ``repr`` literals after
+    validation, so no name or value can change what the script does.
+    """
     if not reproducible(record):
         raise UserError(NOT_REPRODUCIBLE)
-    info = get_info(dataset_id)
-    train = config["train"]
+    config = record["config"]
+    info = get_info(config["dataset"]["id"])
+    declared = {p.name for p in info.settings}
+    settings = info.check_settings(
+        {key: value for key, value in config["dataset"]["settings"].items() if key in declared}
+    )
+    train = check_train_settings(config["train"], signature.task)
     spec = ModelSpec.from_dict(config["model"])
     code = model_code(trace_model(spec, signature), signature, train["optimizer"], train["learning_rate"])
     code = code.removeprefix("import keras\n\n")
     limit = config["dataset"].get("limit")
-    limit = f".head({limit})  # the run trained on a slice" if limit else ""
-    declared = {p.name for p in info.settings}
-    settings = {key: value for key, value in settings.items() if key in declared}
+    limit = f".head({int(limit)!r})  # the run trained on a slice" if limit else ""
     early_stopping = (
-        f'[keras.callbacks.EarlyStopping(monitor="val_loss", patience={train["patience"]}, '
+        f'[keras.callbacks.EarlyStopping(monitor="val_loss", patience={train["patience"]!r}, '
         "restore_best_weights=True)]"
         if train["patience"]
         else "[]"
     )
-    return f'''"""Reproduce run {record["id"]}: {spec.name} on {info.name}, with plain Keras.
+    run = {"id": str(record["id"]), "model": spec.name, "dataset": info.name}
+    return f'''"""Reproduce a run of the CNN vs RNN dashboard with plain Keras.
 
-Save this file in the project folder (next to core/) and run:  python {script_name(record)}
+Save this file in the project folder (next to core/) and run it with python.
 The data is read through core.datasets, so the splits and preprocessing are the dashboard's own;
 the model, compile, fit and evaluation below are plain Keras.
 """
@@ -64,21 +72,23 @@ import numpy as np
 
 from core.datasets import load_dataset
 
-dataset = load_dataset({dataset_id!r}, {settings!r}){limit}
+RUN = {run!r}
+
+dataset = load_dataset({info.id!r}, {settings!r}){limit}
 train, validation, test = dataset.train, dataset.validation, dataset.test
-keras.utils.set_random_seed({train["seed"]})
+keras.utils.set_random_seed({train["seed"]!r})
 
 {code}
 model.fit(
     train.x,
     train.y,
     validation_data=(validation.x, validation.y),
-    epochs={train["epochs"]},
-    batch_size={train["batch_size"]},
+    epochs={train["epochs"]!r},
+    batch_size={train["batch_size"]!r},
     callbacks={early_stopping},
     verbose=2,
 )
-{EVALUATION[record["task"]].strip()}
+{EVALUATION[signature.task].strip()}
 '''
 
 
@@ -88,4 +98,5 @@ def reproducible(record: dict[str, Any]) -> bool:
 
 
 def script_name(record: dict[str, Any]) -> str:
-    return f"reproduce_{record['id']}.py"
+    """A file name for the script: the run's id, with anything but letters, digits, - and _ dropped."""
+    return f"reproduce_{re.sub(r'[^A-Za-z0-9_-]', '', str(record['id']))[:40]}.py"

@@ -163,23 +163,26 @@ class RunStore:
 
     def save_run(self, record: dict[str, Any], workspace: str, owner: str | None = None) -> None:
         """Insert or update a run's row (its history is written epoch by epoch, see add_epoch)."""
-        row = {
-            **{key: record.get(key) for key in RUN_COLUMNS},
-            "workspace": workspace,
-            "owner": owner or this_process(),
-            "config": json.dumps(record["config"]),
-            "metrics": json.dumps(record.get("metrics") or {}),
-            "reason": record.get("reason") or "",
-            "params": record.get("params") or 0,
-            "train_seconds": record.get("train_seconds") or 0.0,
-        }
-        placeholders = ", ".join("?" for _ in RUN_COLUMNS)
         updates = ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS if c not in ("id", "workspace"))
-        self._execute(
-            f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({placeholders}) "
-            f"ON CONFLICT (id) DO UPDATE SET {updates}",
-            [row[c] for c in RUN_COLUMNS],
-        )
+        self._execute(*_insert_run(record, workspace, owner, f"DO UPDATE SET {updates}"))
+
+    def import_runs(self, records: list[dict[str, Any]], workspace: str) -> int:
+        """Whole runs (history included) in one transaction: all are saved, or none. Runs whose id is
+        already here are left as they are; returns how many were added.
+        """
+        statements = []
+        for record in records:
+            statements.append(_insert_run(record, workspace, None, "DO NOTHING RETURNING id"))
+            statements += [
+                (
+                    "INSERT INTO epochs (run_id, epoch, data) SELECT ?, ?, ? "
+                    "WHERE NOT EXISTS (SELECT 1 FROM epochs WHERE run_id = ? AND epoch = ?)",
+                    (record["id"], entry["epoch"], json.dumps(entry), record["id"], entry["epoch"]),
+                )
+                for entry in record.get("history") or []
+            ]
+        results = self._transaction(statements)
+        return sum(1 for rows in results if rows)
 
     def add_epoch(self, run_id: str, entry: dict[str, Any]) -> None:
         self._execute(
@@ -188,7 +191,7 @@ class RunStore:
         )
 
     def save_record(self, record: dict[str, Any], workspace: str) -> None:
-        """A whole run at once, history included (imports)."""
+        """A whole run at once, history included (runs trained elsewhere)."""
         self.save_run(record, workspace)
         for entry in record.get("history") or []:
             self.add_epoch(record["id"], entry)
@@ -400,6 +403,27 @@ class RunStore:
 
     def integrity(self) -> str:
         return self._execute("PRAGMA integrity_check")[0][0]
+
+
+def _insert_run(
+    record: dict[str, Any], workspace: str, owner: str | None, on_conflict: str
+) -> tuple[str, list[Any]]:
+    """The statement that inserts a run's row, and what to do when its id exists."""
+    row = {
+        **{key: record.get(key) for key in RUN_COLUMNS},
+        "workspace": workspace,
+        "owner": owner or this_process(),
+        "config": json.dumps(record["config"]),
+        "metrics": json.dumps(record.get("metrics") or {}),
+        "reason": record.get("reason") or "",
+        "params": record.get("params") or 0,
+        "train_seconds": record.get("train_seconds") or 0.0,
+    }
+    placeholders = ", ".join("?" for _ in RUN_COLUMNS)
+    sql = (
+        f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({placeholders}) ON CONFLICT (id) {on_conflict}"
+    )
+    return sql, [row[c] for c in RUN_COLUMNS]
 
 
 def _refusal(db: sqlite3.Connection, path: Path) -> str:

@@ -20,7 +20,6 @@ import keras
 
 from core.builder import build_model, compile_model
 from core.datasets import Dataset
-from core.errors import UserError
 from core.evaluation import evaluate
 from core.queue import eta_seconds
 from core.spec import ModelSpec
@@ -151,7 +150,9 @@ class TrainingJob:
             log.exception("progress of run %s could not be saved", self.id)
 
     def _persist(self, epoch: dict[str, Any] | None = None) -> None:
-        """Write the run (or one finished epoch) to the store; a failure is logged and shown, not fatal."""
+        """Write the run (or one finished epoch) to the store; a failure is logged in one line and
+        kept as a warning, which the run's final reason reports.
+        """
         if self.store is None:
             return
         try:
@@ -159,9 +160,9 @@ class TrainingJob:
                 self.store.add_epoch(self.id, epoch)
             else:
                 self.store.save_run(self.record(), self.workspace)
-        except (sqlite3.Error, UserError) as error:
-            log.exception("run %s could not be saved", self.id)
-            self._update(warning=f"the run could not be saved to {self.store.path} ({error})")
+        except (sqlite3.Error, OSError) as error:
+            log.warning("run %s could not be saved to %s: %s", self.id, self.store.path, error)
+            self._update(warning=f"part of the run could not be saved to {self.store.path} ({error})")
 
     # ---- the run itself ----------------------------------------------------------------------
 
@@ -229,10 +230,23 @@ class TrainingJob:
         return self.record()
 
     def _finish(self, status: str, reason: str) -> None:
+        """End the run; when the store refuses its results, the run ends as failed, saying why."""
+        reason = reason or self._state.get("warning", "")
         self._update(status=status, reason=reason, finished=time.time())
-        self._persist()
-        if self.store is not None and self.model_file is not None:
-            self.store.save_model(self.id, self.model_file)
+        if self.store is None:
+            return
+        try:
+            if self.model_file is not None:
+                self.store.save_model(self.id, self.model_file)
+            self.store.save_run(self.record(), self.workspace)
+        except (sqlite3.Error, OSError) as error:
+            failure = f"the results could not be saved to {self.store.path} ({error})"
+            log.warning("run %s: %s", self.id, failure)
+            self._update(status="failed", reason=failure)
+            try:
+                self.store.save_run(self.record(), self.workspace)
+            except sqlite3.Error as again:
+                log.warning("run %s could not be marked failed in the store either: %s", self.id, again)
 
 
 class _Progress(keras.callbacks.Callback):

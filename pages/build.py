@@ -16,6 +16,7 @@ from pages.common import (
     current_dataset,
     dataset_title,
     entry,
+    literal,
     models_for,
     new_uid,
     param_widgets,
@@ -133,7 +134,7 @@ if name is not None:
         try:
             link = share_link(dataset, models)
         except (UserError, SpecError) as error:
-            st.error(str(error))
+            st.error(literal(error))
         else:
             st.markdown(
                 f"This link opens **{dataset.info.name}** with these {len(models)} model(s), ready to train:"
@@ -185,20 +186,22 @@ try:
     spec = ModelSpec.from_dict(model["spec"])
 except SpecError as error:
     for problem in error.problems:
-        st.error(problem)
+        st.error(literal(problem))
     st.stop()
 trace = trace_model(spec, dataset.signature)
 for row in trace.rows:
     if row.number and row.problem:
-        problem_slots[row.number - 1].error(sentence(row.problem), icon=":material/error:")
+        problem_slots[row.number - 1].error(literal(sentence(row.problem)), icon=":material/error:")
 
 with side:
     if trace.ok:
-        st.success(f"**{name}** is valid: {trace.total_params:,} parameters, family **{spec.family}**.")
+        st.success(
+            f"**{literal(name)}** is valid: {trace.total_params:,} parameters, family **{spec.family}**."
+        )
     else:
         for problem in trace.problems:
             if not problem.startswith("Layer "):
-                st.error(problem)
+                st.error(literal(problem))
         st.warning(f"{len(trace.problems)} problem(s) to fix before this model can train.")
     shapes, diagram, code = st.tabs(["Shapes", "Diagram", "Keras code"])
     with shapes:

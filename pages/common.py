@@ -29,6 +29,7 @@ DEFAULT_RNN = {
     "language-model": "Char-RNN (Keras example)",
 }
 WORKSPACE_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
+MARKDOWN_MARKS = re.compile(r"([\\`*_{}\[\]()#+\-!|~<>$:])")
 
 
 # ---- this visitor's state ------------------------------------------------------------------
@@ -65,7 +66,7 @@ def run_store() -> RunStore | None:
     """The run store ($RUNS_DB), or None after saying on screen why runs cannot be kept."""
     store = _store(str(default_path()))
     if isinstance(store, str):
-        st.warning(f"{store} Runs are kept for this session only.")
+        st.warning(literal(f"{store} Runs are kept for this session only."))
         return None
     return store
 
@@ -115,9 +116,9 @@ def current_dataset() -> Dataset | None:
         wait_for_download(state()["choice"]["id"])
     except SpecError as error:
         for problem in error.problems:
-            st.error(problem)
+            st.error(literal(problem))
     except UserError as error:
-        st.error(str(error))
+        st.error(literal(error))
     return None
 
 
@@ -134,7 +135,7 @@ def wait_for_download(dataset_id: str) -> None:
     def progress() -> None:
         download = store.download(dataset_id) or {}
         if download.get("status") == "failed":
-            st.error(sentence(download["reason"]))
+            st.error(literal(sentence(download["reason"])))
             if st.button("Try again", key=f"download:retry:{dataset_id}"):
                 store.request_download(dataset_id)
                 st.rerun()
@@ -233,6 +234,14 @@ def dataset_names(modality: str, origin: str) -> list[str]:
     return [name for name, info in DATASETS.items() if info.modality == modality and info.origin == origin]
 
 
+def literal(text: Any) -> str:
+    """Text from a visitor, a link, a bundle or a file, shown as itself where Streamlit reads Markdown:
+    the marks that make links, images, emphasis, code, headings, lists, tables, maths and Streamlit's
+    directives are escaped, so none of them can form.
+    """
+    return MARKDOWN_MARKS.sub(r"\\\1", str(text))
+
+
 def sentence(text: str) -> str:
     """A phrase as a sentence: first letter up, a full stop at the end, the rest untouched."""
     text = text.strip()
@@ -287,7 +296,7 @@ def apply_share(token: str) -> None:
         wait_for_download(shared.dataset["id"])
         return
     except UserError as error:
-        st.error(f"{error} Nothing was loaded.")
+        st.error(literal(f"{error} Nothing was loaded."))
         return
     session["choice"] = shared.dataset
     session["models"][dataset.info.id] = {spec.name: entry(spec) for spec in shared.models}

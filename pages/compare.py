@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.bundle import export_bundle, import_bundle
+from core.bundle import export_bundle, import_into
 from core.errors import UserError
 from core.runs import comparison_table, curve_metrics, curves, run_label
 from core.script import NOT_REPRODUCIBLE, reproduce_script, reproducible, script_name
@@ -15,6 +15,7 @@ from pages.common import (
     current_dataset,
     delete_runs,
     finished_runs,
+    literal,
     load_choice,
     run_store,
     sentence,
@@ -32,9 +33,29 @@ store = run_store()
 records = finished_runs(store)
 if notice := session.pop("compare:notice", None):
     st.success(notice)
+
+
+def import_section() -> None:
+    """Import a bundle exported from this app into this workspace."""
+    st.subheader("Import runs")
+    bundle_file = st.file_uploader(
+        "A comparison bundle (JSON) exported from this app", type=["json"], key="compare:import"
+    )
+    if bundle_file is not None and st.button("Import", icon=":material/upload:", disabled=store is None):
+        try:
+            added, known = import_into(store, bundle_file.getvalue(), session["workspace"])
+        except UserError as error:
+            st.error(literal(error))
+        else:
+            already = f" {known} were already here and were left as they are." if known else ""
+            session["compare:notice"] = f"Imported {added} run(s) into this workspace.{already}"
+            st.rerun()
+
+
 if not records:
     st.info("No finished runs yet: train a CNN and an RNN on the Train page, then come back.")
     st.page_link("pages/train.py", label="Go to Train", icon=":material/arrow_forward:")
+    import_section()
     st.stop()
 
 by_label = {run_label(record): record for record in records}
@@ -147,12 +168,13 @@ def confusion_panel(record: dict[str, Any]) -> None:
     if examples and "image" in examples[0]:
         pictures = [np.array(e["image"], dtype=np.uint8) for e in examples]
         pictures = [p[..., 0] if p.shape[-1] == 1 else p for p in pictures]
-        st.image(pictures, caption=[f"{e['true']} → {e['predicted']}" for e in examples], width=64)
+        captions = [literal(f"{e['true']} → {e['predicted']}") for e in examples]
+        st.image(pictures, caption=captions, width=64)
     for example in examples:
         if "text" in example:
             st.markdown(
-                f"- *{example['text'][:160]}* — true **{example['true']}**, "
-                f"predicted **{example['predicted']}** ({example['confidence']:.0%})"
+                f"- *{literal(example['text'][:160])}* — true **{literal(example['true'])}**, "
+                f"predicted **{literal(example['predicted'])}** ({example['confidence']:.0%})"
             )
 
 
@@ -183,7 +205,8 @@ def forecast_panel(record: dict[str, Any]) -> None:
 
 def language_panel(record: dict[str, Any]) -> None:
     metrics = record["metrics"]
-    st.markdown(f"Seed: `{metrics.get('seed_text', '')}`")
+    st.markdown("Seed:")
+    st.text(metrics.get("seed_text", ""))
     for sample in metrics.get("samples", []):
         st.markdown(f"**Temperature {sample['temperature']}**")
         st.text(sample["text"])
@@ -208,7 +231,7 @@ def downloads(record: dict[str, Any]) -> None:
     try:
         script = reproduce_script(record, load_choice(record["config"]["dataset"]).signature)
     except UserError as error:
-        cells[1].caption(str(error))
+        cells[1].caption(literal(error))
     else:
         cells[1].download_button(
             "Keras script",
@@ -226,30 +249,14 @@ st.subheader("Each run")
 columns = st.columns(min(len(selected), 3))
 for index, record in enumerate(selected):
     with columns[index % len(columns)], st.container(border=True):
-        st.markdown(f"**{run_label(record)}** · {record['family']} · {record['status']}")
+        st.markdown(f"**{literal(run_label(record))}** · {record['family']} · {record['status']}")
         if record["metrics"]:
             PANELS[record["task"]](record)
         else:
-            st.error(sentence(record["reason"]) if record["reason"] else "No test metrics.")
+            st.error(literal(sentence(record["reason"])) if record["reason"] else "No test metrics.")
         downloads(record)
 
-st.subheader("Import runs")
-bundle_file = st.file_uploader(
-    "A comparison bundle (JSON) exported from this app", type=["json"], key="compare:import"
-)
-if bundle_file is not None and st.button("Import", icon=":material/upload:"):
-    try:
-        imported = import_bundle(bundle_file.getvalue())
-    except UserError as error:
-        st.error(str(error))
-    else:
-        if store is None:
-            st.error("Runs can be imported only where the run store works.")
-        else:
-            for record in imported:
-                store.save_record(record, session["workspace"])
-            session["compare:notice"] = f"Imported {len(imported)} run(s) into this workspace."
-            st.rerun()
+import_section()
 
 st.subheader("Delete runs")
 doomed = st.multiselect("Runs to delete", list(by_label), key="compare:delete")

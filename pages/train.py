@@ -13,6 +13,7 @@ from pages.common import (
     current_dataset,
     dataset_title,
     format_number,
+    literal,
     models_for,
     param_widgets,
     queue_runs,
@@ -103,7 +104,7 @@ buttons[1].button(
 )
 buttons[2].button("Cancel queued", on_click=cancel_queued, disabled=not busy, width="stretch")
 for problem in session.pop("train:refused", []):
-    st.error(problem)
+    st.error(literal(problem))
 
 
 def curve_chart(history: pd.DataFrame, metric: str, title: str) -> alt.Chart:
@@ -154,7 +155,8 @@ def live_panel() -> None:
     for run in [run for run in active if run["status"] == "running"]:
         progress = run["progress"]
         with st.container(border=True):
-            st.markdown(f"**Training {run['name']}** ({run['family']}, {run['params']:,} parameters)")
+            name = literal(run["name"])
+            st.markdown(f"**Training {name}** ({run['family']}, {run['params']:,} parameters)")
             epochs = progress.get("epochs", run["config"]["train"]["epochs"])
             st.progress(
                 min(progress.get("progress", 0.0), 1.0),
@@ -175,7 +177,7 @@ def live_panel() -> None:
     if queued:
         waits = queue_waits(store, pool.count)
         lines = [queued_line(run, *waits[run["id"]]) for run in queued if run["id"] in waits]
-        st.caption("Queued: " + "; ".join(lines) if lines else "Queued: starting…")
+        st.caption(literal("Queued: " + "; ".join(lines) if lines else "Queued: starting…"))
 
 
 st.fragment(live_panel, run_every=1.0 if busy else None)()
@@ -185,12 +187,12 @@ if finished:
     st.subheader("Results")
 for record in finished:
     with st.expander(
-        f"{record['name']} · {record['status']}",
+        f"{literal(record['name'])} · {record['status']}",
         icon=STATUS_ICONS[record["status"]],
         expanded=record is finished[0],
     ):
         if record["reason"]:
-            (st.info if record["status"] == "stopped" else st.error)(sentence(record["reason"]))
+            (st.info if record["status"] == "stopped" else st.error)(literal(sentence(record["reason"])))
         shown = [(title, record["metrics"].get(key)) for key, title, _ in TASK_COLUMNS[record["task"]]]
         shown += [
             ("Parameters", record["params"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -57,3 +58,8 @@ def sweep_file(tmp_path: Path, text: str, name: str = "sweep.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text)
     return path
+
+
+def shown(markdown: str) -> str:
+    """Markdown source as it reads on screen once its backslash escapes are resolved."""
+    return re.sub(r"\\(.)", r"\1", markdown)

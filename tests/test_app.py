@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import shown
 from streamlit.testing.v1 import AppTest
 
 from core.datasets.described import load_described
@@ -114,7 +115,8 @@ def test_build_page_edits_layers_and_validates_live():
     lstm = at.session_state["models"]["mnist_5k"]["LSTM"]
     assert [layer["kind"] for layer in lstm["spec"]["layers"]] == ["LSTM", "LSTM"]
     assert any(
-        "the time axis ended at layer 1 (LSTM); turn on return_sequences there" in e.value for e in at.error
+        "the time axis ended at layer 1 (LSTM); turn on return_sequences there" in shown(e.value)
+        for e in at.error
     )
     first = lstm["uids"][0]
     at.toggle(key=f"layer:{first}:return_sequences").set_value(True).run()
@@ -248,7 +250,9 @@ def test_a_failed_run_shows_its_reason_on_the_train_page(tmp_path, monkeypatch):
     at.session_state["workspace"] = "mine"
     at.session_state["runs"] = [failed, cancelled]
     open_page(at, "pages/train.py")
-    assert "Training stopped with RuntimeError: kernel exploded." in [error.value for error in at.error]
+    assert "Training stopped with RuntimeError: kernel exploded." in [
+        shown(error.value) for error in at.error
+    ]
     assert [expander.label for expander in at.expander] == ["LSTM · stopped", "CNN · failed"]
 
 

@@ -4,6 +4,7 @@ import base64
 import json
 
 import pytest
+from conftest import shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -150,5 +151,5 @@ def test_opening_a_bad_link_loads_nothing():
     at.query_params["share"] = token_of(comparison(v=2))
     at.run()
     assert not at.exception
-    assert at.error[0].value.endswith("Nothing was loaded.")
+    assert shown(at.error[0].value).endswith("Nothing was loaded.")
     assert at.session_state["choice"]["id"] == "mnist_5k" and at.session_state["models"] == {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -238,3 +239,34 @@ def test_workers_end_with_a_dashboard_that_was_killed(tmp_path):
         return not status.exists() or "\nState:\tZ" in status.read_text()
 
     wait_until(gone, "the orphaned worker ended", timeout=30)
+
+
+def test_a_store_that_refuses_the_results_fails_the_run_and_the_worker_goes_on(tmp_path, monkeypatch):
+    store = RunStore(tmp_path / "runs.db")
+    refused, after = queue(store, 2)
+
+    def disk_full(run_id: str, data: bytes) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(store, "save_model", disk_full)
+    assert Worker(store).serve(once=True) == 2
+    failed = store.run(refused)
+    assert failed["status"] == "failed"
+    assert failed["reason"].startswith("the results could not be saved to")
+    assert failed["reason"].endswith("(database or disk is full)")
+    assert store.run(after)["status"] == "failed"  # the same store refuses it too, and says so
+    assert len(failed["history"]) == 1
+
+
+def test_epochs_the_store_could_not_keep_are_reported(tmp_path, monkeypatch):
+    store = RunStore(tmp_path / "runs.db")
+    [run_id] = queue(store)
+
+    def locked(run_id: str, entry: dict) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(store, "add_epoch", locked)
+    Worker(store).serve(once=True)
+    record = store.run(run_id)
+    assert record["status"] == "completed" and record["history"] == []
+    assert record["reason"].startswith("part of the run could not be saved") and "locked" in record["reason"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core import budget
 from core.datasets.base import DATA_DIR, Dataset, DatasetInfo, Split, shuffled_splits
 from core.params import ParamValues
 from core.shapes import IMAGE, Shape, Signature
@@ -18,6 +19,7 @@ def image_dataset(
     notes: list[str] | None = None,
 ) -> Dataset:
     """Scale uint8 images to [0, 1], add a channel axis if needed, and split them seeded."""
+    budget.check_values(len(pixels), pixels[0].size if len(pixels) else 0, "Use fewer images.")
     images = pixels.astype(np.float32) / 255.0
     if images.ndim == 3:
         images = images[..., np.newaxis]

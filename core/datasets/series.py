@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from core import budget
 from core.datasets.base import DATA_DIR, Dataset, DatasetInfo, SeriesTarget, Split
 from core.errors import UserError
 from core.params import Param, ParamValues
@@ -62,12 +63,14 @@ def forecasting_dataset(
             f"The series has {rows} rows, too few for a window of {window} and a horizon of {horizon}; "
             "shorten the window or the horizon."
         )
+    samples = rows - window - horizon + 1
+    budget.check_values(samples, window * len(frame.columns), "Shorten the window or use fewer columns.")
     values = frame.to_numpy(dtype=np.float64)
     mean, std = values[:train_end].mean(axis=0), values[:train_end].std(axis=0)
     std[std == 0] = 1.0
     scaled = ((values - mean) / std).astype(np.float32)
     column = list(frame.columns).index(target)
-    starts = np.arange(0, rows - window - horizon + 1)
+    starts = np.arange(0, samples)
     inputs = scaled[starts[:, None] + np.arange(window)]
     targets = scaled[starts[:, None] + window + np.arange(horizon), column]
     relative = settings["predict"] == "change"

@@ -9,6 +9,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from core import budget
 from core.datasets.base import DATA_DIR, Dataset, DatasetInfo, Split, shuffled_splits
 from core.params import Param, ParamValues
 from core.shapes import TOKENS, Shape, Signature
@@ -45,6 +46,7 @@ def build_vocabulary(texts: list[list[str]], size: int) -> list[str]:
 
 
 def encode(texts: list[list[str]], vocabulary: list[str], length: int) -> np.ndarray:
+    budget.check_values(len(texts), length, "Use fewer texts or a shorter sequence length.")
     index = {token: i for i, token in enumerate(vocabulary)}
     ids = np.zeros((len(texts), length), dtype=np.int32)
     for row, text in enumerate(texts):
@@ -104,6 +106,7 @@ def load_corpus(info: DatasetInfo, settings: ParamValues) -> Dataset:
     index = {char: i for i, char in enumerate(vocabulary)}
     codes = np.array([index.get(char, 0) for char in text], dtype=np.int32)
     length, step = settings["sequence_length"], settings["step"]
+    budget.check_values(len(text) // step, length, "Raise the step or shorten the sequence length.")
 
     def windows(start: int, end: int, stride: int) -> tuple[Split, np.ndarray]:
         starts = np.arange(start, end - length - 1, stride)

@@ -1,0 +1,225 @@
+"""The shape of a run record's parts (test metrics by task, per-epoch history), checked whole.
+
+A record from outside (an imported bundle) must pass these checks before it is stored: whatever the
+Compare page reads from it is then of the type and size it expects. Each failure is one sentence
+naming the field, e.g. ``metrics.confusion_matrix[2] must be a list of at most 1,000 items.``
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from core.errors import UserError
+
+Check = Callable[[Any, str], None]  # raises UserError naming the path when the value does not fit
+
+MAX_CLASSES = 1000
+MAX_EXAMPLES = 50
+MAX_POINTS = 5000
+MAX_IMAGE_SIDE = 64
+MAX_EPOCHS = 1000
+HISTORY_NEEDS = ("epoch", "seconds", "wall_seconds", "samples_per_second")
+
+
+def _fail(path: str, expected: str) -> None:
+    raise UserError(f"{path} must be {expected}.")
+
+
+def number(low: float = -math.inf, high: float = math.inf, finite: bool = True) -> Check:
+    expected = "a finite number" if finite else "a number"
+    if low > -math.inf:
+        expected += f" from {low:g}" + (f" to {high:g}" if high < math.inf else " up")
+
+    def check(value: Any, path: str) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            _fail(path, expected)
+        if math.isnan(value) and not finite:
+            return
+        if (finite and not math.isfinite(value)) or not low <= value <= high:
+            _fail(path, expected)
+
+    return check
+
+
+def whole(low: int = 0, high: int = 10**12) -> Check:
+    def check(value: Any, path: str) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            _fail(path, f"a whole number from {low:,} to {high:,}")
+
+    return check
+
+
+def text(limit: int) -> Check:
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, str) or len(value) > limit:
+            _fail(path, f"a text of at most {limit:,} characters")
+
+    return check
+
+
+def items(item: Check, limit: int) -> Check:
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, list) or len(value) > limit:
+            _fail(path, f"a list of at most {limit:,} items")
+        for index, element in enumerate(value):
+            item(element, f"{path}[{index}]")
+
+    return check
+
+
+def table(fields: dict[str, Check], required: tuple[str, ...] = ()) -> Check:
+    """An object whose keys are among ``fields`` (each value checked) and hold ``required``."""
+
+    def check(value: Any, path: str) -> None:
+        if not isinstance(value, dict):
+            _fail(path, "an object")
+        unknown = sorted(key for key in value if key not in fields)
+        if unknown:
+            _fail(f"{path}.{str(unknown[0])[:40]}", f"one of the known fields of {path}")
+        for key in required:
+            if key not in value:
+                _fail(f"{path}.{key}", "present")
+        for key, element in value.items():
+            fields[key](element, f"{path}.{key}")
+
+    return check
+
+
+def pixels(value: Any, path: str) -> None:
+    """An image as nested lists: height x width x channels whole numbers from 0 to 255, small."""
+    expected = f"an image of at most {MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE} pixels of 1 to 4 channels (0-255)"
+    rows = items(items(items(whole(0, 255), 4), MAX_IMAGE_SIDE), MAX_IMAGE_SIDE)
+    try:
+        rows(value, path)
+    except UserError:
+        _fail(path, expected)
+    widths = {len(row) for row in value}
+    channels = {len(pixel) for row in value for pixel in row}
+    if not value or len(widths) != 1 or 0 in widths or len(channels) != 1 or 0 in channels:
+        _fail(path, expected)
+
+
+def _square(names_key: str, matrix_key: str) -> Callable[[dict[str, Any], str], None]:
+    """A cross-check: the matrix is n x n where n is the number of names."""
+
+    def check(metrics: dict[str, Any], path: str) -> None:
+        size = len(metrics[names_key])
+        matrix = metrics[matrix_key]
+        if len(matrix) != size or any(len(row) != size for row in matrix):
+            _fail(f"{path}.{matrix_key}", f"a {size} x {size} table, one row and column per class")
+        if len(metrics.get("per_class", [None] * size)) != size:
+            _fail(f"{path}.per_class", f"a list of {size} classes")
+
+    return check
+
+
+def _aligned(metrics: dict[str, Any], path: str) -> None:
+    forecast = metrics["forecast"]
+    lengths = {len(forecast[key]) for key in ("time", "truth", "predicted", "naive")}
+    if len(lengths) != 1:
+        _fail(f"{path}.forecast", "four lists of the same length (time, truth, predicted, naive)")
+
+
+SCORE = number(0, 1)
+COST = number(0)
+CLASS = text(200)
+CLASSIFICATION = table(
+    {
+        "accuracy": SCORE,
+        "loss": COST,
+        "macro_f1": SCORE,
+        "latency_ms": COST,
+        "per_class": items(
+            table(
+                {"class": CLASS, "precision": SCORE, "recall": SCORE, "f1": SCORE, "support": whole()},
+                ("class", "precision", "recall", "f1", "support"),
+            ),
+            MAX_CLASSES,
+        ),
+        "confusion_matrix": items(items(whole(), MAX_CLASSES), MAX_CLASSES),
+        "class_names": items(CLASS, MAX_CLASSES),
+        "examples": items(
+            table(
+                {
+                    "index": whole(),
+                    "true": CLASS,
+                    "predicted": CLASS,
+                    "confidence": SCORE,
+                    "text": text(2000),
+                    "image": pixels,
+                },
+                ("true", "predicted", "confidence"),
+            ),
+            MAX_EXAMPLES,
+        ),
+    },
+    ("accuracy", "class_names", "confusion_matrix"),
+)
+SERIES = items(number(), MAX_POINTS)
+FORECASTING = table(
+    {
+        **{key: COST for key in ("mae", "rmse", "naive_mae", "naive_rmse", "latency_ms")},
+        **{key: number(0, finite=False) for key in ("mape", "naive_mape")},
+        "forecast": table(
+            {
+                "time": items(text(40), MAX_POINTS),
+                "truth": SERIES,
+                "predicted": SERIES,
+                "naive": SERIES,
+                "target": text(200),
+            },
+            ("time", "truth", "predicted", "naive", "target"),
+        ),
+    },
+    ("mae", "naive_mae", "forecast"),
+)
+LANGUAGE_MODEL = table(
+    {
+        "accuracy": SCORE,
+        "loss": COST,
+        "perplexity": number(1),
+        "latency_ms": COST,
+        "seed_text": text(2000),
+        "samples": items(
+            table({"temperature": number(0, 10), "text": text(5000)}, ("temperature", "text")), 10
+        ),
+    },
+    ("perplexity",),
+)
+METRICS = {  # task -> (the check of its metrics, cross-checks between fields)
+    "classification": (CLASSIFICATION, [_square("class_names", "confusion_matrix")]),
+    "forecasting": (FORECASTING, [_aligned]),
+    "language-model": (LANGUAGE_MODEL, []),
+}
+
+
+def check_metrics(task: str, metrics: Any, path: str = "metrics") -> None:
+    """Test metrics of a run of ``task``: empty (not evaluated) or complete and well-formed."""
+    if metrics == {}:
+        return
+    check, cross_checks = METRICS[task]
+    check(metrics, path)
+    for cross_check in cross_checks:
+        cross_check(metrics, path)
+
+
+def check_history(history: Any, path: str = "history") -> None:
+    """Per-epoch entries of named finite numbers, numbered upwards from 1, with their timings."""
+    items(_epoch_entry, MAX_EPOCHS)(history, path)
+    numbers = [epoch["epoch"] for epoch in history]
+    if numbers != list(range(1, len(numbers) + 1)):
+        _fail(f"{path}", "epochs numbered 1, 2, 3 … in order")
+
+
+def _epoch_entry(value: Any, path: str) -> None:
+    if not isinstance(value, dict):
+        _fail(path, "an object")
+    for key in HISTORY_NEEDS:
+        if key not in value:
+            _fail(f"{path}.{key}", "present")
+    for key, element in value.items():
+        if not isinstance(key, str) or len(key) > 40:
+            _fail(path, "an object of short metric names")
+        (whole(1, MAX_EPOCHS) if key == "epoch" else number())(element, f"{path}.{key}")
