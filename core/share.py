@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from core import budget
 from core.datasets import DATASETS
 from core.errors import SpecError, UserError
 from core.shapes import Signature
@@ -20,7 +21,7 @@ from core.spec import ModelSpec
 from core.trace import Limits, trace_model
 
 VERSION = 1
-MAX_PARAMETER_CHARS = 6000  # browsers and servers handle URLs well below 8 KB
+MAX_PARAMETER_CHARS = budget.LINK_CHARACTERS  # browsers and servers handle URLs well below 8 KB
 MAX_MODELS = 8
 
 

@@ -293,7 +293,7 @@ def apply_share(token: str) -> None:
         shared.check_against(dataset.signature)
     except keras_classics.NotFetched:
         session["applied_share"] = None  # applied once a worker has downloaded the dataset
-        wait_for_download(shared.dataset["id"])
+        offer_download(shared.dataset["id"])
         return
     except UserError as error:
         st.error(literal(f"{error} Nothing was loaded."))
@@ -304,6 +304,20 @@ def apply_share(token: str) -> None:
         f"Loaded a shared comparison: {dataset.info.name} with {len(shared.models)} model(s), "
         "ready to train on the Train page."
     )
+
+
+def offer_download(dataset_id: str) -> None:
+    """A link's Keras dataset is downloaded only when the visitor asks for it."""
+    session = state()
+    if session.get("share:download") == dataset_id:
+        wait_for_download(dataset_id)
+        return
+    st.info(
+        f"This shared comparison uses {DATASETS[dataset_id].name}, which this server has not downloaded yet."
+    )
+    if st.button("Download it and open the comparison", icon=":material/download:"):
+        session["share:download"] = dataset_id
+        st.rerun()
 
 
 def share_link(dataset: Dataset, models: dict[str, dict[str, Any]]) -> str:
