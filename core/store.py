@@ -445,6 +445,8 @@ def _refusal(db: sqlite3.Connection, path: Path) -> str:
 
 def _create_or_migrate(db: sqlite3.Connection) -> None:
     """Create the tables in a new file, or apply the migrations an older store needs, in one transaction."""
+    if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return  # up to date: no write lock needed
     db.execute("BEGIN IMMEDIATE")
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]

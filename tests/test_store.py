@@ -6,6 +6,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -153,3 +154,38 @@ def test_a_store_of_another_version_or_without_tables_is_refused_untouched(
     with pytest.raises(UserError, match=message):
         RunStore(path)
     assert path.read_bytes() == before and not Path(f"{path}-wal").exists()
+
+
+def test_a_store_locked_by_another_writer_is_waited_for_without_a_traceback(tmp_path):
+    database = tmp_path / "runs.db"
+    train(RunStore(database), "lab", 1)
+    holder = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE runs SET reason = 'held'")
+    release = threading.Timer(2.0, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "core",
+                "train",
+                "--dataset",
+                "digits_8x8",
+                "--model",
+                "GRU",
+                "--epochs",
+                "1",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "RUNS_DB": str(database)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        release.join()
+        holder.close()
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert [run["status"] for run in RunStore(database).runs()] == ["completed", "completed"]
