@@ -145,3 +145,20 @@ def test_a_link_to_a_keras_dataset_downloads_only_when_asked(tmp_path, monkeypat
     assert any("has not downloaded yet" in info.value for info in at.info)
     assert [button.label for button in at.button] == ["Download it and open the comparison"]
     assert RunStore().download("mnist") is None
+
+
+def test_a_bundle_naming_a_keras_dataset_downloads_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    run = hostile_run()
+    run["dataset"] = "mnist"
+    run["config"]["dataset"] = {"id": "mnist", "settings": {}}
+    bundle = json.dumps({"format": FORMAT, "version": 1, "runs": [run]}).encode()
+    import_into(RunStore(), bundle, "mine")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.session_state["workspace"] = "mine"
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert any("has not been downloaded yet" in shown(caption.value) for caption in at.caption)
+    assert RunStore().download("mnist") is None
