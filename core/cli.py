@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from core import ray_sweep
-from core.datasets import DATASETS
+from core import budget, ray_sweep
+from core.datasets import DATASETS, Dataset
 from core.datasets.described import load_described
 from core.errors import SpecError, UserError
+from core.inputs import check_workspace, load_json, read_text, shown, whole_number
 from core.presets import presets_for
 from core.runs import MAIN_METRIC
 from core.spec import ModelSpec
 from core.store import RunStore
+from core.sweep import named_preset
+from core.tasks import check_train_settings
+from core.trace import Limits, validate
 
 CLI_WORKSPACE = "cli"
 
@@ -26,24 +32,61 @@ BAR_WIDTH = 24
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    """Run one command; a mistake is one line on stderr, ``error: ...``, and exit status 2."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as done:  # --help, or a mistake the parser has told
+        return int(done.code or 0)
     try:
         return args.handler(args)
-    except SpecError as error:
-        for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return 2
     except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {_one_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
 
 
+def _one_line(error: UserError) -> str:
+    """A mistake as one line: a spec's first problem, with how many more it has."""
+    message = str(error)
+    if isinstance(error, SpecError) and len(error.problems) > 1:
+        more = len(error.problems) - 1
+        message = (
+            f"{error.problems[0].rstrip('.')} (and {more} more {'problems' if more > 1 else 'problem'})."
+        )
+    return " ".join(message.splitlines())
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose mistakes are one line, like every other mistake (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}; see {self.prog} --help.\n")
+
+
+def _checked(check: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from a check that raises ValueError with a phrase (argparse names the option)."""
+
+    def read(text: str) -> Any:
+        try:
+            return check(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return read
+
+
+def _count(high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from 1 to ``high``."""
+    return _checked(lambda text: whole_number(text, 1, high))
+
+
+WORKSPACE = _checked(check_workspace)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m core", description=__doc__)
+    parser = _Parser(prog="python -m core", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     datasets = commands.add_parser("datasets", help="list the datasets")
@@ -71,7 +114,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--optimizer")
     train.add_argument("--patience", type=int)
     train.add_argument("--seed", type=int)
-    train.add_argument("--limit", type=int, metavar="N", help="train on the first N training samples only")
+    train.add_argument(
+        "--limit",
+        type=_count(budget.DATASET_VALUES),
+        metavar="N",
+        help="train on the first N training samples only",
+    )
     train.add_argument("--out", type=Path, metavar="run.json", help="write the run record here")
     _add_workspace_option(train)
     train.set_defaults(handler=_train)
@@ -80,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
         "sweep", help="run a grid of datasets x models x seeds x settings from a file"
     )
     sweep.add_argument("file", type=Path, help="a YAML or JSON sweep file")
-    sweep.add_argument("--workspace", help="write to this workspace instead of the file's")
+    sweep.add_argument("--workspace", type=WORKSPACE, help="write to this workspace instead of the file's")
     sweep.add_argument(
         "--distribute",
         action="store_true",
@@ -88,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument(
         "--cpu-devices",
-        type=int,
+        type=_count(budget.PARALLEL_WORKERS),
         metavar="N",
         help="split the CPU into N logical devices (to try --distribute without GPUs)",
     )
@@ -101,7 +149,10 @@ def _parser() -> argparse.ArgumentParser:
         "(ray://HEAD:10001, or auto on a cluster node); needs requirements-scale.txt",
     )
     sweep.add_argument(
-        "--ray-cpus", type=int, metavar="N", help="CPUs of the Ray started here (default: all of them)"
+        "--ray-cpus",
+        type=_count(budget.PARALLEL_WORKERS),
+        metavar="N",
+        help="CPUs of the Ray started here (default: all of them)",
     )
     sweep.add_argument("--ray-gpu", action="store_true", help="each run's Ray task asks for one GPU")
     sweep.set_defaults(handler=_sweep)
@@ -113,13 +164,13 @@ def _parser() -> argparse.ArgumentParser:
         "--once", action="store_true", help="exit when the queue is empty instead of waiting for more"
     )
     worker.add_argument(
-        "--parent", type=int, metavar="PID", help="end when this process (the dashboard) ends"
+        "--parent", type=_count(2**31 - 1), metavar="PID", help="end when this process (the dashboard) ends"
     )
     worker.set_defaults(handler=_worker)
 
     runs = commands.add_parser("runs", help="list the runs in the run store ($RUNS_DB)")
     runs.add_argument("--json", action="store_true", help="print JSON")
-    runs.add_argument("--workspace", help="only this workspace's runs")
+    runs.add_argument("--workspace", type=WORKSPACE, help="only this workspace's runs")
     runs.set_defaults(handler=_runs)
     return parser
 
@@ -137,15 +188,18 @@ def _add_settings_option(parser: argparse.ArgumentParser) -> None:
 def _add_workspace_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workspace",
+        type=WORKSPACE,
         default=CLI_WORKSPACE,
         help=f"the run store workspace to write to (default: {CLI_WORKSPACE})",
     )
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from core.worker import Worker
+    from core.worker import Worker, WorkerSettings
 
-    trained = Worker(RunStore(), parent=args.parent).serve(once=args.once)
+    settings = WorkerSettings.from_env()
+    Limits.from_env()  # a bad cap is told now, not as the failure of every run
+    trained = Worker(RunStore(), settings, parent=args.parent).serve(once=args.once)
     if args.once:
         print(f"queue empty: {trained} run(s) trained", file=sys.stderr)
     return 0
@@ -155,12 +209,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from core.queue import queued_record
     from core.sweep import read_sweep
 
-    if args.ray is None and (args.ray_cpus is not None or args.ray_gpu):
-        raise UserError("--ray-cpus and --ray-gpu go with --ray.")
-    if args.ray is not None and (args.distribute or args.cpu_devices):
-        raise UserError(
-            "--ray trains each run in a Ray task of its own; leave out --distribute and --cpu-devices."
-        )
+    _check_sweep_options(args)
     plan = read_sweep(args.file)
     store, workspace = RunStore(), args.workspace or plan.workspace
     records = [
@@ -179,6 +228,18 @@ def _sweep(args: argparse.Namespace) -> int:
         f"(workspace {workspace}); open them with ?workspace={workspace}"
     )
     return 0 if done == len(ids) else 1
+
+
+def _check_sweep_options(args: argparse.Namespace) -> None:
+    """Options that only make sense together, checked before the sweep file is read."""
+    if args.ray is None and (args.ray_cpus is not None or args.ray_gpu):
+        raise UserError("--ray-cpus and --ray-gpu go with --ray.")
+    if args.ray is not None and (args.distribute or args.cpu_devices):
+        raise UserError(
+            "--ray trains each run in a Ray task of its own; leave out --distribute and --cpu-devices."
+        )
+    if args.cpu_devices and not args.distribute:
+        raise UserError("--cpu-devices goes with --distribute: it splits the CPU for MirroredStrategy.")
 
 
 def _sweep_here(
@@ -314,15 +375,17 @@ def _datasets(args: argparse.Namespace) -> int:
 
 
 def _settings(pairs: list[str]) -> dict[str, Any]:
-    """Parse NAME=VALUE pairs; values are read as JSON where they can be (numbers, booleans)."""
+    """Parse NAME=VALUE pairs; values are read as JSON where they can be (numbers, booleans), else as
+    text; the dataset checks them.
+    """
     settings = {}
     for pair in pairs:
         name, equals, value = pair.partition("=")
         if not equals:
-            raise UserError(f"A setting must look like NAME=VALUE, not {pair!r}.")
+            raise UserError(f"A setting must look like NAME=VALUE, not {shown(pair)}.")
         try:
-            settings[name] = json.loads(value)
-        except json.JSONDecodeError:
+            settings[name] = load_json(value, "The setting")
+        except UserError:
             settings[name] = value
     return settings
 
@@ -346,28 +409,41 @@ def _presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model(text: str, dataset) -> ModelSpec:
-    """A preset by name, or a spec from a JSON file or a JSON string."""
-    specs = presets_for(dataset.signature)
-    if text in specs:
-        return specs[text]
-    if text.lstrip().startswith("{"):
+def _given_spec(text: str) -> ModelSpec | None:
+    """A spec given as a JSON string or a .json file, read before any data loads; None for a preset's
+    name (or a file of another name), which needs the dataset.
+    """
+    if text.lstrip().startswith(("{", "[")):
         return ModelSpec.from_json(text)
-    path = Path(text)
-    if path.suffix == ".json" or path.exists():
-        try:
-            return ModelSpec.from_json(path.read_text(encoding="utf-8"))
-        except OSError as error:
-            raise UserError(f"The model file {text} cannot be read ({error.strerror}).") from None
-    names = ", ".join(specs)
-    raise UserError(f"There is no preset called {text!r} for {dataset.info.id}; presets: {names}.")
+    if Path(text).suffix == ".json":
+        return ModelSpec.from_json(read_text(Path(text), "model file"))
+    return None
 
 
-def _train(args: argparse.Namespace) -> int:
-    dataset = load_described({"id": args.dataset, "settings": _settings(args.set)}, fetch_missing=True)
-    spec = _model(args.model, dataset)
-    from core.training import TrainingJob  # TensorFlow loads only for training
+def _model(text: str, dataset: Dataset) -> ModelSpec:
+    """A preset by name, or else a spec from a file of that name."""
+    if os.path.exists(text) and text not in presets_for(dataset.signature):
+        return ModelSpec.from_json(read_text(Path(text), "model file"))
+    return named_preset(text, dataset)
 
+
+def _check_out(path: Path | None) -> None:
+    """Refuse an --out the run record could not be written to, before any work is done."""
+    if path is None:
+        return
+    name, folder = shown(str(path)), path.parent
+    if os.path.isdir(path):
+        raise UserError(f"--out {name} is a folder; give the record's file name, such as run.json.")
+    if not os.path.isdir(folder):
+        raise UserError(f"--out {name} is in a folder that does not exist ({shown(str(folder))}).")
+    if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise UserError(f"--out {name} cannot be written (permission denied).")
+
+
+def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The training settings given as options, checked now in training's own words (the defaults of
+    the dataset's task are filled in later).
+    """
     options = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
@@ -376,21 +452,53 @@ def _train(args: argparse.Namespace) -> int:
         "patience": args.patience,
         "seed": args.seed,
     }
+    settings = {name: value for name, value in options.items() if value is not None}
+    check_train_settings(settings)
+    return settings
+
+
+def _train(args: argparse.Namespace) -> int:
+    """Everything a person gave is checked before the data loads, and the model before TensorFlow does."""
+    _check_out(args.out)
+    limits = Limits.from_env()
+    settings = _train_settings(args)
+    spec = _given_spec(args.model)
+    dataset = load_described({"id": args.dataset, "settings": _settings(args.set)}, fetch_missing=True)
+    spec = spec or _model(args.model, dataset)
+    validate(spec, dataset.signature, limits)
+    from core.training import TrainingJob  # TensorFlow loads only for training, once all is checked
+
     if args.limit:
         dataset = dataset.head(args.limit)
-    settings = {k: v for k, v in options.items() if v is not None}
     progress = _Progress()
     job = TrainingJob(
-        dataset, spec, settings, store=RunStore(), workspace=args.workspace, listener=progress.draw
+        dataset,
+        spec,
+        settings,
+        limits=limits,
+        store=RunStore(),
+        workspace=args.workspace,
+        listener=progress.draw,
     )
     with _stop_on_interrupt(job.stop):
         record = job.run()
     progress.end()
     _report(record)
     if args.out:
-        args.out.write_text(json.dumps(record, indent=2), encoding="utf-8")
-        print(f"run written to {args.out}")
+        _write_record(record, args.out)
     return 0 if record["status"] in ("completed", "stopped") else 1
+
+
+def _write_record(record: dict[str, Any], path: Path) -> None:
+    """Write the run record to --out; if that fails after all, say where the run is kept."""
+    try:
+        path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    except OSError as error:
+        raise UserError(
+            f"The run record cannot be written to {shown(str(path))} ({error.strerror}); "
+            f"the run is kept in the run store as {record['id']}."
+        ) from None
+    print(f"run written to {shown(str(path))}")
 
 
 def _draw(state: dict[str, Any]) -> None:

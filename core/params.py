@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from core.inputs import shown
+
 ParamValues = dict[str, Any]
 
 
@@ -29,25 +31,25 @@ class Param:
         """Return ``value`` if it is valid for this parameter, else raise ValueError (a phrase)."""
         if self.kind == "bool":
             if not isinstance(value, bool):
-                raise ValueError(f"{self.name} must be true or false, not {value!r}")
+                raise ValueError(f"{self.name} must be true or false, not {shown(value)}")
             return value
         if self.kind == "choice":
             if value not in self.choices:
                 options = ", ".join(str(c) for c in self.choices)
-                raise ValueError(f"{self.name} must be one of {options}, not {value!r}")
+                raise ValueError(f"{self.name} must be one of {options}, not {shown(value)}")
             return value
         if self.kind == "text":
             if not isinstance(value, str) or len(value) > 200:
-                raise ValueError(f"{self.name} must be a short text, not {value!r}")
+                raise ValueError(f"{self.name} must be a short text, not {shown(value)}")
             return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValueError(f"{self.name} must be a number, not {value!r}")
+            raise ValueError(f"{self.name} must be a number, not {shown(value)}")
         if self.kind == "int":
             if isinstance(value, float) and not value.is_integer():
-                raise ValueError(f"{self.name} must be a whole number, not {value!r}")
+                raise ValueError(f"{self.name} must be a whole number, not {shown(value)}")
             value = int(value)
-        elif not math.isfinite(value):
-            raise ValueError(f"{self.name} must be a finite number, not {value!r}")
+        elif not _finite(value):
+            raise ValueError(f"{self.name} must be a finite number, not {shown(value)}")
         else:
             value = float(value)
         if self.min is not None and value < self.min:
@@ -57,8 +59,15 @@ class Param:
         return value
 
 
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # a whole number too large for a float
+        return False
+
+
 def _number(value: float) -> str:
-    return f"{value:g}"
+    return f"{value:g}" if isinstance(value, float) else shown(value)
 
 
 def check_values(params: tuple[Param, ...], given: Any) -> tuple[ParamValues, list[str]]:
@@ -66,7 +75,7 @@ def check_values(params: tuple[Param, ...], given: Any) -> tuple[ParamValues, li
     if not isinstance(given, dict):
         return defaults(params), ["its settings must be an object of names and values"]
     by_name = {p.name: p for p in params}
-    problems = [f"there is no parameter named {name!r}" for name in given if name not in by_name]
+    problems = [f"there is no parameter named {shown(name)}" for name in given if name not in by_name]
     values: ParamValues = {}
     for param in params:
         try:

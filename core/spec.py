@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import SpecError
+from core.errors import SpecError, UserError
+from core.inputs import load_json, shown
 from core.layers import KINDS
 from core.params import check_values
 
@@ -42,10 +43,14 @@ class ModelSpec:
         """Check a spec's structure, kinds and parameter values; fill defaults; or raise SpecError."""
         if not isinstance(data, dict):
             raise SpecError(["A model must be an object with a name and a list of layers."])
-        problems = [f"A model has no field named {key!r}." for key in data if key not in ("name", "layers")]
+        problems = [
+            f"A model has no field named {shown(key)}." for key in data if key not in ("name", "layers")
+        ]
         name = data.get("name", "Model")
-        if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-            problems.append(f"A model's name must be a text of 1 to {MAX_NAME} characters.")
+        if not _is_name(name):
+            problems.append(
+                f"A model's name must be a text of 1 to {MAX_NAME} printable characters, not {shown(name)}."
+            )
             name = "Model"
         layers = data.get("layers")
         if not isinstance(layers, list):
@@ -63,11 +68,17 @@ class ModelSpec:
 
     @classmethod
     def from_json(cls, text: str) -> ModelSpec:
+        """A spec from JSON text (strict: finite numbers only), checked as ``from_dict`` does."""
         try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as error:
-            raise SpecError([f"The model is not valid JSON ({error.__class__.__name__})."]) from None
+            data = load_json(text, "The model")
+        except UserError as error:
+            raise SpecError([str(error)]) from None
         return cls.from_dict(data)
+
+
+def _is_name(name: Any) -> bool:
+    """A model's name ends up in file names and generated code: short, printable, not blank."""
+    return isinstance(name, str) and bool(name.strip()) and len(name) <= MAX_NAME and name.isprintable()
 
 
 def _check_layer(number: int, layer: Any) -> tuple[dict[str, Any], list[str]]:
@@ -77,7 +88,7 @@ def _check_layer(number: int, layer: Any) -> tuple[dict[str, Any], list[str]]:
     if kind is None:
         known = ", ".join(KINDS)
         return {"kind": "Dense"}, [
-            f"Layer {number} has an unknown kind {layer['kind']!r}; known kinds: {known}."
+            f"Layer {number} has an unknown kind {shown(layer['kind'])}; known kinds: {known}."
         ]
     given = {key: value for key, value in layer.items() if key != "kind"}
     values, problems = check_values(kind.params, given)

@@ -14,7 +14,8 @@ import threading
 import time
 from pathlib import Path
 
-from core.errors import UserError
+from core import budget
+from core.inputs import env_number
 from core.store import RunStore, owner_pid
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,7 @@ FORCED_STOP = (
 
 def worker_count() -> int:
     """How many local workers to run: ``CNNRNN_WORKERS`` (default 1)."""
-    text = os.environ.get("CNNRNN_WORKERS", "1")
-    if not text.strip().isdigit() or not 1 <= int(text) <= 64:
-        raise UserError(f"CNNRNN_WORKERS must be a whole number from 1 to 64, not {text!r}.")
-    return int(text)
+    return env_number("CNNRNN_WORKERS", 1, 1, budget.PARALLEL_WORKERS)
 
 
 class WorkerPool:

@@ -1,25 +1,33 @@
-"""Sweeps: a grid of datasets x models x seeds x training settings, read from a YAML or JSON file."""
+"""Sweeps: a grid of datasets x models x seeds x training settings, read from a YAML or JSON file.
+
+A file is checked in the order of what checking costs: its size before it is read, its structure and
+the size of its grid (the product of its list lengths) before any value is expanded, every value before
+any dataset loads, and every model on its dataset before any run is made.
+"""
 
 from __future__ import annotations
 
 import itertools
-import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from core.datasets import Dataset
+from core import budget
+from core.datasets import Dataset, get_info
 from core.datasets.described import load_described
-from core.errors import SpecError, UserError
+from core.errors import UserError
+from core.inputs import check_workspace, load_json, read_text, shown
 from core.presets import presets_for
 from core.spec import ModelSpec
 from core.tasks import TRAIN_SETTINGS, check_train_settings
-from core.trace import trace_model
+from core.trace import Limits, trace_model
 
 KEYS = {"workspace", "datasets", "models", "seeds", "train", "limit"}
-MAX_RUNS = 500
+DEFAULT_WORKSPACE = "sweep"
+DEFAULT_SEEDS = [42]
 
 
 @dataclass
@@ -41,45 +49,127 @@ class Sweep:
 
 
 def read_sweep(path: Path) -> Sweep:
-    """Read and check a sweep file; every dataset loads and every model is traced before any run."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UserError(f"The sweep file {path} cannot be read ({error.strerror}).") from None
-    try:
-        plan = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as error:
-        raise UserError(
-            f"The sweep file {path} is not valid {'JSON' if path.suffix == '.json' else 'YAML'} "
-            f"({str(error).splitlines()[0]})."
-        ) from None
+    """Read and check a sweep file; nothing loads or expands before the whole file is found sound."""
+    limits = Limits.from_env()
+    plan = _parse(path)
+    datasets, models = _listed(plan, "datasets"), _listed(plan, "models")
+    choices = {"seed": _listed(plan, "seeds", DEFAULT_SEEDS), **_train_choices(plan.get("train", {}))}
+    runs = len(datasets) * len(models) * math.prod(len(values) for values in choices.values())
+    budget.check(runs, budget.SWEEP_RUNS, "runs in one sweep", "Split the grid over several sweep files.")
+    workspace = _workspace(plan.get("workspace", DEFAULT_WORKSPACE))
+    limit = _limit(plan.get("limit"))
+    descriptions = [_described(entry, limit) for entry in datasets]
+    entries = [_model_entry(entry) for entry in models]
+    for name, values in choices.items():
+        for value in values:
+            check_train_settings({name: value})
+    for description in descriptions:
+        get_info(description["id"]).check_settings(description["settings"])
+    grid = [dict(zip(choices, combo, strict=True)) for combo in itertools.product(*choices.values())]
+    return Sweep(workspace, [run for each in descriptions for run in _runs_on(each, entries, grid, limits)])
+
+
+def _runs_on(
+    description: dict[str, Any], entries: list[str | ModelSpec], grid: list[dict[str, Any]], limits: Limits
+) -> list[PlannedRun]:
+    """The runs on one dataset, loaded once: each model, found to fit it, with each point of the grid."""
+    dataset = load_described(description, fetch_missing=True)
+    specs = [_resolved(entry, dataset, limits) for entry in entries]
+    task = dataset.signature.task
+    return [
+        PlannedRun(dataset, description, spec, check_train_settings(point, task))
+        for spec in specs
+        for point in grid
+    ]
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    """The file's plan: an object holding datasets and models, and nothing it does not know."""
+    text = read_text(path, "sweep file")
+    name = f"The sweep file {shown(str(path))}"
+    plan = load_json(text, name) if path.suffix == ".json" else _load_yaml(text, name)
+    _check_expansion(plan, len(text), name)
     if not isinstance(plan, dict) or not {"datasets", "models"} <= set(plan) or set(plan) - KEYS:
         optional = ", ".join(sorted(KEYS - {"datasets", "models"}))
         raise UserError(f"A sweep file holds datasets and models, and optionally {optional}.")
-    datasets = [_dataset(_described(entry, plan.get("limit"))) for entry in _listed(plan, "datasets")]
-    seeds = _listed(plan, "seeds", [42])
-    grid = _train_grid(plan.get("train", {}))
-    runs = [
-        PlannedRun(dataset, description, spec, {**combo, "seed": seed})
-        for dataset, description in datasets
-        for spec in (_model(entry, dataset) for entry in _listed(plan, "models"))
-        for seed in seeds
-        for combo in grid
-    ]
-    if len(runs) > MAX_RUNS:
-        raise UserError(f"The sweep makes {len(runs)} runs; at most {MAX_RUNS} are allowed in one file.")
-    for run in runs:
-        try:
-            run.settings = check_train_settings(run.settings, run.dataset.signature.task)
-        except SpecError as error:
-            raise UserError(f"Sweep file: {error.problems[0]}") from None
-    workspace = plan.get("workspace", "sweep")
-    if not isinstance(workspace, str) or not workspace:
-        raise UserError("The sweep's workspace must be a name.")
-    return Sweep(workspace, runs)
+    return plan
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """YAML's safe loader, whose refusal of a tag that would make a Python object is a plain sentence."""
+
+    def construct_undefined(self, node: yaml.Node) -> None:
+        raise UserError(
+            f"The sweep file uses the YAML tag {shown(node.tag)} (line {node.start_mark.line + 1}); "
+            "a sweep file holds plain data only."
+        )
+
+
+_PlainLoader.add_constructor(None, _PlainLoader.construct_undefined)
+
+
+def _load_yaml(text: str, name: str) -> Any:
+    """Plain data from YAML text, or one sentence that starts with ``name`` and says what is wrong where."""
+    try:
+        return yaml.load(text, Loader=_PlainLoader)  # a safe loader: plain data only
+    except yaml.YAMLError as error:
+        reason = _yaml_reason(error)
+    except RecursionError:
+        reason = "it is nested too deeply"
+    except ValueError:  # a number beyond Python's limit on digits read from text
+        reason = "a number is too long"
+    raise UserError(f"{name} is not valid YAML ({reason}).")
+
+
+def _yaml_reason(error: yaml.YAMLError) -> str:
+    """A YAML error on one line: its context and problem, and where."""
+    if not isinstance(error, yaml.MarkedYAMLError):
+        return str(error).splitlines()[0]
+    mark = error.problem_mark
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return ", ".join(part for part in (error.context, error.problem) if part) + where
+
+
+def _check_expansion(data: Any, limit: int, name: str) -> None:
+    """Refuse data that YAML aliases repeat into more values than the file has characters (a "billion
+    laughs"), counting without expanding it.
+    """
+    pending, count = [data], 0
+    while pending:
+        children = _children(pending.pop())
+        count += len(children)
+        if count > limit:
+            raise UserError(
+                f"{name} repeats its YAML anchors into more values than it has characters; "
+                "write the values out instead."
+            )
+        pending.extend(children)
+
+
+def _children(value: Any) -> list:
+    """What a value holds: a mapping's keys and values, a list's items."""
+    if isinstance(value, dict):
+        return [*value, *value.values()]
+    return value if isinstance(value, list) else []
+
+
+def _workspace(name: Any) -> str:
+    try:
+        return check_workspace(name)
+    except ValueError as error:
+        raise UserError(f"The sweep's workspace {error}.") from None
+
+
+def _limit(limit: Any) -> int | None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise UserError(
+            f"The sweep's limit must be a positive whole number of training samples, not {shown(limit)}."
+        )
+    return limit
 
 
 def _listed(plan: dict, key: str, default: list | None = None) -> list:
+    """The entries under ``key``; a single entry counts as a list of one."""
     value = plan.get(key, default)
     value = value if isinstance(value, list) else [value]
     if not value or value == [None]:
@@ -87,49 +177,59 @@ def _listed(plan: dict, key: str, default: list | None = None) -> list:
     return value
 
 
-def _described(entry: Any, limit: Any) -> dict[str, Any]:
-    """A dataset entry (an id, or an id with settings) as a dataset description."""
+def _described(entry: Any, limit: int | None) -> dict[str, Any]:
+    """A dataset entry (an id, or an object with an id and settings) as a dataset description."""
     if isinstance(entry, str):
         entry = {"id": entry}
-    if not isinstance(entry, dict) or set(entry) - {"id", "settings"}:
-        raise UserError("Each of the sweep's datasets is an id, or an object with id and settings.")
-    description = {"id": entry.get("id"), "settings": entry.get("settings") or {}}
-    if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise UserError("The sweep's limit must be a positive whole number of training samples.")
-        description["limit"] = limit
-    return description
+    if not isinstance(entry, dict) or set(entry) - {"id", "settings"} or not isinstance(entry.get("id"), str):
+        raise UserError(
+            "Each of the sweep's datasets is an id, or an object with an id and settings, "
+            f"not {shown(entry)}."
+        )
+    description = {"id": entry["id"], "settings": entry.get("settings") or {}}
+    return {**description, "limit": limit} if limit else description
 
 
-def _dataset(description: dict[str, Any]) -> tuple[Dataset, dict[str, Any]]:
-    return load_described(description, fetch_missing=True), description
-
-
-def _model(entry: Any, dataset: Dataset) -> ModelSpec:
+def _model_entry(entry: Any) -> str | ModelSpec:
+    """A preset's name (looked up once its dataset is known) or a spec, checked now."""
     if isinstance(entry, str):
-        presets = presets_for(dataset.signature)
-        if entry not in presets:
-            raise UserError(
-                f"There is no preset called {entry!r} for {dataset.info.id}; presets: {', '.join(presets)}."
-            )
-        return presets[entry]
-    spec = ModelSpec.from_dict(entry)
-    problems = trace_model(spec, dataset.signature).problems
+        return entry
+    if isinstance(entry, dict):
+        return ModelSpec.from_dict(entry)
+    raise UserError(f"Each of the sweep's models is a preset's name or a spec object, not {shown(entry)}.")
+
+
+def _resolved(entry: str | ModelSpec, dataset: Dataset, limits: Limits) -> ModelSpec:
+    """The preset ``entry`` names for this dataset, or the spec ``entry`` once it is found to fit it."""
+    if isinstance(entry, str):
+        return named_preset(entry, dataset)
+    problems = trace_model(entry, dataset.signature, limits).problems
     if problems:
-        raise UserError(f"The sweep's model '{spec.name}' does not fit {dataset.info.id}: {problems[0]}")
-    return spec
+        raise UserError(f"The sweep's model '{entry.name}' does not fit {dataset.info.id}: {problems[0]}")
+    return entry
 
 
-def _train_grid(train: Any) -> list[dict[str, Any]]:
-    """Every combination of the listed training settings (a single value counts as a list of one)."""
+def named_preset(name: str, dataset: Dataset) -> ModelSpec:
+    """The preset called ``name`` for this dataset, or one sentence that lists the presets it has."""
+    presets = presets_for(dataset.signature)
+    if name not in presets:
+        known = ", ".join(presets) or "none fits this server's limits"
+        raise UserError(f"There is no preset called {shown(name)} for {dataset.info.id}; presets: {known}.")
+    return presets[name]
+
+
+def _train_choices(train: Any) -> dict[str, list]:
+    """Each training setting's values (a single value counts as a list of one)."""
     if not isinstance(train, dict):
         raise UserError("The sweep's train must map setting names to a value or a list of values.")
-    known = {p.name for p in TRAIN_SETTINGS} - {"seed"}
-    unknown = set(train) - known
+    unknown = set(train) - {p.name for p in TRAIN_SETTINGS if p.name != "seed"}
     if unknown:
         raise UserError(
-            f"The sweep's train has an unknown setting {sorted(unknown)[0]!r}; use seeds for seeds."
+            f"The sweep's train has an unknown setting {shown(sorted(map(str, unknown))[0])}; "
+            "use seeds for seeds."
         )
-    names = list(train)
-    choices = [value if isinstance(value, list) else [value] for value in train.values()]
-    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]
+    choices = {name: value if isinstance(value, list) else [value] for name, value in train.items()}
+    empty = [name for name, values in choices.items() if not values]
+    if empty:
+        raise UserError(f"The sweep's train lists no value for {empty[0]}.")
+    return choices

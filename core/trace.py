@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from core.errors import SpecError
+from core.inputs import env_number
 from core.layers import KINDS, LayerCall, LayerKind, ShapeProblem
 from core.shapes import FEATURES, IMAGE, SEQUENCE, TOKENS, Shape, Signature, layout_of
-from core.spec import ModelSpec
+from core.spec import MAX_LAYERS_IN_SPEC, ModelSpec
 
 ADAPTER_EMBEDDING_DIM = 32
 SIZE_PARAMS = ("units", "filters", "output_dim")
+LARGEST_SIZE = max(  # the most units, filters or output dimensions any layer allows
+    int(param.max) for kind in KINDS.values() for param in kind.params if param.name in SIZE_PARAMS
+)
+MOST_PARAMS = 10**9  # the largest CNNRNN_MAX_PARAMS
 
 
 @dataclass(frozen=True)
@@ -24,10 +28,11 @@ class Limits:
 
     @classmethod
     def from_env(cls) -> Limits:
+        """The caps, each from its environment variable where one is set; a bad value is one sentence."""
         return cls(
-            int(os.environ.get("CNNRNN_MAX_PARAMS", cls.max_params)),
-            int(os.environ.get("CNNRNN_MAX_LAYERS", cls.max_layers)),
-            int(os.environ.get("CNNRNN_MAX_UNITS", cls.max_units)),
+            env_number("CNNRNN_MAX_PARAMS", cls.max_params, 1, MOST_PARAMS),
+            env_number("CNNRNN_MAX_LAYERS", cls.max_layers, 1, MAX_LAYERS_IN_SPEC),
+            env_number("CNNRNN_MAX_UNITS", cls.max_units, 1, LARGEST_SIZE),
         )
 
 

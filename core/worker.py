@@ -24,6 +24,7 @@ from typing import Any
 from core.datasets import Dataset, keras_classics
 from core.datasets.described import load_described
 from core.errors import SpecError, UserError
+from core.inputs import env_number
 from core.spec import ModelSpec
 from core.store import RunStore, this_process
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 1.0
 IDLE_POLL_SECONDS = 0.3
+MOST_RUNS = 1_000_000  # the largest CNNRNN_WORKER_RUNS
+MOST_MEMORY_MB = 1_000_000  # the largest CNNRNN_WORKER_MEMORY_MB: a terabyte
 
 
 @dataclass(frozen=True)
@@ -42,18 +45,11 @@ class WorkerSettings:
 
     @classmethod
     def from_env(cls) -> WorkerSettings:
-        values = {}
-        for field, variable in (
-            ("max_runs", "CNNRNN_WORKER_RUNS"),
-            ("max_memory_mb", "CNNRNN_WORKER_MEMORY_MB"),
-        ):
-            text = os.environ.get(variable)
-            if text is None:
-                continue
-            if not text.strip().isdigit() or int(text) < 1:
-                raise UserError(f"{variable} must be a positive whole number, not {text!r}.")
-            values[field] = int(text)
-        return cls(**values)
+        """The settings, each from its environment variable where one is set; a bad value is one sentence."""
+        return cls(
+            env_number("CNNRNN_WORKER_RUNS", cls.max_runs, 1, MOST_RUNS),
+            env_number("CNNRNN_WORKER_MEMORY_MB", cls.max_memory_mb, 1, MOST_MEMORY_MB),
+        )
 
 
 def peak_memory_mb() -> float:

@@ -14,6 +14,7 @@ from core import share
 from core.datasets import DATASETS, Dataset, keras_classics
 from core.datasets.described import load_described
 from core.errors import SpecError, UserError
+from core.inputs import WORKSPACE_NAME, WORKSPACE_RULE
 from core.params import Param
 from core.presets import presets_for
 from core.queue import enqueue, queued_record
@@ -28,7 +29,6 @@ DEFAULT_RNN = {
     "series": "Stacked LSTM (Keras example)",
     "language-model": "Char-RNN (Keras example)",
 }
-WORKSPACE_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 MARKDOWN_MARKS = re.compile(r"([\\`*_{}\[\]()#+\-!|~<>$:])")
 
 
@@ -50,7 +50,7 @@ def open_workspace(name: str) -> None:
     if WORKSPACE_NAME.fullmatch(name):
         state()["workspace"] = name
     else:
-        st.error("A workspace name has 1 to 40 letters, digits, dashes or underscores; the link was ignored.")
+        st.error(f"A workspace name has {WORKSPACE_RULE}; the link was ignored.")
 
 
 @st.cache_resource(show_spinner=False)

@@ -1,13 +1,16 @@
 """Data: choose text, series or images (built-in, Keras download or upload) and look at them."""
 
+import json
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from core.datasets import DATASETS, Dataset, uploads
 from core.datasets.base import MODALITIES
+from core.datasets.described import load_described
 from core.errors import UserError
-from pages.common import current_dataset, dataset_names, param_widgets, state
+from pages.common import current_dataset, dataset_names, literal, param_widgets, state
 
 ORIGINS = {"built-in": "Built-in (offline)", "keras": "Keras download", "upload": "Your upload"}
 UPLOAD_TYPES = {"series": ["csv"], "text": ["csv"], "images": ["zip"]}
@@ -16,6 +19,46 @@ UPLOAD_HELP = {
     "text": "A CSV with a column of texts and a column of labels.",
     "images": "A ZIP with one folder per class, e.g. cats/1.png, dogs/7.jpg.",
 }
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def csv_columns(data: bytes, name: str) -> list[str]:
+    return list(uploads.read_csv(data, name).columns)
+
+
+@st.cache_data(max_entries=16, show_spinner="Checking your upload…")
+def upload_problem(choice_json: str, data: bytes) -> str | None:
+    """Why the upload cannot be used as chosen, or None when it loads: checked before it replaces
+    the current dataset (only the answer is kept, not the dataset).
+    """
+    try:
+        load_described(json.loads(choice_json), data)
+    except UserError as error:
+        return str(error)
+    return None
+
+
+def upload_choice(modality: str, name: str, data: bytes) -> dict:
+    """The choice this upload would make, from the column widgets its kind needs."""
+    options: dict = {}
+    if modality != "images":
+        columns = csv_columns(data, name)
+        if modality == "series":
+            options["time_column"] = st.selectbox(
+                "Time column", [None, *columns], format_func=lambda c: c or "(none: row order)"
+            )
+            options["value_columns"] = st.multiselect(
+                "Columns to use", [c for c in columns if c != options["time_column"]]
+            )
+        else:
+            options["text_column"] = st.selectbox("Text column", columns)
+            options["label_column"] = st.selectbox("Label column", columns, index=min(1, len(columns) - 1))
+    return {
+        "id": f"upload:{name}",
+        "settings": {},
+        "upload": {"kind": modality, "name": name, "options": options},
+    }
+
 
 session = state()
 choice = session["choice"]
@@ -48,32 +91,17 @@ with left:
         )
         if upload is not None:
             data = upload.getvalue()
-            options: dict = {}
             try:
-                if modality != "images":
-                    columns = list(uploads.read_csv(data, upload.name).columns)
-                    if modality == "series":
-                        options["time_column"] = st.selectbox(
-                            "Time column", [None, *columns], format_func=lambda c: c or "(none: row order)"
-                        )
-                        options["value_columns"] = st.multiselect(
-                            "Columns to use", [c for c in columns if c != options["time_column"]]
-                        )
-                    else:
-                        options["text_column"] = st.selectbox("Text column", columns)
-                        options["label_column"] = st.selectbox(
-                            "Label column", columns, index=min(1, len(columns) - 1)
-                        )
+                candidate = upload_choice(modality, upload.name, data)
             except UserError as error:
-                st.error(str(error))
+                st.error(literal(error))
             else:
-                if st.button("Use this upload", type="primary"):
+                problem = upload_problem(json.dumps(candidate), data)
+                if problem:
+                    st.error(literal(problem))
+                elif st.button("Use this upload", type="primary"):
                     session["upload_bytes"] = data
-                    session["choice"] = {
-                        "id": f"upload:{upload.name}",
-                        "settings": {},
-                        "upload": {"kind": modality, "name": upload.name, "options": options},
-                    }
+                    session["choice"] = candidate
                     st.rerun()
     else:
         names = dataset_names(modality, origin)

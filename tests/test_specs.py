@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from core.errors import SpecError
+from core.errors import SpecError, UserError
 from core.layers import KINDS
 from core.presets import presets_for
 from core.shapes import IMAGE, SEQUENCE, TOKENS, Shape, Signature
@@ -34,6 +34,7 @@ INVALID = [
     ("layers not a list", {"name": "M", "layers": "LSTM"}, SERIES, "A model's layers must be a list."),
     ("extra field", {"name": "M", "layers": [], "code": "x"}, SERIES, "A model has no field named 'code'."),
     ("empty name", model({"kind": "LSTM"}, name=""), SERIES, "A model's name must be a text of 1 to 60"),
+    ("name with a tab", model({"kind": "LSTM"}, name="a\tb"), SERIES, "printable characters, not 'a\\tb'."),
     ("no layers", model(), SERIES, "The model has no layers; add at least one."),
     ("layer not object", model("LSTM"), SERIES, "Layer 1 must be an object with a 'kind'."),
     ("unknown kind", model({"kind": "Transformer"}), SERIES, "Layer 1 has an unknown kind 'Transformer'"),
@@ -78,6 +79,18 @@ INVALID = [
         model({"kind": "LSTM", "return_sequences": "yes"}),
         SERIES,
         "Layer 1 (LSTM): return_sequences must be true or false, not 'yes'.",
+    ),
+    (
+        "units beyond any float",
+        model({"kind": "LSTM", "units": 10**100}),
+        SERIES,
+        "Layer 1 (LSTM): units must be at most 4096, not 1000",
+    ),
+    (
+        "rate beyond any float",
+        model({"kind": "LSTM"}, {"kind": "Dropout", "rate": 10**400}),
+        SERIES,
+        "Layer 2 (Dropout): rate must be a finite number, not 1000",
     ),
     (
         "dropout rate too high",
@@ -220,9 +233,28 @@ def test_defaults_are_filled_and_kept():
     }
 
 
-def test_bad_json_is_one_sentence():
-    with pytest.raises(SpecError, match="The model is not valid JSON"):
-        ModelSpec.from_json("{not json")
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("{not json", "(Expecting property name enclosed in double quotes at line 1, column 2)."),
+        ('{"layers": [{"kind": "Dropout", "rate": NaN}]}', "(NaN is not a number JSON allows)."),
+        ('{"layers": [{"kind": "Dense", "units": -1e999}]}', "('-1e999' is too large for a number)."),
+        ("[" * 50_000, "(it is nested too deeply)."),
+    ],
+)
+def test_bad_json_is_one_sentence(text, reason):
+    with pytest.raises(SpecError) as error:
+        ModelSpec.from_json(text)
+    assert error.value.problems == [f"The model is not valid JSON {reason}"]
+
+
+def test_limits_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CNNRNN_MAX_PARAMS", " 5000 ")
+    monkeypatch.setenv("CNNRNN_MAX_LAYERS", "")
+    assert Limits.from_env() == Limits(max_params=5000)
+    monkeypatch.setenv("CNNRNN_MAX_UNITS", "1e3")
+    with pytest.raises(UserError, match=r"^The environment setting CNNRNN_MAX_UNITS must be a whole number"):
+        Limits.from_env()
 
 
 def test_trace_names_axes_and_marks_where_time_ends():

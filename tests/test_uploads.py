@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core import budget
 from core.datasets import uploads
 from core.errors import UserError
 
@@ -84,7 +85,7 @@ def test_image_zip_loads_and_resizes_mixed_sizes():
     [
         (lambda: uploads.series_upload(b"", "a.csv", ["x"]), "a.csv is empty"),
         (
-            lambda: uploads.series_upload(b"x" * (uploads.MAX_UPLOAD_BYTES + 1), "big.csv", ["x"]),
+            lambda: uploads.series_upload(b"x" * (budget.UPLOAD_BYTES + 1), "big.csv", ["x"]),
             "uploads are limited to",
         ),
         (lambda: uploads.series_upload(series_csv(), "s.csv", ["cost"]), "no column named 'cost'"),
@@ -143,18 +144,21 @@ def test_image_zip_loads_and_resizes_mixed_sizes():
             "looks like a zip bomb",
         ),
         (
-            lambda: uploads.images_upload(zip_bytes({"a/x.png": b"not an image", "b/y.png": png()}), "i.zip"),
+            lambda: uploads.images_upload(
+                zip_bytes({"a/x.png": b"not an image", "a/z.png": png(), "b/y.png": png(), "b/w.png": png()}),
+                "i.zip",
+            ),
             "'a/x.png' is not a readable image",
         ),
         (
             lambda: uploads.images_upload(zip_bytes({"only/1.png": png(), "only/2.png": png()}), "i.zip"),
-            "needs at least two folders",
+            "holds a single class of images",
         ),
         (
             lambda: uploads.images_upload(
                 zip_bytes({"a/1.png": png(), "b/1.png": png(), "b/2.png": png()}), "i.zip"
             ),
-            "'a' in i.zip has fewer than 2 images",
+            "Class 'a' of i.zip has fewer than 2 images",
         ),
     ],
 )

@@ -32,14 +32,22 @@ def series_settings(window: int, columns: tuple[str, ...], predict: str = "level
 
 
 def regularize(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Put the rows on a regular time grid and fill gaps by interpolation, saying how many."""
-    frame = frame.sort_index()
-    frame = frame[~frame.index.duplicated()]
+    """Put the rows in time order on a regular grid (the step of the first rows) and fill gaps by
+    interpolation, saying how many values were filled and how many rows repeated a time.
+    """
+    frame = frame.sort_index(kind="stable")
+    repeated = frame.index.duplicated()
+    frame = frame[~repeated]
     notes = []
+    if repeated.any():
+        notes.append(
+            f"{repeated.sum()} rows repeat an earlier time; only the first row of each time was kept."
+        )
     if isinstance(frame.index, pd.DatetimeIndex) and len(frame) >= 3:
         with pd.option_context("future.infer_freq_returns_offset", True):
             frequency = pd.infer_freq(frame.index[:50])
         if frequency:
+            _check_grid(frame.index)
             frame = frame.asfreq(frequency)
     missing = int(frame.isna().sum().sum())
     if missing:
@@ -48,6 +56,17 @@ def regularize(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
             f"{missing} missing values were filled by linear interpolation between their neighbours."
         )
     return frame, notes
+
+
+def _check_grid(index: pd.DatetimeIndex) -> None:
+    """Refuse times so irregular that a grid at the step of the first rows would be mostly filled gaps."""
+    first = index[:50]
+    rows = (index[-1] - index[0]) / ((first[-1] - first[0]) / (len(first) - 1)) + 1
+    if rows > 2 * len(index):
+        raise UserError(
+            f"The times are too irregular for one time step: at the step of the first rows, {rows:,.0f} rows "
+            f"would lie between the first and the last time, for {len(index):,} given."
+        )
 
 
 def forecasting_dataset(

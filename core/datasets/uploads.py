@@ -1,43 +1,56 @@
 """The user's own data: a CSV of series, a CSV of labelled texts, or a ZIP of class-named folders.
 
-Nothing uploaded is executed or unpickled; every malformed file gets one sentence naming the problem.
+Nothing uploaded is executed or unpickled; every limit of ``core.budget`` is checked before the work it
+protects, and every malformed file gets one sentence naming the problem.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
+import re
 import zipfile
+import zlib
 from collections import Counter
 from pathlib import PurePosixPath
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
+from pandas.tseries.api import guess_datetime_format
+from PIL import Image
 
+from core import budget
 from core.datasets.base import SEED, Dataset, DatasetInfo
-from core.datasets.images import image_dataset
+from core.datasets.images import ImageHeader, decode_image, image_dataset, read_header
 from core.datasets.series import forecasting_dataset, series_settings
 from core.datasets.text import CLASSIFICATION_SETTINGS, labelled_text_dataset
 from core.errors import UserError
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
-MAX_ARCHIVE_ENTRIES = 20_000
-MAX_IMAGE_PIXELS = 4096 * 4096
-MAX_IMAGE_SIDE = 64
+MIN_BOMB_BYTES = 1024 * 1024  # a smaller entry is no zip bomb, however well it compresses
 MIN_SERIES_ROWS = 50
 MIN_TEXT_ROWS = 20
 MIN_PER_CLASS = 2
+IMAGE_SIDE = 64  # images are shrunk to at most this many pixels a side
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+READABLE_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED}  # zipfile inflates bzip2 and lzma unbounded
+ENCRYPTED = 0x1  # the ZIP entry flag of a password-protected entry
+UNPACK_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError)
+LARGEST_VALUE = float(np.finfo(np.float32).max)  # series values are trained on as 32-bit floats
+TEXT_ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")  # tried in turn; Latin-1 reads any bytes
+BINARY_SHARE = 0.01  # more control characters than this share of a file means binary data
+CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\r?\n)+")
+DELIMITERS = ",;\t|"
+SNIFF_CHARACTERS = 16_384
 
 
 def _check_size(data: bytes, name: str) -> None:
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UserError(
-            f"{name} is {len(data) / 1e6:.1f} MB; uploads are limited to {MAX_UPLOAD_BYTES / 1e6:.0f} MB."
-        )
+    if len(data) > budget.UPLOAD_BYTES:
+        megabytes, limit = len(data) / 2**20, budget.UPLOAD_BYTES / 2**20
+        raise UserError(f"{name} is {megabytes:.1f} MB; uploads are limited to {limit:.0f} MB.")
     if not data:
         raise UserError(f"{name} is empty.")
 
@@ -57,36 +70,124 @@ def _upload_info(name: str, modality: str, task: str, description: str, settings
     )
 
 
-def read_csv(data: bytes, name: str) -> pd.DataFrame:
-    """Parse an uploaded CSV, or say in one sentence why it cannot be read."""
+# ---- CSV files -------------------------------------------------------------------------------
+
+
+def read_csv(data: bytes, name: str, strings: bool = False) -> pd.DataFrame:
+    """Parse an uploaded CSV, or say in one sentence why it cannot be read.
+
+    The delimiter is sniffed among ``DELIMITERS`` (a comma otherwise); leading blank lines and a
+    byte-order mark are dropped. ``strings`` keeps every cell as text, an empty cell as "".
+    """
     _check_size(data, name)
-    try:
-        frame = pd.read_csv(io.BytesIO(data), sep=None, engine="python")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as error:
-        reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
-        raise UserError(f"{name} is not a readable CSV file ({reason}).") from None
+    text = LEADING_BLANK_LINES.sub("", _text(data, name), count=1)
+    delimiter = _delimiter(text[:SNIFF_CHARACTERS])
+    header = _parse(text, name, sep=delimiter, header=None, nrows=1)
+    budget.check(len(header.columns), budget.CSV_COLUMNS, f"columns in {name}", "Keep the columns you need.")
+    frame = _parse(text, name, sep=delimiter, **({"dtype": str, "na_filter": False} if strings else {}))
     if frame.empty:
         raise UserError(f"{name} has a header but no rows.")
     return frame
 
 
+def _text(data: bytes, name: str) -> str:
+    """The file as text: UTF-16 with a byte-order mark, else UTF-8, Windows-1252 or Latin-1."""
+    utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    text = _decoded(data, ("utf-16",) if utf16 else TEXT_ENCODINGS)
+    if text is None or len(CONTROL.findall(text)) > BINARY_SHARE * len(text):
+        raise UserError(f"{name} is not a text CSV file; it looks like binary data.")
+    return text
+
+
+def _decoded(data: bytes, encodings: tuple[str, ...]) -> str | None:
+    """``data`` read in the first of ``encodings`` that fits it, or None."""
+    for encoding in encodings:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _delimiter(sample: str) -> str:
+    """The delimiter the sniffer finds among ``DELIMITERS``, else a comma (a single column)."""
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _parse(text: str, name: str, **options: Any) -> pd.DataFrame:
+    try:
+        return pd.read_csv(io.StringIO(text), **options)
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{name} is empty.") from None
+    except ValueError as error:  # pandas' ParserError is one
+        reason = str(error).removeprefix("Error tokenizing data. C error: ").strip().rstrip(".")
+        raise UserError(f"{name} is not a readable CSV file: {reason.splitlines()[0]}.") from None
+
+
 def _require_columns(frame: pd.DataFrame, columns: list[str], name: str) -> None:
-    for column in columns:
+    """Each chosen column exists and is chosen once."""
+    for column, times in Counter(columns).items():
         if column not in frame.columns:
             known = ", ".join(map(str, frame.columns))
             raise UserError(f"{name} has no column named {column!r}; its columns are: {known}.")
+        if times > 1:
+            raise UserError(
+                f"Column {column!r} of {name} is chosen twice; pick a different column for each role."
+            )
 
 
-def _numeric(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
+def _bad_cell(frame: pd.DataFrame, column: str, bad: pd.Series, name: str, problem: str) -> UserError:
+    """One sentence naming the first cell of ``column`` marked ``bad``, and what is wrong with it."""
+    row = int(np.flatnonzero(bad.to_numpy())[0])
+    value = frame[column].iloc[row]
+    shown = "nothing" if pd.isna(value) else repr(str(value))
+    return UserError(f"Column {column!r} of {name} holds {shown} in row {row + 1}, which {problem}.")
+
+
+# ---- series ----------------------------------------------------------------------------------
+
+
+def _numbers(frame: pd.DataFrame, column: str, name: str) -> pd.Series:
+    """A column as finite numbers; an empty cell is a gap to fill, anything else not a number is refused."""
     values = pd.to_numeric(frame[column], errors="coerce")
-    bad = values.isna() & frame[column].notna() & (frame[column].astype(str).str.strip() != "")
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise UserError(
-            f"Column {column!r} of {name} holds {frame[column].iloc[row]!r} in row {row + 1}; "
-            "series columns must hold numbers."
-        )
+    written = frame[column].notna() & (frame[column].astype(str).str.strip() != "")
+    problems = {
+        "is not a number": written & values.isna(),
+        f"is beyond ±{LARGEST_VALUE:.1e}; series values must be finite numbers": values.abs() > LARGEST_VALUE,
+    }
+    for problem, bad in problems.items():
+        if bad.any():
+            raise _bad_cell(frame, column, bad, name, problem)
+    if values.isna().all():
+        raise UserError(f"Column {column!r} of {name} holds no numbers at all.")
     return values
+
+
+def _times(frame: pd.DataFrame, column: str, name: str) -> tuple[pd.DatetimeIndex, list[str]]:
+    """A time column written one way throughout (ISO 8601, or the format of its first value); times with
+    different UTC offsets are converted to UTC.
+    """
+    texts = frame[column].astype(str).str.strip()
+    notes = []
+    try:
+        times = _parsed_times(texts, utc=False)
+    except ValueError:  # pandas refuses mixed UTC offsets unless asked to convert them
+        times = _parsed_times(texts, utc=True)
+        notes.append("Times with different UTC offsets were converted to UTC.")
+    bad = times.isna() | frame[column].isna()
+    if bad.any():
+        raise _bad_cell(frame, column, bad, name, "is not a date written like the others")
+    return pd.DatetimeIndex(times), notes
+
+
+def _parsed_times(texts: pd.Series, utc: bool) -> pd.Series:
+    """Times in ISO 8601, else all in the format of the first one: never guessed cell by cell."""
+    times = pd.to_datetime(texts, errors="coerce", format="ISO8601", utc=utc)
+    layout = None if times.notna().all() else guess_datetime_format(texts.iloc[0])
+    return pd.to_datetime(texts, errors="coerce", format=layout, utc=utc) if layout else times
 
 
 def series_upload(
@@ -101,20 +202,12 @@ def series_upload(
     if not value_columns:
         raise UserError(f"Pick at least one numeric column of {name} to forecast.")
     _require_columns(frame, [*value_columns, *([time_column] if time_column else [])], name)
-    values = pd.DataFrame({column: _numeric(frame, column, name) for column in value_columns})
+    values = pd.DataFrame({column: _numbers(frame, column, name) for column in value_columns})
+    notes = []
     if time_column:
-        times = pd.to_datetime(frame[time_column], errors="coerce", format="mixed")
-        if times.isna().any():
-            row = int(np.flatnonzero(times.isna().to_numpy())[0])
-            raise UserError(
-                f"Column {time_column!r} of {name} holds {frame[time_column].iloc[row]!r} in row {row + 1}, "
-                "which is not a date."
-            )
-        values.index = pd.DatetimeIndex(times)
+        values.index, notes = _times(frame, time_column, name)
     if len(values) < MIN_SERIES_ROWS:
         raise UserError(f"{name} has {len(values)} rows; a series needs at least {MIN_SERIES_ROWS}.")
-    if values.isna().all().any():
-        raise UserError(f"A chosen column of {name} holds no numbers at all.")
     window = min(24, len(values) // 5)
     info = _upload_info(
         name,
@@ -123,30 +216,44 @@ def series_upload(
         f"Your series: {', '.join(value_columns)}.",
         series_settings(window, tuple(value_columns)),
     )
-    return forecasting_dataset(info, info.check_settings(settings), values)
+    return forecasting_dataset(info, info.check_settings(settings), values, notes)
+
+
+# ---- labelled texts and classes --------------------------------------------------------------
+
+
+def _check_classes(counts: Counter[str], name: str, items: str) -> None:
+    """Two to ``budget.CLASSES`` classes, each with at least ``MIN_PER_CLASS`` items."""
+    if len(counts) < 2:
+        raise UserError(f"{name} holds a single class of {items}; at least two are needed.")
+    budget.check(
+        len(counts), budget.CLASSES, f"classes of {items} in {name}", "Pick labels of fewer classes."
+    )
+    rarest = min(sorted(counts), key=counts.__getitem__)
+    if counts[rarest] < MIN_PER_CLASS:
+        raise UserError(f"Class {rarest!r} of {name} has fewer than {MIN_PER_CLASS} {items}.")
 
 
 def text_upload(
     data: bytes, name: str, text_column: str, label_column: str, settings: dict[str, Any] | None = None
 ) -> Dataset:
-    """A classification dataset from a CSV with a text column and a label column."""
-    frame = read_csv(data, name)
+    """A classification dataset from a CSV with a text column and a label column; each text is cut to
+    ``budget.TEXT_CHARACTERS`` before it is tokenized.
+    """
+    frame = read_csv(data, name, strings=True)
     _require_columns(frame, [text_column, label_column], name)
-    frame = frame[[text_column, label_column]]
-    complete = frame.dropna()
-    complete = complete[complete[text_column].astype(str).str.strip() != ""]
-    notes = []
-    if len(complete) < len(frame):
-        notes.append(f"{len(frame) - len(complete)} rows without a text or a label were left out.")
-    if len(complete) < MIN_TEXT_ROWS:
-        raise UserError(f"{name} has {len(complete)} labelled texts; at least {MIN_TEXT_ROWS} are needed.")
-    labels = complete[label_column].astype(str).tolist()
+    texts, labels = frame[text_column].str.strip(), frame[label_column].str.strip()
+    kept = (texts != "") & (labels != "")
+    texts, labels = texts[kept], labels[kept].tolist()
+    notes = (
+        [f"{len(frame) - len(texts)} rows without a text or a label were left out."]
+        if len(texts) < len(frame)
+        else []
+    )
+    if len(texts) < MIN_TEXT_ROWS:
+        raise UserError(f"{name} has {len(texts)} labelled texts; at least {MIN_TEXT_ROWS} are needed.")
     counts = Counter(labels)
-    if len(counts) < 2:
-        raise UserError(f"Column {label_column!r} of {name} holds a single class; at least two are needed.")
-    rare = [label for label, count in counts.items() if count < MIN_PER_CLASS]
-    if rare:
-        raise UserError(f"Class {rare[0]!r} of {name} has fewer than {MIN_PER_CLASS} texts.")
+    _check_classes(counts, name, "texts")
     info = _upload_info(
         name,
         "text",
@@ -154,89 +261,131 @@ def text_upload(
         f"Your texts, {len(counts)} classes.",
         (*CLASSIFICATION_SETTINGS, SEED),
     )
+    values = info.check_settings(settings)
+    budget.check_values(
+        len(texts), values["sequence_length"], "Use fewer texts or a shorter sequence length."
+    )
+    long = int((texts.str.len() > budget.TEXT_CHARACTERS).sum())
+    if long:
+        notes.append(
+            f"{long} texts are longer than {budget.TEXT_CHARACTERS:,} characters; only their start was read."
+        )
     return labelled_text_dataset(
-        info, info.check_settings(settings), complete[text_column].astype(str).tolist(), labels, notes
+        info, values, texts.str.slice(0, budget.TEXT_CHARACTERS).tolist(), labels, notes
     )
 
 
-def _safe_members(archive: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:
-    """Refuse entries that escape the folder, too many entries, and archives that inflate too far."""
-    members = archive.infolist()
-    if len(members) > MAX_ARCHIVE_ENTRIES:
-        raise UserError(
-            f"{name} holds {len(members):,} entries; at most {MAX_ARCHIVE_ENTRIES:,} are allowed."
-        )
-    total = 0
-    for member in members:
-        path = PurePosixPath(member.filename.replace("\\", "/"))
-        if path.is_absolute() or ".." in path.parts or ":" in path.parts[0]:
-            raise UserError(f"{name} has an entry {member.filename!r} that points outside its folder.")
-        total += member.file_size
-        if member.compress_size and member.file_size / member.compress_size > MAX_COMPRESSION_RATIO:
-            raise UserError(
-                f"{name} inflates {member.filename!r} over {MAX_COMPRESSION_RATIO} times; "
-                "it looks like a zip bomb and was refused."
-            )
-    if total > MAX_UNZIPPED_BYTES:
-        raise UserError(
-            f"{name} unpacks to {total / 1e6:.0f} MB; at most {MAX_UNZIPPED_BYTES / 1e6:.0f} MB are allowed."
-        )
-    return [m for m in members if not m.is_dir()]
+# ---- ZIP of image folders --------------------------------------------------------------------
 
 
-def _class_and_file(member: zipfile.ZipInfo) -> tuple[str, str] | None:
-    parts = PurePosixPath(member.filename).parts
-    if any(part.startswith((".", "__MACOSX")) for part in parts):
-        return None
-    if PurePosixPath(member.filename).suffix.lower() not in IMAGE_SUFFIXES or len(parts) < 2:
-        return None
-    return parts[-2], member.filename
-
-
-def _open_image(data: bytes, filename: str) -> Image.Image:
+def _open_zip(data: bytes, name: str) -> zipfile.ZipFile:
     try:
-        image = Image.open(io.BytesIO(data))
-        if image.width * image.height > MAX_IMAGE_PIXELS:
-            raise UserError(f"The image {filename!r} has {image.width}x{image.height} pixels; too large.")
-        image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError, ValueError):
-        raise UserError(f"The file {filename!r} is not a readable image.") from None
-    return image
+        return zipfile.ZipFile(io.BytesIO(data))
+    except UNPACK_ERRORS:
+        raise UserError(f"{name} is not a readable ZIP archive.") from None
+
+
+def _path(member: zipfile.ZipInfo) -> PurePosixPath:
+    return PurePosixPath(member.filename.replace("\\", "/"))
+
+
+def _check_path(member: zipfile.ZipInfo, name: str) -> None:
+    path = _path(member)
+    if path.parts and (path.is_absolute() or ".." in path.parts or ":" in path.parts[0]):
+        raise UserError(f"{name} has an entry {member.filename!r} that points outside its folder.")
+
+
+def _class_of(member: zipfile.ZipInfo) -> str | None:
+    """The folder naming an image's class, or None for what is not an image in a folder."""
+    parts = _path(member).parts
+    if len(parts) < 2 or member.filename.endswith("/") or any(p.startswith((".", "__MACOSX")) for p in parts):
+        return None
+    return parts[-2] if PurePosixPath(parts[-1]).suffix.lower() in IMAGE_SUFFIXES else None
+
+
+def _check_readable(member: zipfile.ZipInfo, name: str) -> None:
+    """Refuse an entry that needs a password, a method read without bounds, or inflates like a bomb."""
+    entry = f"The entry {member.filename!r} of {name}"
+    if member.flag_bits & ENCRYPTED:
+        raise UserError(f"{entry} is protected by a password; upload a ZIP without one.")
+    if member.compress_type not in READABLE_METHODS:
+        method = zipfile.compressor_names.get(member.compress_type, f"method {member.compress_type}")
+        raise UserError(f"{entry} is compressed with {method}; only ordinary (deflate) ZIPs are read.")
+    if member.file_size > max(MIN_BOMB_BYTES, MAX_COMPRESSION_RATIO * member.compress_size):
+        raise UserError(
+            f"{name} inflates {member.filename!r} over {MAX_COMPRESSION_RATIO} times; "
+            "it looks like a zip bomb and was refused."
+        )
+
+
+def _image_members(archive: zipfile.ZipFile, name: str) -> list[tuple[str, zipfile.ZipInfo]]:
+    """The images to read with their classes, once the archive's directory passes every check."""
+    members = archive.infolist()
+    budget.check(len(members), budget.ARCHIVE_ENTRIES, f"entries in {name}", "Split it into smaller ZIPs.")
+    for member in members:
+        _check_path(member, name)
+    images = [(label, member) for member in members if (label := _class_of(member))]
+    if not images:
+        raise UserError(f"{name} holds no images in folders; put each class in a folder, e.g. cats/1.png.")
+    for _, member in images:
+        _check_readable(member, name)
+    unpacked = sum(member.file_size for _, member in images)
+    budget.check(unpacked, budget.UNZIPPED_BYTES, f"bytes once {name} is unpacked", "Upload smaller images.")
+    return images
+
+
+def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -> bytes:
+    """An entry's bytes, checked against their CRC, never inflating more than the size it declares
+    (``ZipFile.read`` inflates all its compressed data at once, whatever the size says).
+    """
+    try:
+        with archive.open(member) as entry:
+            return entry.read(member.file_size)
+    except UNPACK_ERRORS:
+        raise UserError(
+            f"The entry {member.filename!r} of {name} is damaged and cannot be unpacked."
+        ) from None
+
+
+def _common_form(headers: list[ImageHeader]) -> tuple[tuple[int, int], str, list[str]]:
+    """The size every image takes (the commonest, shrunk to ``IMAGE_SIDE``), the mode (greyscale unless
+    any has colour) and notes on what reading them will change.
+    """
+    width, height = Counter(header.size for header in headers).most_common(1)[0][0]
+    scale = min(1.0, IMAGE_SIDE / max(width, height))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    changes = {
+        f"were resized to {size[0]}x{size[1]} pixels": sum(header.size != size for header in headers),
+        "are animated; only their first frame was used": sum(header.animated for header in headers),
+        "have transparent parts; they were laid over white": sum(header.transparent for header in headers),
+    }
+    notes = [f"{count} of {len(headers)} images {change}." for change, count in changes.items() if count]
+    return size, "RGB" if any(header.colour for header in headers) else "L", notes
 
 
 def images_upload(data: bytes, name: str, settings: dict[str, Any] | None = None) -> Dataset:
-    """An image classification dataset from a ZIP with one folder per class."""
+    """An image classification dataset from a ZIP with one folder per class.
+
+    The archive's directory and every image's header are checked against the budget before any image
+    is decoded; images are then decoded one at a time and shrunk at once.
+    """
     _check_size(data, name)
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise UserError(f"{name} is not a readable ZIP archive.") from None
-    with archive:
-        found = [entry for m in _safe_members(archive, name) if (entry := _class_and_file(m))]
-        images = [(label, _open_image(archive.read(filename), filename)) for label, filename in found]
-    classes = sorted({label for label, _ in images})
-    if len(classes) < 2:
-        raise UserError(f"{name} needs at least two folders of images, one per class (found {len(classes)}).")
-    counts = Counter(label for label, _ in images)
-    rare = [label for label in classes if counts[label] < MIN_PER_CLASS]
-    if rare:
-        raise UserError(f"The folder {rare[0]!r} in {name} has fewer than {MIN_PER_CLASS} images.")
-    pixels, notes = _uniform_pixels([image for _, image in images])
-    labels = np.array([classes.index(label) for label, _ in images])
+    with _open_zip(data, name) as archive:
+        members = _image_members(archive, name)
+        counts = Counter(label for label, _ in members)
+        _check_classes(counts, name, "images")
+        headers = [read_header(_unpack(archive, member, name), member.filename) for _, member in members]
+        pixels = sum(header.size[0] * header.size[1] for header in headers)
+        budget.check(
+            pixels, budget.TOTAL_PIXELS, f"pixels in the images of {name}", "Use fewer or smaller images."
+        )
+        size, mode, notes = _common_form(headers)
+        budget.check_values(len(members), size[0] * size[1] * Image.getmodebands(mode), "Use fewer images.")
+        images = np.stack(
+            [decode_image(_unpack(archive, m, name), m.filename, size, mode) for _, m in members]
+        )
+    classes = sorted(counts)
+    index = {label: i for i, label in enumerate(classes)}
+    labels = np.array([index[label] for label, _ in members])
     info = _upload_info(name, "images", "classification", f"Your images, {len(classes)} classes.", (SEED,))
-    return image_dataset(info, info.check_settings(settings), pixels, labels, classes, notes)
-
-
-def _uniform_pixels(images: list[Image.Image]) -> tuple[np.ndarray, list[str]]:
-    """One size and one colour mode: the commonest size (capped), grayscale unless any has colour."""
-    notes = []
-    width, height = Counter(image.size for image in images).most_common(1)[0][0]
-    scale = min(1.0, MAX_IMAGE_SIDE / max(width, height))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    resized = sum(image.size != size for image in images)
-    if resized:
-        notes.append(f"{resized} of {len(images)} images were resized to {size[0]}x{size[1]} pixels.")
-    colour = any(image.mode not in ("1", "L", "LA", "I", "I;16", "F") for image in images)
-    mode = "RGB" if colour else "L"
-    pixels = np.stack([np.asarray(image.convert(mode).resize(size)) for image in images])
-    return pixels.astype(np.uint8), notes
+    return image_dataset(info, info.check_settings(settings), images, labels, classes, notes)
