@@ -7,6 +7,7 @@ from typing import Any
 from core.datasets import images, keras_classics, series, text
 from core.datasets.base import SEED, Dataset, DatasetInfo
 from core.errors import UserError
+from core.inputs import shown
 
 MNIST_LICENCE = "CC BY-SA 3.0"
 KERAS_SOURCE = "keras.datasets (downloaded on first use, then cached in ~/.keras/datasets)"
@@ -152,7 +153,7 @@ def get_info(dataset_id: Any) -> DatasetInfo:
     info = DATASETS.get(dataset_id) if isinstance(dataset_id, str) else None
     if info is None:
         known = ", ".join(DATASETS)
-        raise UserError(f"There is no dataset called {dataset_id!r}; choose one of: {known}.")
+        raise UserError(f"There is no dataset called {shown(dataset_id)}; choose one of: {known}.")
     return info
 
 
