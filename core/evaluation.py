@@ -59,6 +59,10 @@ def _classification(dataset: Dataset, probabilities: np.ndarray, y: np.ndarray) 
         return metrics
     names = dataset.class_names
     metrics["macro_f1"] = float(f1[present].mean()) if present.any() else 0.0
+    metrics.update(_class_baselines(dataset.train.y, y, classes, names))
+    top = int(np.bincount(predicted, minlength=classes).argmax())
+    metrics["top_prediction"] = names[top]
+    metrics["top_prediction_share"] = float(np.mean(predicted == top)) if len(y) else 0.0
     metrics["per_class"] = [
         {
             "class": names[i],
@@ -76,6 +80,26 @@ def _classification(dataset: Dataset, probabilities: np.ndarray, y: np.ndarray) 
         for i in np.flatnonzero(predicted != y)[:EXAMPLES]
     ]
     return metrics
+
+
+def _class_baselines(
+    train_labels: np.ndarray, test_labels: np.ndarray, classes: int, names: list[str]
+) -> dict[str, Any]:
+    """What answering without looking scores on the test split: always the commonest training class
+    (majority) and a uniform guess (chance), in accuracy and in macro F1 over the classes present.
+    """
+    majority = int(np.bincount(train_labels, minlength=classes).argmax())
+    shares = np.bincount(test_labels, minlength=classes) / max(len(test_labels), 1)
+    present = shares > 0
+    majority_f1 = 2 * shares[majority] / (1 + shares[majority]) if present[majority] else 0.0
+    chance_f1 = 2 * shares / classes / (shares + 1 / classes)
+    return {
+        "majority_class": names[majority],
+        "majority_accuracy": float(shares[majority]),
+        "majority_macro_f1": float(majority_f1 / max(present.sum(), 1)),
+        "chance_accuracy": 1 / classes,
+        "chance_macro_f1": float(chance_f1[present].mean()) if present.any() else 0.0,
+    }
 
 
 def _example(dataset: Dataset, index: int, truth: str, predicted: str, confidence: float) -> dict[str, Any]:
@@ -133,9 +157,17 @@ def _language_model(model: keras.Model, dataset: Dataset, metrics: dict[str, Any
     return {
         **metrics,
         "perplexity": float(math.exp(metrics["loss"])),
+        "unigram_perplexity": _unigram_perplexity(dataset.train.y, dataset.test.y, dataset.signature.outputs),
         "seed_text": seed_text,
         "samples": samples,
     }
+
+
+def _unigram_perplexity(train_targets: np.ndarray, test_targets: np.ndarray, vocabulary: int) -> float:
+    """The perplexity of predicting each next token by its training frequency alone (add-one smoothed)."""
+    counts = np.bincount(train_targets, minlength=vocabulary) + 1.0
+    probabilities = counts / counts.sum()
+    return float(np.exp(-np.mean(np.log(probabilities[test_targets])))) if len(test_targets) else math.nan
 
 
 def generate(

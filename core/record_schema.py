@@ -140,6 +140,13 @@ CLASSIFICATION = table(
         ),
         "confusion_matrix": items(items(whole(), MAX_CLASSES), MAX_CLASSES),
         "class_names": items(CLASS, MAX_CLASSES),
+        "majority_class": CLASS,
+        "majority_accuracy": SCORE,
+        "majority_macro_f1": SCORE,
+        "chance_accuracy": SCORE,
+        "chance_macro_f1": SCORE,
+        "top_prediction": CLASS,
+        "top_prediction_share": SCORE,
         "examples": items(
             table(
                 {
@@ -180,6 +187,7 @@ LANGUAGE_MODEL = table(
         "accuracy": SCORE,
         "loss": COST,
         "perplexity": number(1),
+        "unigram_perplexity": number(1),
         "latency_ms": COST,
         "seed_text": text(2000),
         "samples": items(

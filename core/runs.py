@@ -1,10 +1,18 @@
-"""Comparing finished runs: tables, curves and best values, from plain run records."""
+"""Comparing finished runs honestly: runs grouped by dataset, every metric beside its baseline, "best"
+only among models that beat it, and a sentence when a model learned nothing.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import math
 from typing import Any
 
 import pandas as pd
+
+from core.datasets import DATASETS
+from core.errors import SpecError
 
 RECORD_FIELDS = (  # what a run record holds, as stored, exported and imported
     "id",
@@ -30,13 +38,35 @@ MAIN_METRIC = {  # the metric a comparison ranks by, and whether higher is bette
 }
 TASK_COLUMNS = {
     "classification": [("accuracy", "Accuracy", True), ("macro_f1", "Macro F1", True)],
-    "forecasting": [
-        ("mae", "MAE", False),
-        ("rmse", "RMSE", False),
-        ("mape", "MAPE %", False),
-        ("naive_mae", "Naive MAE", False),
-    ],
+    "forecasting": [("mae", "MAE", False), ("rmse", "RMSE", False), ("mape", "MAPE %", False)],
     "language-model": [("accuracy", "Accuracy", True), ("perplexity", "Perplexity", False)],
+}
+BASELINE_COLUMNS = {  # what answering without a model scores, shown beside the models, never "best"
+    "classification": [
+        ("majority_accuracy", "Majority acc."),
+        ("chance_accuracy", "Chance acc."),
+        ("majority_macro_f1", "Majority F1"),
+        ("chance_macro_f1", "Chance F1"),
+    ],
+    "forecasting": [("naive_mae", "Naive MAE")],
+    "language-model": [("unigram_perplexity", "Unigram perplexity")],
+}
+BASELINE_OF_MAIN = {  # the baseline the main metric must beat
+    "classification": "majority_accuracy",
+    "forecasting": "naive_mae",
+    "language-model": "unigram_perplexity",
+}
+ADVICE = {
+    "classification": "try more epochs, a smaller vocabulary, or class weights",
+    "forecasting": "try more epochs, another window, or predicting the change",
+    "language-model": "try more epochs or a longer sequence",
+}
+ITEMS = {"images": "images", "text": "texts", "series": "windows"}
+METRIC_BASELINES = {  # a test metric -> the baseline it stands beside
+    "accuracy": "majority_accuracy",
+    "macro_f1": "majority_macro_f1",
+    "mae": "naive_mae",
+    "perplexity": "unigram_perplexity",
 }
 COMMON_COLUMNS = [
     ("params", "Parameters", False),
@@ -55,6 +85,94 @@ def run_label(record: dict[str, Any]) -> str:
     return f"{record['name']} · {record['id'][:6]}"
 
 
+def beats_baseline(record: dict[str, Any]) -> bool | None:
+    """Whether the run's main test metric is better than its baseline (None where either is missing)."""
+    metrics = record.get("metrics") or {}
+    key, higher = MAIN_METRIC[task_of(record)]
+    value, baseline = metrics.get(key), metrics.get(BASELINE_OF_MAIN[task_of(record)])
+    if not _number(value) or not _number(baseline):
+        return None
+    return value > baseline if higher else value < baseline
+
+
+def verdict(record: dict[str, Any]) -> str | None:
+    """A sentence when a run learned nothing its baseline does not know; None when it beats it."""
+    if beats_baseline(record) is not False:
+        return None
+    metrics, task = record["metrics"], task_of(record)
+    if task == "classification":
+        items = ITEMS.get(modality_of(record), "samples")
+        share = metrics.get("top_prediction_share", 0.0)
+        if share >= 0.9:
+            found = f"predicts '{metrics['top_prediction']}' for {share:.0%} of the test {items}"
+        else:
+            found = f"scores {metrics['accuracy']:.3f} accuracy on the test {items}"
+        told = f"no better than always answering the commonest class ({metrics['majority_accuracy']:.3f})"
+    elif task == "forecasting":
+        found = f"has a test MAE of {metrics['mae']:.4g}"
+        told = f"no better than repeating the last value ({metrics['naive_mae']:.4g})"
+    else:
+        found = f"has a test perplexity of {metrics['perplexity']:.3f}"
+        told = f"no better than guessing by character frequency alone ({metrics['unigram_perplexity']:.3f})"
+    return f"{record['name']} {found}: {told}; {ADVICE[task]}."
+
+
+def baseline_sentence(record: dict[str, Any]) -> str | None:
+    """What the test split scores without a model, in words (None for runs without baselines)."""
+    metrics, task = record.get("metrics") or {}, task_of(record)
+    if not all(key in metrics for key, _ in BASELINE_COLUMNS[task]):
+        return None
+    if task == "classification":
+        return (
+            f"Without a model: always answering '{metrics['majority_class']}' scores "
+            f"{metrics['majority_accuracy']:.3f} accuracy (macro F1 {metrics['majority_macro_f1']:.3f}); "
+            f"a uniform guess {metrics['chance_accuracy']:.3f} ({metrics['chance_macro_f1']:.3f})."
+        )
+    if task == "forecasting":
+        return f"Without a model: repeating the last value gives a test MAE of {metrics['naive_mae']:.4g}."
+    unigram = metrics["unigram_perplexity"]
+    return f"Without a model: guessing by character frequency gives a perplexity of {unigram:.3f}."
+
+
+def modality_of(record: dict[str, Any]) -> str:
+    description = record["config"]["dataset"]
+    info = DATASETS.get(description["id"])
+    return info.modality if info else description.get("upload", {}).get("kind", "")
+
+
+def comparable_key(record: dict[str, Any]) -> str:
+    """Runs with the same key used the same data, split and preprocessing: only they are compared."""
+    description = dict(record["config"]["dataset"])
+    info = DATASETS.get(description["id"])
+    if info is not None:
+        with contextlib.suppress(SpecError):  # odd settings: compared only with the very same ones
+            description["settings"] = info.check_settings(description.get("settings"))
+    return json.dumps(description, sort_keys=True)
+
+
+def group_label(record: dict[str, Any]) -> str:
+    """The data a group of comparable runs used, in words: dataset, changed settings, slice."""
+    description = record["config"]["dataset"]
+    info = DATASETS.get(description["id"])
+    name = info.name if info else description.get("upload", {}).get("name", description["id"])
+    defaults = {param.name: param.default for param in info.settings} if info else {}
+    changed = [f"{k}={v}" for k, v in sorted(description.get("settings", {}).items()) if defaults.get(k) != v]
+    limit = [f"first {description['limit']:,} training samples"] if description.get("limit") else []
+    return " · ".join([name, *changed, *limit])
+
+
+def comparable_groups(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Runs grouped by the data they used, the group with the latest run first."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(comparable_key(record), []).append(record)
+    return dict(sorted(groups.items(), key=lambda item: -max(r.get("created") or 0 for r in item[1])))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def best_epoch(record: dict[str, Any]) -> int | None:
     history = record.get("history") or []
     scored = [h for h in history if "val_loss" in h]
@@ -62,10 +180,12 @@ def best_epoch(record: dict[str, Any]) -> int | None:
 
 
 def summary(record: dict[str, Any]) -> dict[str, Any]:
-    """One row of numbers for a run: test metrics, size, speed and its best epoch."""
+    """One row of numbers for a run: test metrics, their baselines, size and speed."""
     history = record.get("history") or []
     metrics = record.get("metrics") or {}
-    row = {key: metrics.get(key) for key, _, _ in TASK_COLUMNS[task_of(record)]}
+    task = task_of(record)
+    row = {key: metrics.get(key) for key, _, _ in TASK_COLUMNS[task]}
+    row.update({key: metrics.get(key) for key, _ in BASELINE_COLUMNS[task]})
     row.update(
         {
             "params": record.get("params"),
@@ -80,24 +200,48 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def comparison_table(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[str, bool]]:
-    """A row per run with readable column names, and for each numeric column whether higher is better."""
+def comparison_table(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[str, list[bool]]]:
+    """A row per run of one dataset with readable column names, and the cells to mark as best.
+
+    Best is marked only in model columns (never a baseline), only where the values differ, and a
+    test metric's best only among runs that beat their baseline (none when no run does).
+    """
     if not records:
         return pd.DataFrame(), {}
-    columns = TASK_COLUMNS[task_of(records[0])] + COMMON_COLUMNS
+    task = task_of(records[0])
     rows = []
     for record in records:
         numbers = summary(record)
+        beats = beats_baseline(record)
         row = {
             "Run": run_label(record),
             "Model": record["name"],
             "Family": record.get("family", ""),
             "Status": record["status"],
         }
-        row.update({title: numbers[key] for key, title, _ in columns})
+        row.update({title: numbers[key] for key, title, _ in TASK_COLUMNS[task]})
+        row["Beats baseline"] = {True: "yes", False: "no", None: "–"}[beats]
+        row.update({title: numbers[key] for key, title in BASELINE_COLUMNS[task]})
+        row.update({title: numbers[key] for key, title, _ in COMMON_COLUMNS})
         row["Best epoch"] = best_epoch(record)
         rows.append(row)
-    return pd.DataFrame(rows), {title: higher for _, title, higher in columns}
+    frame = pd.DataFrame(rows)
+    learned = [beats_baseline(record) is True for record in records]
+    best = {title: _best(frame[title], higher, learned) for _, title, higher in TASK_COLUMNS[task]}
+    best.update(
+        {title: _best(frame[title], higher, [True] * len(records)) for _, title, higher in COMMON_COLUMNS}
+    )
+    return frame, best
+
+
+def _best(column: pd.Series, higher: bool, eligible: list[bool]) -> list[bool]:
+    """Which cells hold the best value among the eligible rows (none when the values do not differ)."""
+    values = pd.to_numeric(column, errors="coerce").where(eligible)
+    distinct = values.dropna().unique()
+    if len(distinct) == 0 or (len(distinct) == 1 and values.notna().all()):
+        return [False] * len(column)
+    target = values.max() if higher else values.min()
+    return [bool(value == target) for value in values]
 
 
 def curves(records: list[dict[str, Any]], metric: str) -> pd.DataFrame:

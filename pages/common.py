@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import urllib.parse
@@ -262,16 +263,24 @@ def delete_runs(run_ids: set[str], store: RunStore | None) -> None:
     session["runs"] = [run_id for run_id in session["runs"] if run_id not in run_ids]
 
 
+def dataset_description(dataset: Dataset) -> dict[str, Any]:
+    """How a worker finds the visitor's dataset again: id, settings, and an upload by its SHA-256."""
+    choice = state()["choice"]
+    description = {"id": dataset.info.id, "settings": choice.get("settings", {})}
+    if choice.get("upload"):
+        digest = hashlib.sha256(st.session_state["upload_bytes"]).hexdigest()
+        description["upload"] = {**choice["upload"], "sha256": digest}
+    return description
+
+
 def queue_runs(
     store: RunStore, dataset: Dataset, specs: list[ModelSpec], settings: dict[str, Any]
 ) -> list[str]:
     """Queue these models on the visitor's dataset for the workers; returns the problems of any refused."""
     session = state()
-    choice = session["choice"]
-    description = {"id": dataset.info.id, "settings": choice.get("settings", {})}
-    if choice.get("upload"):
-        digest = store.put_upload(session["upload_bytes"])
-        description["upload"] = {**choice["upload"], "sha256": digest}
+    description = dataset_description(dataset)
+    if "upload" in description:
+        store.put_upload(session["upload_bytes"])
     records, problems = [], []
     for spec in specs:
         try:

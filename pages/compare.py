@@ -9,7 +9,15 @@ import streamlit as st
 
 from core.bundle import export_bundle, import_into
 from core.errors import UserError
-from core.runs import comparison_table, curve_metrics, curves, run_label
+from core.runs import (
+    comparable_groups,
+    comparison_table,
+    curve_metrics,
+    curves,
+    group_label,
+    run_label,
+    verdict,
+)
 from core.script import NOT_REPRODUCIBLE, reproduce_script, reproducible, script_name
 from pages.common import (
     current_dataset,
@@ -58,36 +66,48 @@ if not records:
     import_section()
     st.stop()
 
-by_label = {run_label(record): record for record in records}
-default = [label for label, record in by_label.items() if dataset and record["dataset"] == dataset.info.id]
-chosen = st.multiselect("Runs", list(by_label), default=default or list(by_label)[-2:], key="compare:runs")
+groups = comparable_groups(records)
+current = next(
+    (key for key, runs in groups.items() if dataset and runs[0]["dataset"] == dataset.info.id),
+    next(iter(groups)),
+)
+group = st.selectbox(
+    "Dataset",
+    list(groups),
+    index=list(groups).index(current),
+    format_func=lambda key: f"{group_label(groups[key][0])} ({len(groups[key])} runs)",
+    key="compare:group",
+    help="Runs are compared only with runs of the same data, split and preprocessing.",
+)
+by_label = {run_label(record): record for record in groups[group]}
+chosen = st.multiselect("Runs", list(by_label), default=list(by_label), key=f"compare:runs:{group}")
 selected = [by_label[label] for label in chosen]
 if not selected:
     st.info("Choose at least one run.")
     st.stop()
-if len({record["task"] for record in selected}) > 1:
-    st.warning(
-        "These runs solve different tasks; only runs of one task can share a table. Showing the first task."
-    )
-    selected = [record for record in selected if record["task"] == selected[0]["task"]]
 
-table, higher_is_better = comparison_table(selected)
+table, best = comparison_table(selected)
 
 
 def highlight(column: pd.Series) -> list[str]:
-    if column.name not in higher_is_better or column.isna().all():
-        return [""] * len(column)
-    best = column.max() if higher_is_better[column.name] else column.min()
-    return ["background-color: #d8f0d8; font-weight: bold" if value == best else "" for value in column]
+    marks = best.get(column.name, [False] * len(column))
+    return ["background-color: #d8f0d8; font-weight: bold" if mark else "" for mark in marks]
 
 
 st.subheader("Side by side")
+for record in selected:
+    if message := verdict(record):
+        st.warning(literal(sentence(message)), icon=":material/block:")
 st.dataframe(
     table.style.apply(highlight).format(precision=4, thousands=",", na_rep="–"),
     hide_index=True,
     width="stretch",
 )
-st.caption("The best value of each column is highlighted. Latency is per sample, measured on the test split.")
+st.caption(
+    "Baselines score the same test split without a model: always the commonest training class (majority), "
+    "a uniform guess (chance), the last value (naive) or letter frequencies (unigram). The best value of a "
+    "column is highlighted only among models that beat their baseline. Latency is per sample."
+)
 actions = st.columns([1, 1, 2])
 actions[0].download_button(
     "Download CSV",

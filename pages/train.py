@@ -1,5 +1,6 @@
 """Train: queue models for the workers, watch them learn live, stop any time, read the results."""
 
+import time
 from typing import Any
 
 import altair as alt
@@ -7,10 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from core.queue import eta_seconds, queue_waits
-from core.runs import TASK_COLUMNS, curves
+from core.runs import METRIC_BASELINES, TASK_COLUMNS, baseline_sentence, comparable_key, curves, verdict
 from core.tasks import TRAIN_SETTINGS, check_train_settings
 from pages.common import (
     current_dataset,
+    dataset_description,
     dataset_title,
     format_number,
     literal,
@@ -182,25 +184,48 @@ def live_panel() -> None:
 
 st.fragment(live_panel, run_every=1.0 if busy else None)()
 
-finished = [run for run in reversed(runs) if run["status"] not in UNFINISHED]
+here = comparable_key({"config": {"dataset": dataset_description(dataset)}})
+finished = [
+    run
+    for run in reversed(store.runs(workspace=session["workspace"]))
+    if run["status"] not in UNFINISHED and comparable_key(run) == here
+]
 if finished:
-    st.subheader("Results")
+    st.subheader("Results on this dataset")
 for record in finished:
+    when = time.strftime("%H:%M", time.localtime(record.get("finished") or record.get("created") or 0))
     with st.expander(
-        f"{literal(record['name'])} · {record['status']}",
+        f"{literal(record['name'])} · {record['status']} · {when} · {record['id'][:6]}",
         icon=STATUS_ICONS[record["status"]],
         expanded=record is finished[0],
     ):
         if record["reason"]:
             (st.info if record["status"] == "stopped" else st.error)(literal(sentence(record["reason"])))
-        shown = [(title, record["metrics"].get(key)) for key, title, _ in TASK_COLUMNS[record["task"]]]
-        shown += [
-            ("Parameters", record["params"]),
-            ("Training s", record["train_seconds"]),
-            ("Latency ms / sample", record["metrics"].get("latency_ms")),
-        ]
-        for cell, (title, value) in zip(st.columns(len(shown)), shown, strict=True):
+        if message := verdict(record):
+            st.warning(literal(sentence(message)), icon=":material/block:")
+        metrics = record["metrics"]
+        cells = st.columns(len(TASK_COLUMNS[record["task"]]) + 3)
+        for cell, (key, title, higher) in zip(cells, TASK_COLUMNS[record["task"]], strict=False):
+            baseline = metrics.get(METRIC_BASELINES.get(key, ""))
+            delta = None if metrics.get(key) is None or baseline is None else metrics[key] - baseline
+            cell.metric(
+                title,
+                format_number(metrics.get(key)),
+                delta=None if delta is None else f"{delta:+.3g} vs baseline",
+                delta_color="normal" if higher else "inverse",
+            )
+        for cell, (title, value) in zip(
+            cells[-3:],
+            [
+                ("Parameters", record["params"]),
+                ("Training s", record["train_seconds"]),
+                ("Latency ms / sample", metrics.get("latency_ms")),
+            ],
+            strict=True,
+        ):
             cell.metric(title, format_number(value))
+        if baseline_text := baseline_sentence(record):
+            st.caption(literal(baseline_text))
         if record["history"]:
             show_curves(record, f"result:{record['id']}")
 if finished:

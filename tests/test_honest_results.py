@@ -1,0 +1,120 @@
+"""Honest results: baselines beside every metric, a sentence when a model learned nothing, "best"
+only among models that beat their baseline, and runs of different data never in one table."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import shown
+from streamlit.testing.v1 import AppTest
+from test_app import APP
+
+from core.evaluation import _class_baselines, _unigram_perplexity
+from core.runs import beats_baseline, comparable_groups, comparison_table, group_label, verdict
+from core.store import RunStore
+
+
+def run(
+    name: str, accuracy: float, dataset: str = "rotten_tomatoes", settings: dict | None = None, **extra
+) -> dict:
+    """A finished classification run with the metrics Compare reads."""
+    return {
+        "id": f"{name}-{dataset}-{accuracy}",
+        "name": name,
+        "family": "cnn",
+        "dataset": dataset,
+        "task": "classification",
+        "status": "completed",
+        "reason": "",
+        "params": 100,
+        "train_seconds": 1.0,
+        "created": 1.0,
+        "config": {"dataset": {"id": dataset, "settings": settings or {}}, "model": {}, "train": {}},
+        "history": [{"epoch": 1, "seconds": 1.0, "wall_seconds": 1.0, "samples_per_second": 10.0}],
+        "metrics": {
+            "accuracy": accuracy,
+            "macro_f1": accuracy / 2,
+            "majority_class": "rotten",
+            "majority_accuracy": 0.6,
+            "majority_macro_f1": 0.375,
+            "chance_accuracy": 0.5,
+            "chance_macro_f1": 0.49,
+            "top_prediction": "rotten",
+            "top_prediction_share": 1.0 if accuracy == 0.6 else 0.5,
+            "class_names": ["fresh", "rotten"],
+            "confusion_matrix": [[1, 1], [1, 1]],
+            **extra,
+        },
+    }
+
+
+def test_the_class_baselines_are_what_answering_without_looking_scores():
+    baselines = _class_baselines(np.array([0, 0, 0, 1]), np.array([0, 0, 1, 1]), 2, ["a", "b"])
+    assert baselines["majority_class"] == "a"
+    assert baselines["majority_accuracy"] == 0.5 and baselines["chance_accuracy"] == 0.5
+    assert baselines["majority_macro_f1"] == pytest.approx((2 * 0.5 / 1.5) / 2)
+    assert baselines["chance_macro_f1"] == pytest.approx(0.5)
+
+
+def test_the_unigram_perplexity_is_the_frequency_guess():
+    assert _unigram_perplexity(np.array([1, 1, 1]), np.array([1, 1]), 3) == pytest.approx(6 / 4)
+    assert math.isnan(_unigram_perplexity(np.array([1]), np.array([], dtype=int), 3))
+
+
+def test_a_model_that_always_answers_the_commonest_class_is_told_so():
+    lazy = run("GRU", 0.6)
+    assert beats_baseline(lazy) is False
+    assert verdict(lazy) == (
+        "GRU predicts 'rotten' for 100% of the test texts: no better than always answering the commonest "
+        "class (0.600); try more epochs, a smaller vocabulary, or class weights."
+    )
+    assert verdict(run("CNN", 0.75)) is None
+
+
+def test_a_forecast_no_better_than_the_last_value_is_told_so():
+    record = {
+        **run("LSTM", 0.0, "sunspots"),
+        "task": "forecasting",
+        "metrics": {"mae": 25.0, "naive_mae": 22.3},
+    }
+    assert "no better than repeating the last value (22.3)" in verdict(record)
+
+
+def test_best_is_marked_only_among_models_that_beat_their_baseline():
+    table, best = comparison_table([run("CNN", 0.6), run("GRU", 0.55)])
+    assert not any(best["Accuracy"]) and not any(best["Macro F1"])  # nobody beat the majority class
+    assert "Majority acc." not in best and "Chance acc." not in best  # baselines are never "best"
+    assert not any(best["Parameters"])  # equal everywhere: nothing to mark
+    assert list(table["Beats baseline"]) == ["no", "no"]
+    _, best = comparison_table([run("CNN", 0.75), run("GRU", 0.55), run("LSTM", 0.7)])
+    assert best["Accuracy"] == [True, False, False]
+
+
+def test_runs_of_different_data_never_share_a_group():
+    records = [
+        run("CNN", 0.7),
+        run("CNN", 0.7, "digits_8x8"),
+        run("GRU", 0.7, settings={"tokens": "word", "vocab_size": 5000, "sequence_length": 40, "seed": 0}),
+        run("LSTM", 0.7, settings={"sequence_length": 20}),
+    ]
+    records[1]["created"] = 5.0
+    groups = list(comparable_groups(records).values())
+    assert [[record["name"] for record in group] for group in groups] == [["CNN"], ["CNN", "GRU"], ["LSTM"]]
+    assert group_label(records[3]) == "Movie review snippets · sequence_length=20"
+
+
+def test_compare_shows_one_dataset_at_a_time_with_the_flag(tmp_path, monkeypatch):
+    monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
+    store = RunStore()
+    for record in (run("GRU", 0.6), run("CNN", 0.75, "digits_8x8")):
+        store.save_record(record, "mine")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.session_state["workspace"] = "mine"
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["Model"]) == ["CNN"]  # the current dataset's group first
+    at.selectbox(key="compare:group").select_index(1).run()
+    assert list(at.dataframe[0].value["Model"]) == ["GRU"]
+    assert any("no better than always answering the commonest class" in shown(w.value) for w in at.warning)
