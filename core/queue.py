@@ -69,11 +69,31 @@ def enqueue(store: RunStore, records: list[dict[str, Any]], workspace: str) -> l
 
 
 def eta_seconds(progress: dict[str, Any]) -> float | None:
-    """Seconds left in a running run, from its time so far and the share of batches done."""
-    done = progress.get("progress", 0.0)
-    if done <= 0 or progress.get("phase") == "evaluating":
+    """Seconds of training left in a running run, or None before enough of it has been timed.
+
+    The first batch traces the model and is never part of a pace. Before the first epoch ends, only
+    a one-epoch run is estimated (from its batches, once a tenth of them are done); after it, from
+    the first epoch without its first batch; from the second on, from the epochs since the first.
+    """
+    steps, batch, traced = (
+        progress.get("batches") or 0,
+        progress.get("batch", 0),
+        progress.get("first_batch_seconds"),
+    )
+    if traced is None or steps < 2 or progress.get("phase") == "evaluating":
         return None
-    return progress["fit_seconds"] * (1 - done) / done
+    epochs, done = progress["epochs"], progress.get("epochs_done", 0)
+    if done == 0:
+        if epochs > 1 or batch < max(5, steps / 10):
+            return None
+        return (steps - batch) * (progress["fit_seconds"] - traced) / (batch - 1)
+    first = progress["first_epoch_seconds"]
+    if done == 1:
+        per_epoch = (first - traced) * steps / (steps - 1)
+    else:
+        per_epoch = (progress["last_epoch_end"] - first) / (done - 1)
+    into_epoch = progress["fit_seconds"] - progress["last_epoch_end"]
+    return max((epochs - done) * per_epoch - into_epoch, 0.0)
 
 
 def expected_seconds(run: dict[str, Any], finished: list[dict[str, Any]]) -> float | None:

@@ -24,7 +24,7 @@ from core.evaluation import evaluate
 from core.queue import eta_seconds
 from core.spec import ModelSpec
 from core.store import RunStore
-from core.tasks import check_train_settings
+from core.tasks import class_weights, train_settings_for
 from core.trace import Limits, validate
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,10 @@ PROGRESS_KEYS = (  # what the store's live progress of a run holds
     "progress",
     "fit_seconds",
     "samples_per_second",
+    "first_batch_seconds",
+    "first_epoch_seconds",
+    "epochs_done",
+    "last_epoch_end",
     "phase",
 )
 
@@ -68,7 +72,7 @@ class TrainingJob:
         self.store, self.workspace = store, workspace
         self.strategy = strategy  # a tf.distribute strategy to build the model under, or None
         self.model_file: bytes | None = None  # the trained model in the .keras format
-        self.settings = check_train_settings(settings, dataset.signature.task)
+        self.settings = train_settings_for(dataset, settings)
         self.trace = validate(spec, dataset.signature, limits)
         self.id = queued["id"] if queued else uuid.uuid4().hex[:10]
         self.dataset_config = queued["config"]["dataset"] if queued else None
@@ -201,6 +205,7 @@ class TrainingJob:
                 epochs=self.settings["epochs"],
                 batch_size=self.settings["batch_size"],
                 callbacks=callbacks,
+                class_weight=self._class_weight(),
                 verbose=0,
             )
             self._update(train_seconds=time.perf_counter() - start, phase="evaluating")
@@ -228,6 +233,12 @@ class TrainingJob:
             keras.backend.clear_session()
             gc.collect()
         return self.record()
+
+    def _class_weight(self) -> dict[int, float] | None:
+        """Balanced class weights from the training labels, when the settings ask for them."""
+        classification = self.dataset.signature.task == "classification"
+        balanced = classification and self.settings["class_weight"] == "balanced"
+        return class_weights(self.dataset.train.y) if balanced else None
 
     def _finish(self, status: str, reason: str) -> None:
         """End the run; when the store refuses its results, the run ends as failed, saying why."""
@@ -285,6 +296,8 @@ class _Progress(keras.callbacks.Callback):
             fit_seconds=now - self.train_start,
             samples_per_second=(batch + 1) * self.batch_size / max(now - self.epoch_start, 1e-9),
         )
+        if self.epoch == 0 and batch == 0:  # the first step traces the model: timed apart
+            self.job._update(first_batch_seconds=now - self.train_start)
         self.job._publish()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -299,6 +312,9 @@ class _Progress(keras.callbacks.Callback):
         }
         with self.job._lock:
             self.job._state["history"].append(entry)
+            self.job._state.update(epochs_done=epoch + 1, last_epoch_end=entry["wall_seconds"])
+            if epoch == 0:
+                self.job._state["first_epoch_seconds"] = entry["wall_seconds"]
         self.job._persist(epoch=entry)
         self.job._publish(force=True)
 

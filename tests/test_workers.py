@@ -19,7 +19,7 @@ import pytest
 import core.training
 from core.datasets.described import load_described
 from core.presets import presets_for
-from core.queue import enqueue, queue_waits, queued_record
+from core.queue import enqueue, eta_seconds, queue_waits, queued_record
 from core.store import RunStore, owner_pid
 from core.supervisor import WorkerPool
 from core.worker import Worker
@@ -209,8 +209,9 @@ def test_queued_runs_know_their_place_and_wait(tmp_path):
     assert queue_waits(store, workers=1)[running] == (1, 0.0)
     store.claim_run("elsewhere")
     assert queue_waits(store, workers=1) == {second: (1, None), third: (2, None)}  # no pace yet
-    store.set_progress(running, {"progress": 0.5, "fit_seconds": 10.0})
-    assert queue_waits(store, workers=1) == {second: (1, 10.0), third: (2, 14.0)}
+    progress = {"epochs": 4, "batches": 10, "first_batch_seconds": 1.0, "first_epoch_seconds": 4.0}
+    store.set_progress(running, {**progress, "epochs_done": 2, "last_epoch_end": 10.0, "fit_seconds": 10.0})
+    assert queue_waits(store, workers=1) == {second: (1, 12.0), third: (2, 16.0)}
     assert queue_waits(store, workers=2) == {second: (1, 0.0), third: (2, 4.0)}
 
 
@@ -270,3 +271,17 @@ def test_epochs_the_store_could_not_keep_are_reported(tmp_path, monkeypatch):
     record = store.run(run_id)
     assert record["status"] == "completed" and record["history"] == []
     assert record["reason"].startswith("part of the run could not be saved") and "locked" in record["reason"]
+
+
+def test_no_time_is_promised_before_enough_of_the_run_has_been_timed():
+    first_epoch = {"progress": 0.2, "fit_seconds": 3.0, "epochs": 4, "batches": 10, "batch": 8}
+    assert eta_seconds(first_epoch) is None  # no first batch timed
+    first_epoch["first_batch_seconds"] = 1.0
+    assert eta_seconds(first_epoch) is None  # several epochs: wait for the first to end
+    assert eta_seconds({**first_epoch, "epochs": 1}) == pytest.approx(2 * 2.0 / 7)  # one epoch: its batches
+    after_one = {**first_epoch, "epochs_done": 1, "first_epoch_seconds": 4.0, "last_epoch_end": 4.0}
+    after_one.update(fit_seconds=4.0, batch=0)
+    assert eta_seconds(after_one) == pytest.approx(3 * 3.0 * 10 / 9)  # the first epoch, less its first batch
+    later = {**after_one, "epochs_done": 3, "last_epoch_end": 10.0, "fit_seconds": 11.0}
+    assert eta_seconds(later) == pytest.approx(3.0 - 1.0)  # the pace of epochs 2-3, less what is done
+    assert eta_seconds({**later, "phase": "evaluating"}) is None
