@@ -143,6 +143,7 @@ def _forecasting(dataset: Dataset, predictions: np.ndarray) -> dict[str, Any]:
             "predicted": predicted[points, 0].tolist(),
             "naive": naive[points, 0].tolist(),
             "target": target.name,
+            "points": len(truth),
         },
     }
 

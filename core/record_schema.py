@@ -176,6 +176,7 @@ FORECASTING = table(
                 "predicted": SERIES,
                 "naive": SERIES,
                 "target": text(200),
+                "points": whole(),
             },
             ("time", "truth", "predicted", "naive", "target"),
         ),

@@ -75,7 +75,9 @@ group = st.selectbox(
     "Dataset",
     list(groups),
     index=list(groups).index(current),
-    format_func=lambda key: f"{group_label(groups[key][0])} ({len(groups[key])} runs)",
+    format_func=lambda key: (
+        f"{group_label(groups[key][0])} · {len(groups[key])} run{'s' * (len(groups[key]) > 1)}"
+    ),
     key="compare:group",
     help="Runs are compared only with runs of the same data, split and preprocessing.",
 )
@@ -138,8 +140,10 @@ axis = controls[1].radio(
 )
 if metric:
     frame = curves(selected, metric)
+    scaled = selected[0]["task"] == "forecasting"
+    units = " (on the scaled series; the table's errors are in the target's units)" if scaled else ""
     chart = (
-        alt.Chart(frame, title=f"{metric} by {'epoch' if axis == 'epoch' else 'wall time'}")
+        alt.Chart(frame, title=f"{metric} by {'epoch' if axis == 'epoch' else 'wall time'}{units}")
         .mark_line(point=True)
         .encode(
             x=alt.X(
@@ -159,6 +163,9 @@ if metric:
     st.altair_chart(chart, width="stretch")
 
 
+CELL_PIXELS = 34  # a confusion matrix cell, wide enough for a three-digit count
+
+
 def confusion_panel(record: dict[str, Any]) -> None:
     metrics = record["metrics"]
     names = metrics["class_names"]
@@ -170,6 +177,7 @@ def confusion_panel(record: dict[str, Any]) -> None:
             for j in range(len(names))
         ]
     )
+    side = CELL_PIXELS * len(names)
     heat = (
         alt.Chart(cells, title="Confusion matrix (test split)")
         .mark_rect()
@@ -179,9 +187,14 @@ def confusion_panel(record: dict[str, Any]) -> None:
             color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), title="Samples"),
             tooltip=["true", "predicted", "count"],
         )
+        .properties(width=side, height=side)
     )
-    labels = heat.mark_text(fontSize=9).encode(text="count:Q", color=alt.value("#333"))
-    st.altair_chart(heat + labels, width="stretch")
+    dark = int(matrix.max()) / 2
+    labels = heat.mark_text(fontSize=10).encode(
+        text="count:Q",
+        color=alt.condition(alt.datum.count > dark, alt.value("white"), alt.value("#222")),
+    )
+    st.altair_chart(heat + labels, width="content")
     examples = metrics.get("examples", [])
     if examples:
         st.markdown("**Misclassified examples**")
@@ -198,29 +211,52 @@ def confusion_panel(record: dict[str, Any]) -> None:
             )
 
 
+FORECAST_WINDOW = 200  # test points drawn at once; a slider moves the window
+
+
 def forecast_panel(record: dict[str, Any]) -> None:
     forecast = record["metrics"]["forecast"]
+    count = len(forecast["truth"])
+    start, end = 0, count
+    if count > FORECAST_WINDOW:
+        start, end = st.slider(
+            "Test points shown",
+            0,
+            count,
+            (count - FORECAST_WINDOW, count),
+            key=f"compare:window:{record['id']}",
+        )
+    shown = slice(start, end)
     frame = pd.DataFrame(
         {
-            "time": pd.to_datetime(forecast["time"], errors="coerce"),
-            "truth": forecast["truth"],
-            "model": forecast["predicted"],
-            "naive (last value)": forecast["naive"],
+            "time": pd.to_datetime(forecast["time"][shown], errors="coerce"),
+            "naive (last value)": forecast["naive"][shown],
+            "truth": forecast["truth"][shown],
+            "model": forecast["predicted"][shown],
         }
     )
     long = frame.melt("time", var_name="series", value_name="value")
-    chart = (
-        alt.Chart(long, title=f"Test forecast of {forecast['target']}, one step ahead")
-        .mark_line()
-        .encode(
-            x=alt.X("time:T", title="Time"),
-            y=alt.Y("value:Q", title=forecast["target"], scale=alt.Scale(zero=False)),
-            color=alt.Color("series:N", title=None, sort=["truth", "model", "naive (last value)"]),
-        )
+    order = ["naive (last value)", "truth", "model"]
+    base = alt.Chart(long, title=f"Test forecast of {forecast['target']}, one step ahead").encode(
+        x=alt.X("time:T", title="Time"),
+        y=alt.Y("value:Q", title=forecast["target"], scale=alt.Scale(zero=False)),
+        color=alt.Color(
+            "series:N",
+            title=None,
+            sort=order,
+            scale=alt.Scale(domain=order, range=["#b0b0b0", "#1f3b73", "#e4572e"]),
+        ),
     )
+    naive = base.mark_line(strokeDash=[4, 3]).transform_filter(alt.datum.series == order[0])
+    chart = naive + base.mark_line().transform_filter(alt.datum.series != order[0])  # naive beneath
     st.altair_chart(chart, width="stretch")
     metrics = record["metrics"]
-    st.caption(f"MAE {metrics['mae']:.4g} against {metrics['naive_mae']:.4g} for the naive forecast.")
+    total = forecast.get("points", count)
+    kept = f"the first {count:,} of {total:,} kept with the run" if total > count else f"{count:,}"
+    st.caption(
+        f"Test points {start + 1:,}-{end:,} of {kept} shown. MAE {metrics['mae']:.4g} against "
+        f"{metrics['naive_mae']:.4g} for the naive forecast, over the whole test split."
+    )
 
 
 def language_panel(record: dict[str, Any]) -> None:
