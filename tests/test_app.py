@@ -192,7 +192,7 @@ def test_compare_deletes_runs():
     button(at, "Train").click().run()
     wait_for_runs(at)
     open_page(at, "pages/compare.py")
-    label = at.multiselect(key="compare:runs").value[0]
+    label = at.multiselect(key=f"compare:runs:{at.session_state['compare:group']}").value[0]
     at.multiselect(key="compare:delete").set_value([label]).run()
     button(at, "Delete").click().run()
     assert at.session_state["runs"] == []
