@@ -22,6 +22,7 @@ from pages.common import (
     param_widgets,
     sentence,
     share_link,
+    share_note,
     unique_name,
 )
 
@@ -70,7 +71,9 @@ def duplicate(name: str) -> None:
 def rename(name: str, key: str) -> None:
     new = st.session_state[key].strip()
     if new and new != name and new not in models:
-        models[new] = models.pop(name)
+        renamed = [(new if key == name else key, model) for key, model in models.items()]
+        models.clear()
+        models.update(renamed)  # in place, so the model keeps its place in the list
         models[new]["spec"]["name"] = new
         select(new)
 
@@ -129,16 +132,16 @@ if name is not None:
     with bar[3].popover("Rename", icon=":material/edit:", width="stretch"):
         rename_key = f"build:rename:{name}"
         st.text_input("New name", value=name, key=rename_key, on_change=rename, args=(name, rename_key))
-    bar[4].button("Delete", icon=":material/delete:", on_click=delete, args=(name,), width="stretch")
+    with bar[4].popover("Delete", icon=":material/delete:", width="stretch"):
+        st.markdown(f"Delete **{literal(name)}** and its layers? This cannot be undone.")
+        st.button("Delete it", type="primary", on_click=delete, args=(name,), key="build:delete")
     with bar[5].popover("Share", icon=":material/share:", width="stretch"):
         try:
             link = share_link(dataset, models)
         except (UserError, SpecError) as error:
             st.error(literal(error))
         else:
-            st.markdown(
-                f"This link opens **{dataset.info.name}** with these {len(models)} model(s), ready to train:"
-            )
+            st.markdown(share_note(dataset, len(models)))
             st.code(link, language=None, wrap_lines=True)
 
 if name is None:

@@ -316,6 +316,12 @@ import_section()
 
 st.subheader("Delete runs")
 doomed = st.multiselect("Runs to delete", list(by_label), key="compare:delete")
-if st.button("Delete", icon=":material/delete:", disabled=not doomed):
+confirmed = st.checkbox(
+    f"Yes, delete {len(doomed)} run{'s' * (len(doomed) != 1)} with their models; this cannot be undone",
+    key="compare:delete:confirm",
+    disabled=not doomed,
+)
+if st.button("Delete", icon=":material/delete:", disabled=not (doomed and confirmed)):
     delete_runs({by_label[label]["id"] for label in doomed}, store)
+    del st.session_state["compare:delete:confirm"]
     st.rerun()

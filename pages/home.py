@@ -27,28 +27,28 @@ CARD = [
         "filters slide over neighbouring pixels or time steps",
         "none built in: one step at a time",
         "pages/build.py",
-        "See the Conv layers and their shapes",
+        "Conv layers on Build",
     ),
     (
         "Memory of context",
         "only as wide as its receptive field (dilation widens it)",
         "a hidden state carried along the whole sequence",
         "pages/build.py",
-        "Watch where the time axis ends",
+        "Time axis on Build",
     ),
     (
         "Parallel training",
         "every position at once: fast on CPUs and GPUs",
         "step after step: slower per epoch",
         "pages/train.py",
-        "Compare samples per second",
+        "Speed on Train",
     ),
     (
         "Typical uses",
         "vision, audio, fast sequence models (TCN)",
         "language, forecasting, anything with long order",
         "pages/compare.py",
-        "Compare the results",
+        "Results on Compare",
     ),
 ]
 header = st.columns([2, 3, 3, 3])

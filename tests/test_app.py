@@ -132,7 +132,7 @@ def test_build_page_edits_layers_and_validates_live():
     button(at, "Duplicate").click().run()
     assert "LSTM copy" in at.session_state["models"]["mnist_5k"]
     assert at.session_state["build:model:mnist_5k"] == "LSTM copy"
-    button(at, "Delete").click().run()
+    button(at, "Delete it").click().run()
     assert "LSTM copy" not in at.session_state["models"]["mnist_5k"]
     assert any("Keras code" in tab.label for tab in at.tabs)
     assert at.session_state["build:model:mnist_5k"] == "CNN"
@@ -194,8 +194,10 @@ def test_compare_deletes_runs():
     open_page(at, "pages/compare.py")
     label = at.multiselect(key=f"compare:runs:{at.session_state['compare:group']}").value[0]
     at.multiselect(key="compare:delete").set_value([label]).run()
+    assert button(at, "Delete").disabled  # not without the confirmation
+    at.checkbox(key="compare:delete:confirm").check().run()
     button(at, "Delete").click().run()
-    assert at.session_state["runs"] == []
+    assert at.session_state["runs"] == [] and RunStore().runs(at.session_state["workspace"]) == []
 
 
 def test_the_web_process_never_loads_tensorflow():
