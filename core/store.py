@@ -147,10 +147,14 @@ class RunStore:
         with self._lock:
             return self._db.execute(sql, parameters).fetchall()
 
-    def _transaction(self, statements: list[tuple[str, tuple | list]]) -> list[list[tuple]]:
-        """Several statements as one write transaction: all of them happen, or none."""
+    def _transaction(
+        self, statements: list[tuple[str, tuple | list]], write: bool = True
+    ) -> list[list[tuple]]:
+        """Several statements as one transaction: a write happens whole or not at all; a read sees one
+        state of the file, whatever other processes write meanwhile.
+        """
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 results = [self._db.execute(sql, parameters).fetchall() for sql, parameters in statements]
             except BaseException:
@@ -381,14 +385,19 @@ class RunStore:
             parameters.extend(ids)
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         columns = RUN_COLUMNS + (LIVE_COLUMNS if live else ())
-        query = f"SELECT {', '.join(columns)} FROM runs {where} ORDER BY created, id"
-        rows = self._execute(query, parameters)
+        rows, epochs = self._transaction(
+            [
+                (f"SELECT {', '.join(columns)} FROM runs {where} ORDER BY created, id", parameters),
+                (
+                    f"SELECT run_id, data FROM epochs WHERE run_id IN (SELECT id FROM runs {where}) "
+                    "ORDER BY run_id, epoch",
+                    parameters,
+                ),
+            ],
+            write=False,
+        )  # one snapshot: a run's progress and its history always agree
         histories: dict[str, list] = {}
-        for run_id, data in self._execute(
-            f"SELECT run_id, data FROM epochs WHERE run_id IN (SELECT id FROM runs {where}) "
-            "ORDER BY run_id, epoch",
-            parameters,
-        ):
+        for run_id, data in epochs:
             histories.setdefault(run_id, []).append(json.loads(data))
         records = []
         for row in rows:
