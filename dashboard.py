@@ -4,7 +4,7 @@ import streamlit as st
 
 from pages.common import apply_share, open_workspace, state
 
-st.set_page_config(page_title="CNN vs RNN", page_icon=":material/compare:", layout="wide")
+st.set_page_config(page_title="CNN vs RNN", page_icon="📊", layout="wide")  # an emoji icon needs no network
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
