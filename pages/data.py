@@ -1,16 +1,26 @@
 """Data: choose text, series or images (built-in, Keras download or upload) and look at them."""
 
 import json
+from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
 from core.datasets import DATASETS, Dataset, uploads
+from core.datasets.advice import class_counts, coarse_test_note, imbalance_note
 from core.datasets.base import MODALITIES
-from core.datasets.described import load_described
-from core.errors import UserError
-from pages.common import current_dataset, dataset_names, literal, param_widgets, state
+from core.datasets.described import described_kind, load_described
+from core.errors import SpecError, UserError
+from pages.common import (
+    current_dataset,
+    dataset_names,
+    literal,
+    load_choice,
+    offer_shared_models,
+    param_widgets,
+    state,
+)
 
 ORIGINS = {"built-in": "Built-in (offline)", "keras": "Keras download", "upload": "Your upload"}
 UPLOAD_TYPES = {"series": ["csv"], "text": ["csv"], "images": ["zip"]}
@@ -19,11 +29,18 @@ UPLOAD_HELP = {
     "text": "A CSV with a column of texts and a column of labels.",
     "images": "A ZIP with one folder per class, e.g. cats/1.png, dogs/7.jpg.",
 }
+A_DATASET_OF = {"images": "an image dataset", "text": "a text dataset", "series": "a series"}
+SAMPLES = {"images": "Images", "text": "Texts"}
+
+session = state()
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def csv_columns(data: bytes, name: str) -> list[str]:
-    return list(uploads.read_csv(data, name).columns)
+def csv_columns(data: bytes, name: str, modality: str) -> tuple[list[str], str | None, list[str]]:
+    """The CSV's columns and, for a series, the time column and the numeric columns to preselect."""
+    frame = uploads.read_csv(data, name)
+    time, numeric = uploads.series_columns(frame) if modality == "series" else (None, [])
+    return list(frame.columns), time, numeric
 
 
 @st.cache_data(max_entries=16, show_spinner="Checking your upload…")
@@ -38,118 +55,128 @@ def upload_problem(choice_json: str, data: bytes) -> str | None:
     return None
 
 
-def upload_choice(modality: str, name: str, data: bytes) -> dict:
-    """The choice this upload would make, from the column widgets its kind needs."""
-    options: dict = {}
-    if modality != "images":
-        columns = csv_columns(data, name)
-        if modality == "series":
-            options["time_column"] = st.selectbox(
-                "Time column", [None, *columns], format_func=lambda c: c or "(none: row order)"
-            )
-            options["value_columns"] = st.multiselect(
-                "Columns to use", [c for c in columns if c != options["time_column"]]
-            )
-        else:
-            options["text_column"] = st.selectbox("Text column", columns)
-            options["label_column"] = st.selectbox("Label column", columns, index=min(1, len(columns) - 1))
+def series_options(data: bytes, name: str) -> dict[str, Any]:
+    """The time column and the columns to forecast from, preselected as the CSV suggests."""
+    columns, time, numeric = csv_columns(data, name, "series")
+    time_column = st.selectbox(
+        "Time column",
+        [None, *columns],
+        index=columns.index(time) + 1 if time else 0,
+        format_func=lambda c: c or "(none: row order)",
+    )
+    if time:
+        st.caption(literal(f"{time!r} reads as dates or times, so it is preselected as the time column."))
+    value_columns = st.multiselect(
+        "Columns to use",
+        [c for c in columns if c != time_column],
+        default=[c for c in numeric if c != time_column],
+    )
+    return {"time_column": time_column, "value_columns": value_columns}
+
+
+def text_options(data: bytes, name: str) -> dict[str, Any]:
+    columns, _, _ = csv_columns(data, name, "text")
     return {
-        "id": f"upload:{name}",
-        "settings": {},
-        "upload": {"kind": modality, "name": name, "options": options},
+        "text_column": st.selectbox("Text column", columns),
+        "label_column": st.selectbox("Label column", columns, index=min(1, len(columns) - 1)),
     }
 
 
-session = state()
-choice = session["choice"]
-chosen_info = DATASETS.get(choice["id"])
-current_modality = chosen_info.modality if chosen_info else choice.get("upload", {}).get("kind", "images")
-current_origin = chosen_info.origin if chosen_info else "upload"
+def upload_choice(modality: str, name: str, data: bytes) -> dict[str, Any]:
+    """The choice this upload would make, from the column widgets its kind needs."""
+    options = {"series": series_options, "text": text_options}.get(modality)
+    return {
+        "id": f"upload:{name}",
+        "settings": {},
+        "upload": {"kind": modality, "name": name, "options": options(data, name) if options else {}},
+    }
 
-st.title("Data")
-left, right = st.columns([1, 2], gap="large")
-with left:
-    modality = st.radio(
-        "Kind of data",
-        MODALITIES,
-        index=MODALITIES.index(current_modality),
-        format_func=str.capitalize,
-        horizontal=True,
-        key="data:modality",
-    )
-    origin = st.radio(
-        "Source",
-        list(ORIGINS),
-        index=list(ORIGINS).index(current_origin),
-        format_func=ORIGINS.get,
-        horizontal=True,
-        key="data:origin",
-    )
-    if origin == "upload":
-        upload = st.file_uploader(
-            UPLOAD_HELP[modality], type=UPLOAD_TYPES[modality], key=f"data:file:{modality}"
-        )
-        if upload is not None:
-            data = upload.getvalue()
-            try:
-                candidate = upload_choice(modality, upload.name, data)
-            except UserError as error:
-                st.error(literal(error))
-            else:
-                problem = upload_problem(json.dumps(candidate), data)
-                if problem:
-                    st.error(literal(problem))
-                elif st.button("Use this upload", type="primary"):
-                    session["upload_bytes"] = data
-                    session["choice"] = candidate
-                    st.rerun()
-    else:
-        names = dataset_names(modality, origin)
-        index = names.index(choice["id"]) if choice["id"] in names else 0
-        name = st.selectbox(
-            "Dataset",
-            names,
-            index=index,
-            format_func=lambda n: DATASETS[n].name,
-            key=f"data:dataset:{modality}:{origin}",
-        )
-        info = DATASETS[name]
-        st.caption(f"{info.description}  \nSource: {info.source}. Licence: {info.licence}.")
-        if origin == "keras" and choice["id"] != name:
-            st.info("Keras classics are downloaded once (a few seconds to a minute), then cached.")
-            if st.button("Download and use", type="primary"):
-                session["choice"] = {"id": name, "settings": {}}
-                st.rerun()
-        elif choice["id"] != name:
-            session["choice"] = choice = {"id": name, "settings": {}}
 
+def upload_form(modality: str) -> None:
+    """The uploader of this kind; the upload replaces the current dataset only once it loads as chosen."""
+    upload = st.file_uploader(UPLOAD_HELP[modality], type=UPLOAD_TYPES[modality], key=f"data:file:{modality}")
+    if upload is None:
+        return
+    data = upload.getvalue()
+    try:
+        candidate = upload_choice(modality, upload.name, data)
+    except UserError as error:
+        st.error(literal(error))
+        return
+    problem = upload_problem(json.dumps(candidate), data)
+    if problem:
+        st.error(literal(f"{problem} Your current dataset stays in use."))
+    elif session["choice"].get("upload") == candidate["upload"] and session.get("upload_bytes") == data:
+        st.caption("This upload is your current dataset.")
+    elif st.button("Use this upload", type="primary"):
+        session["upload_bytes"] = data
+        session["choice"] = candidate
+        st.rerun()
+
+
+def dataset_picker(modality: str, origin: str) -> None:
+    """A built-in dataset becomes the current one when picked; a Keras one once downloaded."""
+    names = dataset_names(modality, origin)
+    choice = session["choice"]
+    name = st.selectbox(
+        "Dataset",
+        names,
+        index=names.index(choice["id"]) if choice["id"] in names else 0,
+        format_func=lambda n: DATASETS[n].name,
+        key=f"data:dataset:{modality}:{origin}",
+    )
+    info = DATASETS[name]
+    st.caption(f"{info.description}  \nSource: {info.source}. Licence: {info.licence}.")
+    if origin == "keras" and choice["id"] != name:
+        st.info("Keras classics are downloaded once (a few seconds to a minute), then cached.")
+        if st.button("Download and use", type="primary"):
+            session["choice"] = {"id": name, "settings": {}}
+            st.rerun()
+    elif choice["id"] != name:
+        session["choice"] = {"id": name, "settings": {}}
+
+
+def preprocessing(dataset: Dataset | None) -> Dataset | None:
+    """The current dataset's settings; a change is kept only when the data loads with it."""
     active = session["choice"]
-    dataset = current_dataset()
     info = DATASETS.get(active["id"]) or (dataset.info if dataset else None)
-    if info is not None and info.settings:
-        st.subheader("Preprocessing")
-        settings = param_widgets(
-            info.settings, active.get("settings", {}), key=f"data:settings:{active['id']}", columns=2
+    if info is None or not info.settings:
+        return dataset
+    st.subheader("Preprocessing")
+    settings = param_widgets(
+        info.settings, active.get("settings", {}), key=f"data:settings:{active['id']}", columns=2
+    )
+    if settings == active.get("settings"):
+        return dataset
+    try:
+        changed = load_choice({**active, "settings": settings})
+    except (UserError, SpecError) as error:
+        st.error(literal(f"{error} The dataset keeps its previous settings."))
+        return dataset
+    active["settings"] = settings
+    return changed
+
+
+def class_balance(dataset: Dataset) -> None:
+    counts = class_counts(dataset)
+    samples = SAMPLES[dataset.info.modality]
+    balance = pd.DataFrame({"class": list(counts), "samples": list(counts.values())})
+    chart = (
+        alt.Chart(balance, title="Class balance (training split)")
+        .mark_bar()
+        .encode(
+            x=alt.X("class:N", sort=None, title="Class", axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("samples:Q", title=samples),
         )
-        if settings != active.get("settings"):
-            active["settings"] = settings
-            dataset = current_dataset()
+    )
+    st.altair_chart(chart, width="stretch")
 
 
 def show_images(dataset: Dataset) -> None:
     images, labels = dataset.train.x[:24], dataset.train.y[:24]
     pictures = [image[..., 0] if image.shape[-1] == 1 else image for image in images]
     st.image(pictures, caption=[dataset.class_names[y] for y in labels], width=72, clamp=True)
-    counts = pd.Series(dataset.train.y).value_counts().sort_index()
-    balance = pd.DataFrame(
-        {"class": [dataset.class_names[i] for i in counts.index], "images": counts.to_numpy()}
-    )
-    chart = (
-        alt.Chart(balance, title="Class balance (training split)")
-        .mark_bar()
-        .encode(x=alt.X("class:N", sort=None, title="Class"), y=alt.Y("images:Q", title="Images"))
-    )
-    st.altair_chart(chart, width="stretch")
+    class_balance(dataset)
 
 
 def show_text(dataset: Dataset) -> None:
@@ -164,6 +191,7 @@ def show_text(dataset: Dataset) -> None:
             hide_index=True,
             width="stretch",
             height=260,
+            column_config={"text": st.column_config.TextColumn("Text", width="large"), "label": "Label"},
         )
         lengths = pd.DataFrame({"tokens": preview["lengths"]})
         chart = (
@@ -181,6 +209,8 @@ def show_text(dataset: Dataset) -> None:
         )
         st.altair_chart(chart + rule, width="stretch")
         st.caption("The red line is the sequence length: longer texts are cut, shorter ones padded.")
+    if dataset.class_names:
+        class_balance(dataset)
     st.metric("Vocabulary", f"{dataset.signature.vocab_size:,} tokens")
 
 
@@ -213,22 +243,65 @@ def show_series(dataset: Dataset) -> None:
     )
 
 
+def show_dataset(dataset: Dataset) -> None:
+    st.subheader(literal(dataset.info.name))
+    cells = st.columns(4)
+    cells[0].metric("Training", f"{len(dataset.train):,}")
+    cells[1].metric("Validation", f"{len(dataset.validation):,}")
+    cells[2].metric("Test", f"{len(dataset.test):,}")
+    cells[3].metric(
+        "Classes" if dataset.class_names else "Outputs",
+        len(dataset.class_names) or dataset.signature.outputs,
+    )
+    st.markdown(f"Batches enter the model as **{dataset.signature.input}**.")
+    for note in filter(None, [*dataset.notes, coarse_test_note(dataset)]):
+        st.info(literal(note))
+    if warning := imbalance_note(dataset):
+        st.warning(literal(warning))
+    {"images": show_images, "text": show_text, "series": show_series}[dataset.info.modality](dataset)
+    offer_shared_models(dataset)
+    st.page_link("pages/build.py", label="Next: build models for this data", icon=":material/arrow_forward:")
+
+
+def origin_of(choice: dict[str, Any]) -> str:
+    return DATASETS[choice["id"]].origin if choice["id"] in DATASETS else "upload"
+
+
+_, current_modality = described_kind(session["choice"])
+st.title("Data")
+left, right = st.columns([2, 3], gap="large")
+with left:
+    modality = st.radio(
+        "Kind of data",
+        MODALITIES,
+        index=MODALITIES.index(current_modality),
+        format_func=str.capitalize,
+        horizontal=True,
+        key="data:modality",
+    )
+    origin = st.radio(
+        "Source",
+        list(ORIGINS),
+        index=list(ORIGINS).index(origin_of(session["choice"])),
+        format_func=ORIGINS.get,
+        horizontal=True,
+        key="data:origin",
+    )
+    if origin == "upload":
+        upload_form(modality)
+    else:
+        dataset_picker(modality, origin)
+    current_name, current_modality = described_kind(session["choice"])
+    on_screen = current_modality == modality  # the current dataset is of the kind on screen
+    dataset = preprocessing(current_dataset()) if on_screen else None
+
 with right:
     if dataset is not None:
-        st.subheader(dataset.info.name)
-        shape = dataset.signature.input
-        cells = st.columns(4)
-        cells[0].metric("Training", f"{len(dataset.train):,}")
-        cells[1].metric("Validation", f"{len(dataset.validation):,}")
-        cells[2].metric("Test", f"{len(dataset.test):,}")
-        cells[3].metric(
-            "Classes" if dataset.class_names else "Outputs",
-            len(dataset.class_names) or dataset.signature.outputs,
-        )
-        st.markdown(f"Batches enter the model as **{shape}**.")
-        for note in dataset.notes:
-            st.info(note)
-        {"images": show_images, "text": show_text, "series": show_series}[dataset.info.modality](dataset)
-        st.page_link(
-            "pages/build.py", label="Next: build models for this data", icon=":material/arrow_forward:"
+        show_dataset(dataset)
+    elif not on_screen:
+        st.info(
+            literal(
+                f"Your current dataset is {current_name} ({current_modality}); choose "
+                f"{A_DATASET_OF[modality]} or upload one. Until then, Build and Train use {current_name}."
+            )
         )

@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.queue import eta_seconds, queue_waits
 from core.runs import METRIC_BASELINES, TASK_COLUMNS, baseline_sentence, comparable_key, curves, verdict
-from core.tasks import TRAIN_SETTINGS, check_train_settings
+from core.tasks import TRAIN_SETTINGS, train_settings_for
 from pages.common import (
     current_dataset,
     dataset_description,
@@ -53,7 +53,7 @@ st.subheader("Hyper-parameters")
 settings_key = f"train_settings:{dataset.info.id}"
 session[settings_key] = param_widgets(
     TRAIN_SETTINGS,
-    session.get(settings_key) or check_train_settings({}, dataset.signature.task),
+    session.get(settings_key) or train_settings_for(dataset),
     key=f"train:{dataset.info.id}",
 )
 chosen = st.multiselect(

@@ -117,6 +117,8 @@ def test_image_journey_train_stop_compare(server, browser, tmp_path):
     shots = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    errors: list[str] = []  # offline, nothing may fail to load (the page icon once did)
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
 
     def visit(title: str) -> None:
         page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
@@ -172,4 +174,5 @@ def test_image_journey_train_stop_compare(server, browser, tmp_path):
     assert [row["Model"] for row in rows] == ["CNN", "LSTM", "CNN", "LSTM"]
     assert [row["Status"] for row in rows] == ["completed", "completed", "stopped", "stopped"]
     assert all(0 <= float(row["Accuracy"]) <= 1 for row in rows)
+    assert errors == []
     page.close()

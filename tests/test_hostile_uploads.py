@@ -360,7 +360,7 @@ ACCEPTED = [
     timed_case("times in reverse", timed(DAYS[::-1]), lambda d: first_time(d) == pd.Timestamp(DAYS[0])),
     series_case("NA and nan", series_csv(replaced(values_of("NA"), 19, "nan")), noted("2 missing values")),
     # texts
-    text_case("a row without text", texts_csv([*PAIRS, "yes"], [*PAIRS, " "]), noted("1 rows without")),
+    text_case("a row without text", texts_csv([*PAIRS, "yes"], [*PAIRS, " "]), noted("1 row without")),
     text_case("NA as a label", texts_csv(["NA", "yes"] * 15), classes("NA", "yes")),
     text_case("labels with spaces", texts_csv([" yes", "no "] * 15), classes("no", "yes")),
     text_case("50,000 letters", texts_csv(PAIRS, ["x " * 25_000, *PAIRS[1:]]), noted("10,000 characters")),

@@ -24,8 +24,16 @@ def token_of(payload) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
+SHAPE = {"modality": "series", "task": "forecasting", "input": [24, 1]}
+
+
 def comparison(**changes) -> dict:
     return {"v": 1, "dataset": {"id": "sunspots", "settings": {}}, "models": [GOOD_MODEL], **changes}
+
+
+def shaped(**shape) -> dict:
+    """A comparison whose data stayed with the sender, of this shape."""
+    return comparison(dataset={"shape": shape})
 
 
 @pytest.mark.parametrize("dataset_id", BUILT_IN)
@@ -34,7 +42,7 @@ def test_every_preset_round_trips_through_a_link(dataset_id):
     specs = list(presets_for(dataset.signature).values())
     token = share.encode(dataset_id, {}, specs)
     restored = share.decode(token)
-    assert restored.dataset["id"] == dataset_id
+    assert restored.dataset["id"] == dataset_id and restored.shape is None
     assert restored.models == specs
     restored.check_against(dataset.signature)
     assert len(token) < share.MAX_PARAMETER_CHARS
@@ -70,6 +78,14 @@ HOSTILE = [
         token_of(comparison(dataset={"id": "co2", "settings": {"window": 10**9}})),
         "window must be at most 400",
     ),
+    ("shape and id", token_of(comparison(dataset={"shape": SHAPE, "id": "co2"})), "or only the shape"),
+    ("shape keys", token_of(shaped(modality="series", task="forecasting")), "exactly a modality, a task"),
+    ("unknown kind", token_of(shaped(**{**SHAPE, "modality": "audio"})), "unknown kind of data or task"),
+    ("unhashable kind", token_of(shaped(**{**SHAPE, "modality": ["series"]})), "unknown kind of data"),
+    ("task of another kind", token_of(shaped(**{**SHAPE, "task": "classification"})), "unknown kind"),
+    ("too few axes", token_of(shaped(**{**SHAPE, "input": [24]})), "must be 2 whole numbers"),
+    ("huge axis", token_of(shaped(**{**SHAPE, "input": [10**9, 1]})), "from 1 to 100,000"),
+    ("true as a size", token_of(shaped(**{**SHAPE, "input": [True, 1]})), "must be 2 whole numbers"),
     ("no models", token_of(comparison(models=[])), "must carry 1 to 8 models"),
     ("too many models", token_of(comparison(models=[GOOD_MODEL] * 9)), "must carry 1 to 8 models"),
     (
@@ -153,3 +169,12 @@ def test_opening_a_bad_link_loads_nothing():
     assert not at.exception
     assert shown(at.error[0].value).endswith("Nothing was loaded.")
     assert at.session_state["choice"]["id"] == "mnist_5k" and at.session_state["models"] == {}
+
+
+def test_a_link_without_its_data_round_trips_its_shape():
+    dataset = load_dataset("seattle_weather", {"window": 12})
+    specs = list(presets_for(dataset.signature).values())
+    restored = share.decode(share.encode_without_data(share.DataShape.of(dataset), specs))
+    assert restored.dataset is None and restored.models == specs
+    assert restored.shape == share.DataShape.of(dataset)
+    restored.check_fits(dataset)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import io
 import zipfile
 
@@ -53,7 +54,7 @@ def test_series_csv_loads_with_chosen_columns_and_fills_gaps():
     )
     assert dataset.signature.input.dims == (10, 2)
     assert dataset.info.origin == "upload"
-    assert any("1 missing values were filled" in note for note in dataset.notes)
+    assert "1 missing value was filled by linear interpolation between neighbours." in dataset.notes
 
 
 def test_series_csv_without_time_column_uses_row_order():
@@ -174,3 +175,18 @@ def test_colour_images_keep_three_channels():
     entries = {f"{label}/{i}.png": png((8, 8), "RGB", (i * 30, 0, 0)) for label in "ab" for i in range(3)}
     dataset = uploads.images_upload(zip_bytes(entries), "colour.zip")
     assert dataset.signature.input.dims == (8, 8, 3)
+
+
+@pytest.mark.parametrize(
+    ("data", "called"),
+    [
+        (png(), "(a PNG image)"),
+        (zip_bytes({"xl/workbook.xml": b"<workbook/>" * 50}), "Excel workbook: save the sheet as CSV"),
+        (gzip.compress(b"a,b\n1,2\n" * 50), "(a gzip-compressed file: unpack it first)"),
+        (bytes(range(256)) * 8, "it looks like binary data."),
+    ],
+)
+def test_a_binary_file_is_called_what_it_is(data, called):
+    with pytest.raises(UserError) as caught:
+        uploads.read_csv(data, "sales.csv")
+    assert str(caught.value).startswith("sales.csv is not a text CSV file") and called in str(caught.value)

@@ -18,6 +18,7 @@ MODALITIES = ("images", "text", "series")
 SEED = Param(
     "seed", "int", 0, "Seed of the shuffle that makes the train/validation/test split.", 0, 2**31 - 1
 )
+PLURAL_VERBS = {"is": "are", "was": "were", "has": "have"}  # other verbs drop their final s
 
 
 @dataclass
@@ -124,6 +125,13 @@ class DatasetInfo:
             "licence": self.licence,
             "origin": self.origin,
         }
+
+
+def counted(count: int, noun: str, verb: str = "") -> str:
+    """A count with its noun, and a verb, agreeing: "1 row repeats", "3 rows repeat", "1 value was"."""
+    if count != 1:
+        noun, verb = f"{noun}s", PLURAL_VERBS.get(verb, verb.removesuffix("s"))
+    return f"{count:,} {noun} {verb}".rstrip()
 
 
 def shuffled_splits(

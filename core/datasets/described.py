@@ -6,7 +6,7 @@ from typing import Any
 
 from core.datasets import keras_classics, uploads
 from core.datasets.base import Dataset
-from core.datasets.registry import load_dataset
+from core.datasets.registry import get_info, load_dataset
 from core.errors import UserError
 
 UPLOAD_READERS = {
@@ -42,3 +42,12 @@ def load_described(
             dataset = load_dataset(description["id"], settings)
     limit = description.get("limit")
     return dataset.head(limit) if limit else dataset
+
+
+def described_kind(description: dict[str, Any]) -> tuple[str, str]:
+    """The name and the kind of data (images, text or series) a description names, without loading it."""
+    upload = description.get("upload")
+    if upload:
+        return upload["name"], upload["kind"]
+    info = get_info(description["id"])
+    return info.name, info.modality

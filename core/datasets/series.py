@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from core import budget
-from core.datasets.base import DATA_DIR, Dataset, DatasetInfo, SeriesTarget, Split
+from core.datasets.base import DATA_DIR, Dataset, DatasetInfo, SeriesTarget, Split, counted
 from core.errors import UserError
 from core.params import Param, ParamValues
 from core.shapes import SEQUENCE, Shape, Signature
@@ -41,7 +41,8 @@ def regularize(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     notes = []
     if repeated.any():
         notes.append(
-            f"{repeated.sum()} rows repeat an earlier time; only the first row of each time was kept."
+            f"{counted(int(repeated.sum()), 'row', 'repeats')} an earlier time; "
+            "only the first row of each time was kept."
         )
     if isinstance(frame.index, pd.DatetimeIndex) and len(frame) >= 3:
         with pd.option_context("future.infer_freq_returns_offset", True):
@@ -53,7 +54,7 @@ def regularize(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     if missing:
         frame = frame.interpolate(method="linear", limit_direction="both")
         notes.append(
-            f"{missing} missing values were filled by linear interpolation between their neighbours."
+            f"{counted(missing, 'missing value', 'was')} filled by linear interpolation between neighbours."
         )
     return frame, notes
 

@@ -74,7 +74,8 @@ def labelled_text_dataset(
     notes = list(notes or [])
     if cut:
         notes.append(
-            f"{cut} of {len(texts)} texts are longer than {settings['sequence_length']} tokens and were cut."
+            f"Texts longer than {settings['sequence_length']} tokens, cut to that length: "
+            f"{cut:,} of {len(texts):,}."
         )
     return Dataset(
         info=info,

@@ -22,7 +22,7 @@ from pandas.tseries.api import guess_datetime_format
 from PIL import Image
 
 from core import budget
-from core.datasets.base import SEED, Dataset, DatasetInfo
+from core.datasets.base import SEED, Dataset, DatasetInfo, counted
 from core.datasets.images import ImageHeader, decode_image, image_dataset, read_header
 from core.datasets.series import forecasting_dataset, series_settings
 from core.datasets.text import CLASSIFICATION_SETTINGS, labelled_text_dataset
@@ -45,6 +45,17 @@ CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
 LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\r?\n)+")
 DELIMITERS = ",;\t|"
 SNIFF_CHARACTERS = 16_384
+FILE_KINDS = (  # the first bytes of files often uploaded in place of a CSV, and what they are
+    (b"PK\x03\x04", "a ZIP archive, or an Excel workbook: save the sheet as CSV and upload that"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document, such as an .xls workbook: save the sheet as CSV"),
+    (b"\x1f\x8b", "a gzip-compressed file: unpack it first"),
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"SQLite format 3", "an SQLite database"),
+)
+TIME_SHARE = 0.95  # a column reads as times when at least this share of its written cells are dates
 
 
 def _check_size(data: bytes, name: str) -> None:
@@ -95,7 +106,8 @@ def _text(data: bytes, name: str) -> str:
     utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     text = _decoded(data, ("utf-16",) if utf16 else TEXT_ENCODINGS)
     if text is None or len(CONTROL.findall(text)) > BINARY_SHARE * len(text):
-        raise UserError(f"{name} is not a text CSV file; it looks like binary data.")
+        kind = next((f" ({kind})" for start, kind in FILE_KINDS if data.startswith(start)), "")
+        raise UserError(f"{name} is not a text CSV file; it looks like binary data{kind}.")
     return text
 
 
@@ -190,6 +202,35 @@ def _parsed_times(texts: pd.Series, utc: bool) -> pd.Series:
     return pd.to_datetime(texts, errors="coerce", format=layout, utc=utc) if layout else times
 
 
+def series_columns(frame: pd.DataFrame) -> tuple[str | None, list[str]]:
+    """What to preselect for a series: the first column that reads as dates or times, and the columns of
+    numbers besides it, leaving out row counters.
+    """
+    time = next((column for column in frame.columns if _reads_as_times(frame[column])), None)
+    numeric = [column for column in frame.columns if column != time and _is_variable(frame[column])]
+    return time, numeric
+
+
+def _reads_as_times(column: pd.Series) -> bool:
+    """A column of text whose written cells are nearly all dates or times (numbers are never times)."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return False
+    texts = column.dropna().astype(str).str.strip()
+    texts = texts[texts != ""]
+    return bool(len(texts)) and bool(_parsed_times(texts, utc=True).notna().mean() >= TIME_SHARE)
+
+
+def _is_variable(column: pd.Series) -> bool:
+    """A column of numbers that can be forecast: not all empty, and not a row counter (whole numbers
+    that go up by the same step every row, which a model would have to extrapolate).
+    """
+    if not pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        return False
+    steps = column.diff().dropna().unique()
+    counter = pd.api.types.is_integer_dtype(column) and len(steps) == 1 and steps[0] != 0
+    return bool(column.notna().any()) and not counter
+
+
 def series_upload(
     data: bytes,
     name: str,
@@ -245,11 +286,8 @@ def text_upload(
     texts, labels = frame[text_column].str.strip(), frame[label_column].str.strip()
     kept = (texts != "") & (labels != "")
     texts, labels = texts[kept], labels[kept].tolist()
-    notes = (
-        [f"{len(frame) - len(texts)} rows without a text or a label were left out."]
-        if len(texts) < len(frame)
-        else []
-    )
+    left_out = len(frame) - len(texts)
+    notes = [f"Left out: {counted(left_out, 'row')} without a text or a label."] if left_out else []
     if len(texts) < MIN_TEXT_ROWS:
         raise UserError(f"{name} has {len(texts)} labelled texts; at least {MIN_TEXT_ROWS} are needed.")
     counts = Counter(labels)
@@ -268,7 +306,8 @@ def text_upload(
     long = int((texts.str.len() > budget.TEXT_CHARACTERS).sum())
     if long:
         notes.append(
-            f"{long} texts are longer than {budget.TEXT_CHARACTERS:,} characters; only their start was read."
+            f"{counted(long, 'text', 'is')} longer than {budget.TEXT_CHARACTERS:,} characters; "
+            f"only the first {budget.TEXT_CHARACTERS:,} were read."
         )
     return labelled_text_dataset(
         info, values, texts.str.slice(0, budget.TEXT_CHARACTERS).tolist(), labels, notes
@@ -355,11 +394,11 @@ def _common_form(headers: list[ImageHeader]) -> tuple[tuple[int, int], str, list
     scale = min(1.0, IMAGE_SIDE / max(width, height))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     changes = {
-        f"were resized to {size[0]}x{size[1]} pixels": sum(header.size != size for header in headers),
-        "are animated; only their first frame was used": sum(header.animated for header in headers),
-        "have transparent parts; they were laid over white": sum(header.transparent for header in headers),
+        f"Images resized to {size[0]}x{size[1]} pixels": sum(header.size != size for header in headers),
+        "Images that are animated (only the first frame was used)": sum(h.animated for h in headers),
+        "Images with transparent parts, laid over white": sum(header.transparent for header in headers),
     }
-    notes = [f"{count} of {len(headers)} images {change}." for change, count in changes.items() if count]
+    notes = [f"{change}: {count:,} of {len(headers):,}." for change, count in changes.items() if count]
     return size, "RGB" if any(header.colour for header in headers) else "L", notes
 
 
