@@ -113,6 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--learning-rate", type=float)
     train.add_argument("--optimizer")
     train.add_argument("--patience", type=int)
+    train.add_argument(
+        "--class-weight", choices=("none", "balanced"), help="balanced: every class weighs the same"
+    )
     train.add_argument("--seed", type=int)
     train.add_argument(
         "--limit",
@@ -450,6 +453,7 @@ def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
         "learning_rate": args.learning_rate,
         "optimizer": args.optimizer,
         "patience": args.patience,
+        "class_weight": args.class_weight,
         "seed": args.seed,
     }
     settings = {name: value for name, value in options.items() if value is not None}

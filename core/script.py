@@ -60,6 +60,9 @@ def reproduce_script(record: dict[str, Any], signature: Signature) -> str:
         else "[]"
     )
     run = {"id": str(record["id"]), "model": spec.name, "dataset": info.name}
+    balanced = train["class_weight"] == "balanced" and signature.task == "classification"
+    weights = "\n    class_weight=class_weights(train.y)," if balanced else ""
+    weights_import = "from core.tasks import class_weights\n" if balanced else ""
     return f'''"""Reproduce a run of the CNN vs RNN dashboard with plain Keras.
 
 Save this file in the project folder (next to core/) and run it with python.
@@ -71,7 +74,7 @@ import keras
 import numpy as np
 
 from core.datasets import load_dataset
-
+{weights_import}
 RUN = {run!r}
 
 dataset = load_dataset({info.id!r}, {settings!r}){limit}
@@ -85,7 +88,7 @@ model.fit(
     validation_data=(validation.x, validation.y),
     epochs={train["epochs"]!r},
     batch_size={train["batch_size"]!r},
-    callbacks={early_stopping},
+    callbacks={early_stopping},{weights}
     verbose=2,
 )
 {EVALUATION[signature.task].strip()}

@@ -89,3 +89,14 @@ def test_settings_outside_their_bounds_never_reach_the_script():
 def replace_dataset_settings(record: dict, settings: dict) -> dict:
     record["config"]["dataset"] = {**record["config"]["dataset"], "settings": settings}
     return record
+
+
+def test_a_balanced_run_reproduces_with_the_same_class_weights():
+    record = record_for("CNN")
+    record["config"]["train"]["class_weight"] = "balanced"
+    script = reproduce_script(record, small("digits_8x8").signature)
+    compile(script, "reproduce.py", "exec")
+    assert calls(script) - calls(reproduce_script(record_for("CNN"), small("digits_8x8").signature)) == {
+        "class_weights"
+    }
+    assert "class_weight=class_weights(train.y)" in script
