@@ -2,7 +2,6 @@
 
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from core.codegen import model_code
@@ -27,6 +26,7 @@ from pages.common import (
 )
 
 EMPTY = "(empty)"
+ACTION_POPOVERS = ("build:popover:new", "build:popover:rename", "build:popover:delete")
 ROW_MARKS = {"input": "in", "adapter": "+", "head": "out"}
 
 
@@ -50,7 +50,10 @@ select_key = f"build:model:{dataset.info.id}"
 
 
 def select(name: str) -> None:
+    """Show this model, with the popover of the action that chose it closed."""
     st.session_state[select_key] = name
+    for key in ACTION_POPOVERS:
+        st.session_state[key] = False
 
 
 def create(name: str, preset: str) -> None:
@@ -118,7 +121,7 @@ if st.session_state.get(select_key) not in names:
     st.session_state[select_key] = names[0] if names else None
 with bar[0]:
     name = st.selectbox("Model", names, key=select_key, placeholder="No model yet: create one")
-with bar[1].popover("New", icon=":material/add:", width="stretch"):
+with bar[1].popover("New", icon=":material/add:", width="stretch", key=ACTION_POPOVERS[0], on_change="rerun"):
     presets = [*presets_for(dataset.signature), EMPTY]
     preset = st.selectbox("Start from", presets, key="build:new:preset")
     new_name = st.text_input(
@@ -129,10 +132,14 @@ if name is not None:
     bar[2].button(
         "Duplicate", icon=":material/content_copy:", on_click=duplicate, args=(name,), width="stretch"
     )
-    with bar[3].popover("Rename", icon=":material/edit:", width="stretch"):
+    with bar[3].popover(
+        "Rename", icon=":material/edit:", width="stretch", key=ACTION_POPOVERS[1], on_change="rerun"
+    ):
         rename_key = f"build:rename:{name}"
         st.text_input("New name", value=name, key=rename_key, on_change=rename, args=(name, rename_key))
-    with bar[4].popover("Delete", icon=":material/delete:", width="stretch"):
+    with bar[4].popover(
+        "Delete", icon=":material/delete:", width="stretch", key=ACTION_POPOVERS[2], on_change="rerun"
+    ):
         st.markdown(f"Delete **{literal(name)}** and its layers? This cannot be undone.")
         st.button("Delete it", type="primary", on_click=delete, args=(name,), key="build:delete")
     with bar[5].popover("Share", icon=":material/share:", width="stretch"):
@@ -208,19 +215,11 @@ with side:
         st.warning(f"{len(trace.problems)} problem(s) to fix before this model can train.")
     shapes, diagram, code = st.tabs(["Shapes", "Diagram", "Keras code"])
     with shapes:
-        table = pd.DataFrame(
-            [
-                {
-                    "#": ROW_MARKS.get(row.role, str(row.number)),
-                    "Layer": short_label(row),
-                    "Output shape": str(row.shape) if row.shape else "–",
-                    "Parameters": row.params,
-                    "Note": row.note or row.problem,
-                }
-                for row in trace.rows
-            ]
-        )
-        st.dataframe(table, hide_index=True, width="stretch")
+        for row in trace.rows:  # one line per layer: it wraps at any width, so nothing is cut
+            shape = f"`{row.shape}`" if row.shape else "–"
+            note = f"  \n:gray[{literal(row.note or row.problem)}]" if row.note or row.problem else ""
+            mark = ROW_MARKS.get(row.role, str(row.number))
+            st.markdown(f"**{mark}** {literal(short_label(row))} → {shape} · {row.params:,} parameters{note}")
         st.metric("Parameters in total", f"{trace.total_params:,}")
     with diagram:
         st.graphviz_chart(to_dot(trace), width="stretch")
