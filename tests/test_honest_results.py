@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import shown
 from streamlit.testing.v1 import AppTest
-from test_app import APP
+from test_app import APP, wait_for_runs
 
 from core.evaluation import _class_baselines, _unigram_perplexity
 from core.runs import beats_baseline, comparable_groups, comparison_table, group_label, verdict
@@ -118,3 +118,32 @@ def test_compare_shows_one_dataset_at_a_time_with_the_flag(tmp_path, monkeypatch
     at.selectbox(key="compare:group").select_index(1).run()
     assert list(at.dataframe[0].value["Model"]) == ["GRU"]
     assert any("no better than always answering the commonest class" in shown(w.value) for w in at.warning)
+
+
+def test_an_upload_with_a_dominant_class_and_too_little_training_is_flagged_not_crowned():
+    """Quotes in four topics, one topic most of them; one epoch at a crawling learning rate."""
+    topics = ["computers"] * 70 + ["sport"] * 10 + ["food"] * 10 + ["travel"] * 10
+    rows = "\n".join(f"a quote about {topic} number {i},{topic}" for i, topic in enumerate(topics))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/data.py").run()
+    at.radio(key="data:modality").set_value("text").run()
+    at.radio(key="data:origin").set_value("upload").run()
+    at.file_uploader(key="data:file:text").set_value(
+        ("quotes.csv", f"text,topic\n{rows}\n".encode(), "text/csv")
+    ).run()
+    next(button for button in at.button if button.label == "Use this upload").click().run()
+    assert at.session_state["choice"]["id"] == "upload:quotes.csv"
+    at.switch_page("pages/train.py").run()
+    prefix = "train:upload:quotes.csv"
+    at.number_input(key=f"{prefix}:epochs").set_value(1).run()
+    at.number_input(key=f"{prefix}:learning_rate").set_value(1e-6).run()
+    next(button for button in at.button if button.label == "Train").click().run()
+    assert all(run["status"] == "completed" for run in wait_for_runs(at))
+    at.run()
+    flags = [shown(warning.value) for warning in at.warning if "no better than" in shown(warning.value)]
+    assert len(flags) == 2 and all("always answering the commonest class" in flag for flag in flags)
+    at.switch_page("pages/compare.py").run()
+    table = at.dataframe[0].value
+    assert list(table["Beats baseline"]) == ["no", "no"]
+    _, best = comparison_table(RunStore().runs(ids=at.session_state["runs"]))
+    assert not any(best["Accuracy"]) and not any(best["Macro F1"])  # nothing crowned green
