@@ -87,7 +87,7 @@ def cancel_queued() -> None:
 
 runs = my_runs()
 busy = any(run["status"] in UNFINISHED for run in runs)
-buttons = st.columns([1, 1, 1, 4])
+buttons = st.columns([1, 1, 1.5, 3.5])
 buttons[0].button(
     "Train",
     type="primary",

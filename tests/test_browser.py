@@ -116,7 +116,7 @@ def settle(page) -> None:
 def test_image_journey_train_stop_compare(server, browser, tmp_path):
     shots = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
     errors: list[str] = []  # offline, nothing may fail to load (the page icon once did)
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
 
