@@ -85,28 +85,37 @@ def cancel_queued() -> None:
     store.cancel_queued(queued, session["workspace"])
 
 
-runs = my_runs()
-busy = any(run["status"] in UNFINISHED for run in runs)
-buttons = st.columns([1, 1, 1.5, 3.5])
-buttons[0].button(
-    "Train",
-    type="primary",
-    icon=":material/play_arrow:",
-    on_click=queue_models,
-    disabled=not chosen,
-    width="stretch",
-)
-buttons[1].button(
-    "Stop",
-    icon=":material/stop:",
-    on_click=stop_running,
-    disabled=not busy,
-    width="stretch",
-    help="End the running model after its current batch; what it learned is kept.",
-)
-buttons[2].button("Cancel queued", on_click=cancel_queued, disabled=not busy, width="stretch")
-for problem in session.pop("train:refused", []):
-    st.error(literal(problem))
+busy = any(run["status"] in UNFINISHED for run in my_runs())
+
+
+def control_buttons(active: list[dict[str, Any]]) -> None:
+    """Train, Stop and Cancel queued, enabled by the state this very rerun read."""
+    running = any(run["status"] == "running" for run in active)
+    buttons = st.columns([1, 1, 1.5, 3.5])
+    buttons[0].button(
+        "Train",
+        type="primary",
+        icon=":material/play_arrow:",
+        on_click=queue_models,
+        disabled=not chosen,
+        width="stretch",
+    )
+    buttons[1].button(
+        "Stop",
+        icon=":material/stop:",
+        on_click=stop_running,
+        disabled=not running,
+        width="stretch",
+        help="End the running model after its current batch; what it learned is kept.",
+    )
+    buttons[2].button(
+        "Cancel queued",
+        on_click=cancel_queued,
+        disabled=not any(run["status"] == "queued" for run in active),
+        width="stretch",
+    )
+    for problem in session.pop("train:refused", []):
+        st.error(literal(problem))
 
 
 def curve_chart(history: pd.DataFrame, metric: str, title: str) -> alt.Chart:
@@ -149,8 +158,9 @@ def live_panel() -> None:
     active = [run for run in my_runs(live=True) if run["status"] in UNFINISHED]
     watched = set(session.get("train:watched", []))
     session["train:watched"] = [run["id"] for run in active]
-    if watched - {run["id"] for run in active}:
-        st.rerun()  # a run ended: redraw the whole page with its results
+    if watched - {run["id"] for run in active} or bool(active) != busy:
+        st.rerun()  # a run ended, or runs were queued: the whole page redraws (and polls while busy)
+    control_buttons(active)
     if not active:
         return
     pool.ensure()  # a worker for the queue, and a new one where one died
