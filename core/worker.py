@@ -40,8 +40,8 @@ MOST_MEMORY_MB = 1_000_000  # the largest CNNRNN_WORKER_MEMORY_MB: a terabyte
 class WorkerSettings:
     """When a worker replaces itself; each can be set by an environment variable."""
 
-    max_runs: int = 20  # CNNRNN_WORKER_RUNS
-    max_memory_mb: int = 2000  # CNNRNN_WORKER_MEMORY_MB: peak resident memory
+    max_runs: int = 10  # CNNRNN_WORKER_RUNS: TensorFlow keeps ~11 MB of each fit (bench/memory_growth.py)
+    max_memory_mb: int = 1200  # CNNRNN_WORKER_MEMORY_MB: peak resident memory
 
     @classmethod
     def from_env(cls) -> WorkerSettings:
