@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.datasets import DATASETS, load_dataset
 from core.presets import presets_for
 from core.runs import TASK_COLUMNS
-from core.training import TrainingJob, submit
+from core.training import TrainingJob
 
 
 def main() -> None:
@@ -25,9 +25,7 @@ def main() -> None:
     for name in names:
         dataset = load_dataset(name)
         for preset, spec in presets_for(dataset.signature).items():
-            job = submit(TrainingJob(dataset, spec))
-            job.wait()
-            record = job.record()
+            record = TrainingJob(dataset, spec).run()
             metrics = record["metrics"]
             shown = ", ".join(
                 f"{title} {metrics[key]:.3f}" for key, title, _ in TASK_COLUMNS[dataset.signature.task]

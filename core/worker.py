@@ -79,6 +79,8 @@ class Worker:
 
     def serve(self, once: bool = False, only: list[str] | None = None) -> int:
         """Take work until the queue is empty (``once``) or forever; returns the runs trained."""
+        if not once:
+            import core.training  # noqa: F401  (TensorFlow loads now, not when the next click waits)
         while not self._orphaned():
             if not self.store.has_work():  # a read; claiming takes the write lock
                 if once:

@@ -35,6 +35,7 @@ STATUS_ICONS = {
 }
 UNFINISHED = ("queued", "running")
 MAX_CURVE_POINTS = 400
+SHOWN_RESULTS = 8
 
 session = state()
 dataset = current_dataset()
@@ -202,6 +203,9 @@ finished = [
 ]
 if finished:
     st.subheader("Results on this dataset")
+if len(finished) > SHOWN_RESULTS:
+    st.caption(f"The latest {SHOWN_RESULTS} of {len(finished)} runs; Compare shows them all.")
+    finished = finished[:SHOWN_RESULTS]
 for record in finished:
     when = time.strftime("%H:%M", time.localtime(record.get("finished") or record.get("created") or 0))
     with st.expander(
@@ -236,7 +240,7 @@ for record in finished:
             cell.metric(title, format_number(value))
         if baseline_text := baseline_sentence(record):
             st.caption(literal(baseline_text))
-        if record["history"]:
-            show_curves(record, f"result:{record['id']}")
+        if record["history"] and record is finished[0]:  # charts for the newest run only: each
+            show_curves(record, f"result:{record['id']}")  # drawn chart costs the training CPU time
 if finished:
     st.page_link("pages/compare.py", label="Next: compare the runs", icon=":material/arrow_forward:")

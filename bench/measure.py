@@ -1,0 +1,255 @@
+"""What the benchmarks share: a load gate, alternating rounds summed up as median and interquartile
+range, a streamlit server on a free port, Debian's Chromium driven by Playwright, the dashboard's
+Train page, and the memory of a process.
+
+Timings on these 2-core machines vary by 15-40% from run to run, so every timing here is a warm-up
+and then alternating rounds (A, B, A, B ...), each started once the 1-minute load is low.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.store import RunStore
+from tests.test_browser import CHROMIUM_ARGS, IDLE, ensure_chromium, free_port, settle
+
+ROOT = Path(__file__).resolve().parents[1]
+LOAD_LIMIT = 0.6  # a round starts once the 1-minute load is below this ...
+MAX_WAIT = 60.0  # ... or after this many seconds of waiting, noted in the round's line
+VIEWPORT = {"width": 1400, "height": 1100}
+WAIT_MS = 600_000  # Playwright's longest wait for a page or a run
+FINISHED = ("completed", "stopped", "diverged", "failed", "interrupted")
+
+Measurement = dict[str, float]  # what one side measured in one round: case -> value
+
+
+# ---- rounds, the load gate and the summary -------------------------------------------------------
+
+
+def one_minute_load() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def wait_until_quiet(limit: float = LOAD_LIMIT, max_wait: float = MAX_WAIT) -> str:
+    """Wait until the 1-minute load is below ``limit``, ``max_wait`` seconds at most; says how it went."""
+    start = time.monotonic()
+    while (load := one_minute_load()) >= limit:
+        if time.monotonic() - start >= max_wait:
+            return f"load {load:.2f} after {max_wait:.0f} s wait, went on ABOVE the gate"
+        time.sleep(2)
+    return f"load {load:.2f} after {time.monotonic() - start:.0f} s wait"
+
+
+def alternate(sides: dict[str, Callable[[], Measurement]], count: int) -> dict[str, list[Measurement]]:
+    """A warm-up of every side, then ``count`` rounds of every side in turn (A, B, A, B ...), each
+    behind the load gate; prints every round and returns each side's rounds (warm-up left out).
+    """
+    results: dict[str, list[Measurement]] = {side: [] for side in sides}
+    for number in range(count + 1):
+        label = f"round {number}" if number else "warm-up"
+        for side, measure in sides.items():
+            gate = wait_until_quiet()
+            measured = measure()
+            shown = "  ".join(f"{case} {value:7.3f}" for case, value in measured.items())
+            print(f"{label:>9}  {side:<12} {shown}   ({gate})", flush=True)
+            if number:
+                results[side].append(measured)
+    return results
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Median and interquartile range of some values."""
+
+    median: float
+    q1: float
+    q3: float
+
+    @classmethod
+    def of(cls, values: list[float]) -> Spread:
+        if len(values) < 2:
+            return cls(values[0], values[0], values[0])
+        q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+        return cls(median, q1, q3)
+
+    def __format__(self, spec: str) -> str:
+        return f"{self.median:{spec}} (IQR {self.q1:{spec}}-{self.q3:{spec}})"
+
+
+def summarize(results: dict[str, list[Measurement]], ratio: tuple[str, str] | None = None) -> None:
+    """Print each side's median and IQR per case and, for ``ratio`` (numerator, denominator), the
+    median and IQR of the per-round ratios.
+    """
+    for case in next(iter(results.values()))[0]:
+        parts = [f"{side} {Spread.of([r[case] for r in rounds]):.3f}" for side, rounds in results.items()]
+        if ratio:
+            top, bottom = (results[side] for side in ratio)
+            quotients = [a[case] / b[case] for a, b in zip(top, bottom, strict=True)]
+            parts.append(f"ratio {ratio[0]}/{ratio[1]} {Spread.of(quotients):.3f}")
+        print(f"{case}: " + ";  ".join(parts), flush=True)
+
+
+# ---- processes -------------------------------------------------------------------------------------
+
+
+def resident_mb(pid: int) -> float:
+    """A process's resident memory (VmRSS), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"process {pid} reports no VmRSS")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_idle(pid: int, interval: float = 0.5) -> None:
+    """Wait until a process uses (almost) no CPU for ``interval`` seconds."""
+    used = cpu_seconds(pid)
+    while True:
+        time.sleep(interval)
+        now = cpu_seconds(pid)
+        if now - used < 0.03:
+            return
+        used = now
+
+
+def loads_tensorflow(pid: int) -> bool:
+    return "tensorflow" in Path(f"/proc/{pid}/maps").read_text()
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+
+
+@contextmanager
+def streamlit_server(script: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """``streamlit run script`` headless on a free port (output to ``log``), ended on leaving."""
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "streamlit", "run", str(script)),
+                "--server.headless=true",
+                "--server.address=127.0.0.1",
+                f"--server.port={port}",
+                "--server.fileWatcherType=none",
+                "--browser.gatherUsageStats=false",
+            ],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError(f"streamlit did not start; see {log}")
+        yield Server(url, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+# ---- the browser -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, through Playwright, launched as the browser test does."""
+    from playwright.sync_api import sync_playwright
+
+    path = ensure_chromium()
+    if path is None:
+        raise RuntimeError("Chromium is not available: apt-get install chromium (Debian's package)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def first_visit_seconds(browser: Any, url: str, heading: str) -> float:
+    """Seconds from opening ``url`` in a new browser session (empty cache) until ``heading`` shows
+    and the page's script has finished.
+    """
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        start = time.perf_counter()
+        page.goto(url)
+        page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=WAIT_MS)
+        page.wait_for_selector(IDLE, timeout=WAIT_MS)
+        return time.perf_counter() - start
+    finally:
+        context.close()
+
+
+class TrainPage:
+    """The dashboard's Train page open in the browser, and the run store its runs land in."""
+
+    def __init__(self, browser: Any, url: str, store: RunStore) -> None:
+        self.page = browser.new_page(viewport=VIEWPORT)
+        self.page.goto(f"{url}/train")
+        settle(self.page)
+        self.page.get_by_role("heading", name="Train", exact=True).wait_for()
+        self.store = store
+
+    def set_epochs(self, epochs: int) -> None:
+        field = self.page.get_by_role("spinbutton", name="Epochs")
+        field.fill(str(epochs))
+        field.press("Enter")
+        settle(self.page)
+
+    def train(self) -> tuple[list[dict[str, Any]], float]:
+        """Click Train and wait until every run it queued has ended and the page is idle again;
+        returns those runs' records and the seconds from the click to the first batch in the store.
+        """
+        before = {run["id"] for run in self.store.runs()}
+        self.page.get_by_role("button", name="Train", exact=True).click()
+        clicked = time.perf_counter()
+        first_batch = None
+        while True:
+            runs = [run for run in self.store.runs(live=True) if run["id"] not in before]
+            if first_batch is None and any(run["progress"].get("batch", 0) >= 1 for run in runs):
+                first_batch = time.perf_counter() - clicked
+            if runs and all(run["status"] in FINISHED for run in runs):
+                break
+            time.sleep(0.02 if first_batch is None else 0.5)  # fast only until the first batch
+        failed = [
+            f"{run['name']}: {run['status']} {run['reason']}" for run in runs if run["status"] != "completed"
+        ]
+        if failed or first_batch is None:
+            raise RuntimeError(f"runs did not complete: {failed}")
+        self.page.get_by_role("button", name="Stop", exact=True, disabled=True).wait_for(timeout=WAIT_MS)
+        settle(self.page)
+        return runs, first_batch
+
+    def visit(self, title: str, heading: str | None = None) -> None:
+        """Go to another page through the sidebar, in the same browser session."""
+        self.page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+        settle(self.page)
+        self.page.get_by_role("heading", name=heading or title, exact=True).first.wait_for()
