@@ -57,8 +57,10 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The dashboard on a store of its own: no worker of another test's pool takes its runs."""
     port = free_port()
+    store = tmp_path_factory.mktemp("browser") / "runs.db"
     process = subprocess.Popen(
         [
             sys.executable,
@@ -73,6 +75,7 @@ def server() -> Iterator[str]:
             "--browser.gatherUsageStats=false",
         ],
         cwd=ROOT,
+        env={**os.environ, "RUNS_DB": str(store)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
