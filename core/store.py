@@ -259,29 +259,33 @@ class RunStore:
 
     def request_stop(self, run_ids: list[str], workspace: str) -> int:
         """Ask a workspace's running runs to stop after their current batch; returns how many were asked."""
-        count = 0
-        for run_id in run_ids:
-            count += len(
-                self._execute(
-                    "UPDATE runs SET stop_requested = ? WHERE id = ? AND workspace = ? "
-                    "AND status = 'running' AND stop_requested IS NULL RETURNING id",
-                    (time.time(), run_id, workspace),
-                )
-            )
-        return count
+        return self._update_own(
+            "stop_requested = ?",
+            (time.time(),),
+            run_ids,
+            workspace,
+            "status = 'running' AND stop_requested IS NULL",
+        )
 
     def cancel_queued(self, run_ids: list[str], workspace: str) -> int:
         """Take a workspace's queued runs off the queue (kept as stopped); returns how many."""
-        count = 0
-        for run_id in run_ids:
-            count += len(
-                self._execute(
-                    "UPDATE runs SET status = 'stopped', reason = ?, finished = ? "
-                    "WHERE id = ? AND workspace = ? AND status = 'queued' RETURNING id",
-                    ("cancelled before it started", time.time(), run_id, workspace),
-                )
+        return self._update_own(
+            "status = 'stopped', reason = ?, finished = ?",
+            ("cancelled before it started", time.time()),
+            run_ids,
+            workspace,
+            "status = 'queued'",
+        )
+
+    def _update_own(self, changes: str, values: tuple, run_ids: list[str], workspace: str, when: str) -> int:
+        """One UPDATE of those of ``run_ids`` that belong to ``workspace`` and meet ``when``; how many."""
+        among = ", ".join("?" for _ in run_ids) or "NULL"
+        return len(
+            self._execute(
+                f"UPDATE runs SET {changes} WHERE id IN ({among}) AND workspace = ? AND {when} RETURNING id",
+                (*values, *run_ids, workspace),
             )
-        return count
+        )
 
     def end_run(self, run_id: str, status: str, reason: str) -> bool:
         """Mark a run that is still running as ended from outside its worker (forced stop, dead worker)."""
