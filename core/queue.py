@@ -73,7 +73,8 @@ def eta_seconds(progress: dict[str, Any]) -> float | None:
 
     The first batch traces the model and is never part of a pace. Before the first epoch ends, only
     a one-epoch run is estimated (from its batches, once a tenth of them are done); after it, from
-    the first epoch without its first batch; from the second on, from the epochs since the first.
+    the first epoch without the first batch of its training and of its validation, which trace the
+    model; from the second on, from the epochs since the first.
     """
     steps, batch, traced = (
         progress.get("batches") or 0,
@@ -89,11 +90,21 @@ def eta_seconds(progress: dict[str, Any]) -> float | None:
         return (steps - batch) * (progress["fit_seconds"] - traced) / (batch - 1)
     first = progress["first_epoch_seconds"]
     if done == 1:
-        per_epoch = (first - traced) * steps / (steps - 1)
+        validation = progress.get("first_validation") or {}
+        validated = validation.get("seconds", 0.0)
+        per_epoch = (first - validated - traced) * steps / (steps - 1) + _untraced(validation)
     else:
         per_epoch = (progress["last_epoch_end"] - first) / (done - 1)
     into_epoch = progress["fit_seconds"] - progress["last_epoch_end"]
     return max((epochs - done) * per_epoch - into_epoch, 0.0)
+
+
+def _untraced(validation: dict[str, Any]) -> float:
+    """The first epoch's validation time, its tracing first batch replaced by an ordinary one."""
+    batches, seconds = validation.get("batches", 0), validation.get("seconds", 0.0)
+    if batches < 2:
+        return seconds
+    return (seconds - validation["first_batch_seconds"]) * batches / (batches - 1)
 
 
 def expected_seconds(run: dict[str, Any], finished: list[dict[str, Any]]) -> float | None:
@@ -120,7 +131,7 @@ def queue_waits(store: RunStore, workers: int) -> dict[str, tuple[int, float | N
     free_in = sorted([0.0 if eta is None else eta for eta in running] + [0.0] * idle)
     known = None not in running
     queued = store.runs(ids=store.queued())
-    finished = [run for run in store.runs() if run["status"] == "completed"] if queued else []
+    finished = store.runs(ids=store.completed_like(queued)) if queued else []
     waits: dict[str, tuple[int, float | None]] = {}
     for place, run in enumerate(queued, start=1):
         start = free_in.pop(0)

@@ -243,6 +243,18 @@ class RunStore:
         """Ids of every run a worker is training."""
         return [row[0] for row in self._execute("SELECT id FROM runs WHERE status = 'running'")]
 
+    def completed_like(self, runs: list[dict[str, Any]]) -> list[str]:
+        """Ids of the completed runs of the same model name on the same dataset as any of ``runs``."""
+        pairs = sorted({(run["name"], run["dataset"]) for run in runs})
+        if not pairs:
+            return []
+        matches = " OR ".join("(name = ? AND dataset = ?)" for _ in pairs)
+        rows = self._execute(
+            f"SELECT id FROM runs WHERE status = 'completed' AND ({matches})",
+            tuple(value for pair in pairs for value in pair),
+        )
+        return [row[0] for row in rows]
+
     def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
         """The live state of a running run (batch, loss, speed); also counts as a heartbeat."""
         self._execute(

@@ -42,6 +42,7 @@ PROGRESS_KEYS = (  # what the store's live progress of a run holds
     "samples_per_second",
     "first_batch_seconds",
     "first_epoch_seconds",
+    "first_validation",
     "epochs_done",
     "last_epoch_end",
     "phase",
@@ -275,7 +276,7 @@ class _Progress(keras.callbacks.Callback):
         self.diverged_at = ""
         self.batch_size = job.settings["batch_size"]
         self.epoch = 0
-        self.epoch_start = self.train_start = 0.0
+        self.epoch_start = self.train_start = self.validation_start = 0.0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.train_start = time.perf_counter()
@@ -309,6 +310,20 @@ class _Progress(keras.callbacks.Callback):
             if self.epoch == 0 and "first_batch_seconds" not in state:  # tracing: timed apart
                 state["first_batch_seconds"] = now - self.train_start
         self.job._publish()
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        self.validation_start = time.perf_counter()
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Times the first epoch's validation: its first batch traces the model, like training's."""
+        if self.epoch > 0:
+            return
+        now = time.perf_counter()
+        with self.job._lock:
+            validation = self.job._state.setdefault("first_validation", {"batches": 0})
+            validation["batches"] = max(validation["batches"], batch + 1)
+            validation.setdefault("first_batch_seconds", now - self.validation_start)
+            validation["seconds"] = max(validation.get("seconds", 0.0), now - self.validation_start)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         now = time.perf_counter()

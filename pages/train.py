@@ -66,9 +66,15 @@ chosen = st.multiselect(
 )
 
 
-def my_runs(live: bool = False) -> list[dict[str, Any]]:
-    """The runs this visitor queued, oldest first."""
-    return store.runs(workspace=session["workspace"], ids=session["runs"], live=live)
+def my_active_runs() -> list[dict[str, Any]]:
+    """This visitor's queued and running runs with their live progress (finished ones are not read)."""
+    unfinished = {*store.queued(), *store.running()}
+    ids = [run_id for run_id in session["runs"] if run_id in unfinished]
+    return [
+        run
+        for run in store.runs(workspace=session["workspace"], ids=ids, live=True)
+        if run["status"] in UNFINISHED
+    ]
 
 
 def queue_models() -> None:
@@ -77,16 +83,16 @@ def queue_models() -> None:
 
 
 def stop_running() -> None:
-    running = [run["id"] for run in my_runs() if run["status"] == "running"]
+    running = [run["id"] for run in my_active_runs() if run["status"] == "running"]
     store.request_stop(running, session["workspace"])
 
 
 def cancel_queued() -> None:
-    queued = [run["id"] for run in my_runs() if run["status"] == "queued"]
+    queued = [run["id"] for run in my_active_runs() if run["status"] == "queued"]
     store.cancel_queued(queued, session["workspace"])
 
 
-busy = any(run["status"] in UNFINISHED for run in my_runs())
+busy = bool(my_active_runs())
 
 
 def control_buttons(active: list[dict[str, Any]]) -> None:
@@ -156,7 +162,7 @@ def queued_line(run: dict[str, Any], place: int, wait: float | None) -> str:
 
 
 def live_panel() -> None:
-    active = [run for run in my_runs(live=True) if run["status"] in UNFINISHED]
+    active = my_active_runs()
     watched = set(session.get("train:watched", []))
     session["train:watched"] = [run["id"] for run in active]
     if watched - {run["id"] for run in active} or bool(active) != busy:
