@@ -22,6 +22,9 @@ LINK_CHARACTERS = 6000  # a share link's parameter
 SWEEP_RUNS = 500  # runs one sweep file may describe, counted before the grid is expanded
 SPEC_BYTES = 1024 * 1024  # a model spec or sweep file
 PARALLEL_WORKERS = 64  # worker processes, logical CPU devices or local Ray CPUs asked of one machine
+TEST_RESULT_VALUES = 30_000  # numbers a run keeps of its test results, example by example (for comparisons)
+QUEUED_RUNS = 40  # runs one visitor may have waiting or training at once
+SEEDS = 20  # seeds one training request may ask for (one run each)
 
 
 def check(amount: int, limit: int, what: str, advice: str) -> None:

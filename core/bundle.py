@@ -12,7 +12,7 @@ from typing import Any
 from core import budget
 from core.datasets import DATASETS
 from core.errors import SpecError, UserError
-from core.record_schema import check_history, check_metrics
+from core.record_schema import check_estimate, check_history, check_metrics
 from core.runs import RECORD_FIELDS
 from core.spec import ModelSpec
 from core.store import RunStore
@@ -148,6 +148,7 @@ def _check_run(number: int, run: Any) -> dict[str, Any]:
     try:
         check_history(run.get("history"))
         check_metrics(run["task"], run.get("metrics"))
+        check_estimate(run.get("estimate"))
     except UserError as error:
         raise UserError(f"{where}: {error}") from None
     return {**run, "reason": run.get("reason", "")}

@@ -14,17 +14,20 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from core import budget, ray_sweep
+from core.comparison import compare_pair
 from core.datasets import DATASETS, Dataset
 from core.datasets.described import load_described
 from core.errors import SpecError, UserError
 from core.inputs import check_workspace, load_json, read_text, shown, whole_number
+from core.param_match import SMALLEST, match_params
 from core.presets import presets_for
 from core.runs import MAIN_METRIC
+from core.seed_groups import group_metrics, seed_groups, seeds_from_text
 from core.spec import ModelSpec
 from core.store import RunStore
 from core.sweep import named_preset
 from core.tasks import check_train_settings
-from core.trace import Limits, validate
+from core.trace import MOST_PARAMS, Limits, validate
 
 CLI_WORKSPACE = "cli"
 
@@ -118,10 +121,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--seed", type=int)
     train.add_argument(
+        "--seeds",
+        metavar="S1,S2,...",
+        help="train one run per seed (e.g. 1,2,3) and print the group's mean ± sd",
+    )
+    train.add_argument(
         "--limit",
         type=_count(budget.DATASET_VALUES),
         metavar="N",
         help="train on the first N training samples only",
+    )
+    train.add_argument(
+        "--match-params",
+        type=_count(MOST_PARAMS),
+        metavar="N",
+        help="scale the model's widths (units, filters) so it has within 5%% of N parameters",
     )
     train.add_argument("--out", type=Path, metavar="run.json", help="write the run record here")
     _add_workspace_option(train)
@@ -158,6 +172,12 @@ def _parser() -> argparse.ArgumentParser:
         help="CPUs of the Ray started here (default: all of them)",
     )
     sweep.add_argument("--ray-gpu", action="store_true", help="each run's Ray task asks for one GPU")
+    sweep.add_argument(
+        "--match-params",
+        metavar=f"N|{SMALLEST}",
+        help="scale every model's widths to within 5%% of N parameters, or of the smallest model on its "
+        "dataset (instead of the file's match_params)",
+    )
     sweep.set_defaults(handler=_sweep)
 
     worker = commands.add_parser(
@@ -170,6 +190,17 @@ def _parser() -> argparse.ArgumentParser:
         "--parent", type=_count(2**31 - 1), metavar="PID", help="end when this process (the dashboard) ends"
     )
     worker.set_defaults(handler=_worker)
+
+    compare = commands.add_parser(
+        "compare",
+        help="compare two runs on the same test split, example by example, with a significance test",
+    )
+    compare.add_argument(
+        "run_a", metavar="RUN_A", help="a run id as `runs` lists it, or its unique beginning"
+    )
+    compare.add_argument("run_b", metavar="RUN_B", help="the other run")
+    compare.add_argument("--json", action="store_true", help="print JSON")
+    compare.set_defaults(handler=_compare)
 
     runs = commands.add_parser("runs", help="list the runs in the run store ($RUNS_DB)")
     runs.add_argument("--json", action="store_true", help="print JSON")
@@ -213,7 +244,9 @@ def _sweep(args: argparse.Namespace) -> int:
     from core.sweep import read_sweep
 
     _check_sweep_options(args)
-    plan = read_sweep(args.file)
+    plan = read_sweep(args.file, args.match_params)
+    for dataset_id, matched in plan.matched:
+        print(f"{dataset_id}: {matched}")
     store, workspace = RunStore(), args.workspace or plan.workspace
     records = [
         queued_record(run.description, run.dataset.info, run.dataset.signature, run.spec, run.settings)
@@ -334,6 +367,31 @@ class _stop_on_interrupt:
 
     def __exit__(self, *exc: object) -> None:
         signal.signal(signal.SIGINT, self.previous)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """Two runs side by side: their test metrics, where they disagree, and the significance test."""
+    store = RunStore()
+    records = store.runs()
+    a, b = _find_run(records, args.run_a, store), _find_run(records, args.run_b, store)
+    report = compare_pair(a, b, records, store)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else "\n".join(report.lines()))
+    return 0
+
+
+def _find_run(records: list[dict[str, Any]], given: str, store: RunStore) -> dict[str, Any]:
+    """The run whose id is ``given`` or begins with it, or one sentence."""
+    found = [record for record in records if record["id"] == given] or [
+        record for record in records if given and record["id"].startswith(given)
+    ]
+    if not found:
+        raise UserError(
+            f"No run in {store.path} has an id beginning with {shown(given)}; "
+            "`python -m core runs` lists them."
+        )
+    if len(found) > 1:
+        raise UserError(f"{len(found)} runs have ids beginning with {shown(given)}; give more of the id.")
+    return found[0]
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -466,41 +524,74 @@ def _train(args: argparse.Namespace) -> int:
     _check_out(args.out)
     limits = Limits.from_env()
     settings = _train_settings(args)
+    seeds = _seeds(args)
     spec = _given_spec(args.model)
     dataset = load_described({"id": args.dataset, "settings": _settings(args.set)}, fetch_missing=True)
     spec = spec or _model(args.model, dataset)
     validate(spec, dataset.signature, limits)
+    if args.match_params:
+        matched = match_params(spec, dataset.signature, args.match_params, limits)
+        print(matched)
+        spec = matched.spec
     from core.training import TrainingJob  # TensorFlow loads only for training, once all is checked
 
     if args.limit:
         dataset = dataset.head(args.limit)
-    progress = _Progress()
-    job = TrainingJob(
-        dataset,
-        spec,
-        settings,
-        limits=limits,
-        store=RunStore(),
-        workspace=args.workspace,
-        listener=progress.draw,
-    )
-    with _stop_on_interrupt(job.stop):
-        record = job.run()
-    progress.end()
-    _report(record)
+    records = []
+    for seed in seeds or [settings.get("seed")]:
+        if seeds:
+            print(f"seed {seed} ({len(records) + 1} of {len(seeds)})", file=sys.stderr)
+        progress = _Progress()
+        job = TrainingJob(
+            dataset,
+            spec,
+            {**settings, **({"seed": seed} if seed is not None else {})},
+            limits=limits,
+            store=RunStore(),
+            workspace=args.workspace,
+            listener=progress.draw,
+        )
+        with _stop_on_interrupt(job.stop):
+            records.append(job.run())
+        progress.end()
+        _report(records[-1])
+        if records[-1]["status"] == "stopped":  # Ctrl-C: the seeds after it are not trained
+            break
+    if seeds:
+        _report_group(records)
     if args.out:
-        _write_record(record, args.out)
-    return 0 if record["status"] in ("completed", "stopped") else 1
+        _write_record(records if seeds else records[0], args.out)
+    return 0 if all(record["status"] in ("completed", "stopped") for record in records) else 1
 
 
-def _write_record(record: dict[str, Any], path: Path) -> None:
-    """Write the run record to --out; if that fails after all, say where the run is kept."""
+def _seeds(args: argparse.Namespace) -> list[int] | None:
+    """The seeds of --seeds, checked; None without it."""
+    if args.seeds is None:
+        return None
+    if args.seed is not None:
+        raise UserError("Give --seed or --seeds, not both.")
+    return seeds_from_text(args.seeds)
+
+
+def _report_group(records: list[dict[str, Any]]) -> None:
+    """The completed runs' test metrics as mean ± sd with their 95% interval."""
+    completed = [record for record in records if record["status"] == "completed"]
+    print(f"{records[0]['name']} over {len(completed)} completed of {len(records)} seeds:")
+    for row in group_metrics(seed_groups(completed)).itertuples():
+        print(f"  {row.title:<14} {row.text}")
+
+
+def _write_record(record: dict[str, Any] | list[dict[str, Any]], path: Path) -> None:
+    """Write the run record (with --seeds, the list of them) to --out; if that fails after all, say
+    where the runs are kept.
+    """
     try:
         path.write_text(json.dumps(record, indent=2), encoding="utf-8")
     except OSError as error:
+        ids = ", ".join(run["id"] for run in (record if isinstance(record, list) else [record]))
         raise UserError(
             f"The run record cannot be written to {shown(str(path))} ({error.strerror}); "
-            f"the run is kept in the run store as {record['id']}."
+            f"the run is kept in the run store as {ids}."
         ) from None
     print(f"run written to {shown(str(path))}")
 

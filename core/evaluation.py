@@ -9,7 +9,9 @@ from typing import Any
 import keras
 import numpy as np
 
+from core import budget
 from core.datasets import Dataset
+from core.disagreement import sample_content
 
 EXAMPLES = 8
 FORECAST_POINTS = 600
@@ -75,10 +77,18 @@ def _classification(dataset: Dataset, probabilities: np.ndarray, y: np.ndarray) 
     ]
     metrics["confusion_matrix"] = confusion.tolist()
     metrics["class_names"] = list(names)
+    confidence = probabilities[np.arange(len(y)), predicted]
     metrics["examples"] = [
-        _example(dataset, int(i), names[y[i]], names[predicted[i]], float(probabilities[i, predicted[i]]))
+        _example(dataset, int(i), names[y[i]], names[predicted[i]], float(confidence[i]))
         for i in np.flatnonzero(predicted != y)[:EXAMPLES]
     ]
+    kept = min(len(y), budget.TEST_RESULT_VALUES // 3)
+    metrics["test_results"] = {  # example by example, for comparing two runs on the same split
+        "count": len(y),
+        "true": y[:kept].tolist(),
+        "predicted": predicted[:kept].tolist(),
+        "confidence": np.round(confidence[:kept].astype(np.float64), 3).tolist(),
+    }
     return metrics
 
 
@@ -103,18 +113,13 @@ def _class_baselines(
 
 
 def _example(dataset: Dataset, index: int, truth: str, predicted: str, confidence: float) -> dict[str, Any]:
-    example: dict[str, Any] = {
+    return {
         "index": index,
         "true": truth,
         "predicted": predicted,
         "confidence": confidence,
+        **sample_content(dataset, index),
     }
-    sample = dataset.test.x[index]
-    if dataset.signature.tokens:
-        example["text"] = dataset.test_texts[index] if dataset.test_texts else dataset.decode(sample)
-    else:
-        example["image"] = np.round(sample * 255).astype(np.uint8).tolist()
-    return example
 
 
 def _errors(truth: np.ndarray, predicted: np.ndarray, prefix: str = "") -> dict[str, float]:
@@ -145,7 +150,34 @@ def _forecasting(dataset: Dataset, predictions: np.ndarray) -> dict[str, Any]:
             "target": target.name,
             "points": len(truth),
         },
+        "test_results": _window_results(dataset, truth, predicted),
     }
+
+
+def _window_results(dataset: Dataset, truth: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    """Each test window's mean absolute error and forecast, and the target's values the windows span
+    (window ``i`` reads ``series[i : i + window]`` and forecasts the next ``horizon`` values).
+    """
+    target, inputs = dataset.target, dataset.test.x
+    windows, horizon = truth.shape
+    kept = min(windows, budget.TEST_RESULT_VALUES // (horizon + 2))
+    context = inputs[0, :, target.column] * target.std + target.mean if windows else np.zeros(0)
+    series = np.concatenate([context, truth[:kept, 0], truth[kept - 1, 1:] if kept else []])
+    return {
+        "count": windows,
+        "window": inputs.shape[1],
+        "horizon": horizon,
+        "error": _rounded(np.abs(predicted[:kept] - truth[:kept]).mean(axis=1)).tolist(),
+        "predicted": _rounded(predicted[:kept]).tolist(),
+        "series": _rounded(series).tolist(),
+    }
+
+
+def _rounded(values: np.ndarray, digits: int = 5) -> np.ndarray:
+    """Values rounded to ``digits`` significant digits of the largest of them (compact JSON)."""
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    decimals = digits - 1 - math.floor(math.log10(largest)) if largest > 0 else 0
+    return np.round(values.astype(np.float64), max(decimals, 0))
 
 
 def _language_model(model: keras.Model, dataset: Dataset, metrics: dict[str, Any]) -> dict[str, Any]:

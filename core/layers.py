@@ -39,6 +39,21 @@ def _render_value(value: Any, prefix: str) -> str:
 
 
 @dataclass(frozen=True)
+class Reach:
+    """What one output position of a layer sees of its input along the time axis (for 2-D layers,
+    along each image axis).
+    """
+
+    extent: int = 1  # consecutive input positions one output position is computed from
+    stride: int = 1  # input positions between two neighbouring output positions
+    unbounded: bool = False  # every earlier step: a recurrent layer's state carries them all
+    collapses: bool = False  # its output combines every position (Flatten, global pooling)
+
+
+POINTWISE = Reach()
+
+
+@dataclass(frozen=True)
 class LayerKind:
     """One kind of layer: its parameters, accepted inputs, shape rule, parameter count, Keras call."""
 
@@ -51,6 +66,8 @@ class LayerKind:
     weights: Callable[[Shape, ParamValues], int]
     call: Callable[[ParamValues], LayerCall]
     context: tuple[str, ...] = ()  # values taken from the dataset, e.g. the vocabulary size
+    widths: tuple[str, ...] = ()  # the params that set its width (units, filters), scaled to match sizes
+    reach: Callable[[ParamValues], Reach] = lambda p: POINTWISE  # how far it looks along time
 
     @property
     def family(self) -> str | None:
@@ -206,6 +223,22 @@ def _pool_call(cls: str) -> Callable[[ParamValues], LayerCall]:
     return call
 
 
+def _kernel_reach(p: ParamValues) -> Reach:
+    return Reach(p.get("dilation_rate", 1) * (p["kernel_size"] - 1) + 1, p["strides"])
+
+
+def _pool_reach(p: ParamValues) -> Reach:
+    return Reach(p["pool_size"], p["strides"] or p["pool_size"])
+
+
+def _recurrent_reach(p: ParamValues) -> Reach:
+    return Reach(unbounded=True, collapses=not p["return_sequences"])
+
+
+def _all_positions(p: ParamValues) -> Reach:
+    return Reach(collapses=True)
+
+
 def _plain_call(cls: str, *names: str) -> Callable[[ParamValues], LayerCall]:
     def call(p: ParamValues) -> LayerCall:
         return LayerCall(cls, tuple(p[n] for n in names[:1]), {n: p[n] for n in names[1:]})
@@ -238,6 +271,8 @@ def _recurrent_kind(cls: str, description: str) -> LayerKind:
         _recurrent_shape,
         lambda s, p: _cell_weights(cls, s.last, p["units"]),
         _rnn_call(cls),
+        widths=("units",),
+        reach=_recurrent_reach,
     )
 
 
@@ -252,6 +287,7 @@ def _pool_kinds(op: str, label: str) -> list[LayerKind]:
             _pool1d_shape,
             _no_weights,
             _pool_call(f"{op}Pooling1D"),
+            reach=_pool_reach,
         ),
         LayerKind(
             f"{op}Pooling2D",
@@ -262,6 +298,7 @@ def _pool_kinds(op: str, label: str) -> list[LayerKind]:
             _pool2d_shape,
             _no_weights,
             _pool_call(f"{op}Pooling2D"),
+            reach=_pool_reach,
         ),
         LayerKind(
             f"Global{op}Pooling1D",
@@ -272,6 +309,7 @@ def _pool_kinds(op: str, label: str) -> list[LayerKind]:
             _channels_only,
             _no_weights,
             _plain_call(f"Global{op}Pooling1D"),
+            reach=_all_positions,
         ),
         LayerKind(
             f"Global{op}Pooling2D",
@@ -282,6 +320,7 @@ def _pool_kinds(op: str, label: str) -> list[LayerKind]:
             _channels_only,
             _no_weights,
             _plain_call(f"Global{op}Pooling2D"),
+            reach=_all_positions,
         ),
     ]
 
@@ -311,6 +350,8 @@ KINDS: dict[str, LayerKind] = {
             _conv1d_shape,
             _conv1d_weights,
             _conv_call("Conv1D"),
+            widths=("filters",),
+            reach=_kernel_reach,
         ),
         LayerKind(
             "Conv2D",
@@ -321,6 +362,8 @@ KINDS: dict[str, LayerKind] = {
             _conv2d_shape,
             _conv2d_weights,
             _conv_call("Conv2D"),
+            widths=("filters",),
+            reach=_kernel_reach,
         ),
         *_pool_kinds("Max", "Keeps the largest value"),
         *_pool_kinds("Average", "Averages the values"),
@@ -333,6 +376,7 @@ KINDS: dict[str, LayerKind] = {
             _flatten,
             _no_weights,
             _plain_call("Flatten"),
+            reach=_all_positions,
         ),
         _recurrent_kind("SimpleRNN", "A plain recurrent layer: one hidden state, short memory."),
         _recurrent_kind("LSTM", "Long short-term memory: gated cell state for long contexts."),
@@ -357,6 +401,8 @@ KINDS: dict[str, LayerKind] = {
             _recurrent_shape,
             _bidirectional_weights,
             _bidirectional_call,
+            widths=("units",),
+            reach=_recurrent_reach,
         ),
         LayerKind(
             "Embedding",
@@ -368,6 +414,7 @@ KINDS: dict[str, LayerKind] = {
             _embedding_weights,
             lambda p: LayerCall("Embedding", (p["input_dim"], p["output_dim"])),
             context=("input_dim",),
+            widths=("output_dim",),
         ),
         LayerKind(
             "Dense",
@@ -378,6 +425,7 @@ KINDS: dict[str, LayerKind] = {
             lambda s, p: s.with_last(p["units"]),
             _dense_weights,
             _plain_call("Dense", "units", "activation"),
+            widths=("units",),
         ),
         LayerKind(
             "Dropout",

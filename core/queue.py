@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
+from copy import deepcopy
 from typing import Any
 
 from core.datasets import DatasetInfo
+from core.seed_groups import checked_seeds
 from core.shapes import Signature
 from core.spec import ModelSpec
 from core.store import RunStore
@@ -48,6 +50,17 @@ def queued_record(
         "history": [],
         "metrics": {},
     }
+
+
+def one_per_seed(record: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]]:
+    """Copies of a queued run, one per seed (each with an id of its own), trained as one seed group."""
+    copies = []
+    for seed in checked_seeds(seeds):
+        copy = deepcopy(record)
+        copy["id"] = uuid.uuid4().hex[:10]
+        copy["config"]["train"]["seed"] = seed
+        copies.append(copy)
+    return copies
 
 
 def in_order(records: list[dict[str, Any]]) -> list[str]:

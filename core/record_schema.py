@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from core import budget
 from core.errors import UserError
 
 Check = Callable[[Any, str], None]  # raises UserError naming the path when the value does not fit
@@ -122,9 +123,40 @@ def _aligned(metrics: dict[str, Any], path: str) -> None:
         _fail(f"{path}.forecast", "four lists of the same length (time, truth, predicted, naive)")
 
 
+def _example_results(metrics: dict[str, Any], path: str) -> None:
+    """A cross-check: one true class, prediction and confidence per kept example, classes that exist."""
+    results = metrics.get("test_results")
+    if results is None:
+        return
+    kept = len(results["true"])
+    if not len(results["predicted"]) == len(results["confidence"]) == kept <= results["count"]:
+        _fail(f"{path}.test_results", "three lists of the same length (true, predicted, confidence)")
+    classes = len(metrics["class_names"])
+    if any(label >= classes for label in (*results["true"], *results["predicted"])):
+        _fail(f"{path}.test_results", f"classes numbered below {classes}")
+
+
+def _window_results(metrics: dict[str, Any], path: str) -> None:
+    """A cross-check: one error and one forecast of ``horizon`` values per kept window, and the target's
+    values the kept windows span, all within the budget.
+    """
+    results = metrics.get("test_results")
+    if results is None:
+        return
+    kept, horizon = len(results["error"]), results["horizon"]
+    spanned = kept + results["window"] + horizon - 1
+    if not 1 <= kept <= results["count"] or kept * (horizon + 2) > budget.TEST_RESULT_VALUES:
+        _fail(f"{path}.test_results.error", f"1 to {budget.TEST_RESULT_VALUES // (horizon + 2):,} errors")
+    if len(results["predicted"]) != kept or any(len(row) != horizon for row in results["predicted"]):
+        _fail(f"{path}.test_results.predicted", f"{kept:,} forecasts of {horizon} values each")
+    if len(results["series"]) != spanned:
+        _fail(f"{path}.test_results.series", f"the {spanned:,} values the windows span")
+
+
 SCORE = number(0, 1)
 COST = number(0)
 CLASS = text(200)
+KEPT = budget.TEST_RESULT_VALUES  # at most this many numbers per run, counted by the cross-checks
 CLASSIFICATION = table(
     {
         "accuracy": SCORE,
@@ -161,6 +193,15 @@ CLASSIFICATION = table(
             ),
             MAX_EXAMPLES,
         ),
+        "test_results": table(
+            {
+                "count": whole(),
+                "true": items(whole(0, MAX_CLASSES - 1), KEPT // 3),
+                "predicted": items(whole(0, MAX_CLASSES - 1), KEPT // 3),
+                "confidence": items(SCORE, KEPT // 3),
+            },
+            ("count", "true", "predicted", "confidence"),
+        ),
     },
     ("accuracy", "class_names", "confusion_matrix"),
 )
@@ -180,6 +221,17 @@ FORECASTING = table(
             },
             ("time", "truth", "predicted", "naive", "target"),
         ),
+        "test_results": table(
+            {
+                "count": whole(),
+                "window": whole(1, KEPT),
+                "horizon": whole(1, KEPT),
+                "error": items(COST, KEPT // 3),
+                "predicted": items(items(number(), KEPT // 3), KEPT // 3),
+                "series": items(number(), KEPT),
+            },
+            ("count", "window", "horizon", "error", "predicted", "series"),
+        ),
     },
     ("mae", "naive_mae", "forecast"),
 )
@@ -198,8 +250,8 @@ LANGUAGE_MODEL = table(
     ("perplexity",),
 )
 METRICS = {  # task -> (the check of its metrics, cross-checks between fields)
-    "classification": (CLASSIFICATION, [_square("class_names", "confusion_matrix")]),
-    "forecasting": (FORECASTING, [_aligned]),
+    "classification": (CLASSIFICATION, [_square("class_names", "confusion_matrix"), _example_results]),
+    "forecasting": (FORECASTING, [_aligned, _window_results]),
     "language-model": (LANGUAGE_MODEL, []),
 }
 
@@ -232,3 +284,49 @@ def _epoch_entry(value: Any, path: str) -> None:
         if not isinstance(key, str) or len(key) > 40:
             _fail(path, "an object of short metric names")
         (whole(1, MAX_EPOCHS) if key == "epoch" else number())(element, f"{path}.{key}")
+
+
+def optional(check: Check) -> Check:
+    """None, or a value that passes ``check``."""
+
+    def check_optional(value: Any, path: str) -> None:
+        if value is not None:
+            check(value, path)
+
+    return check_optional
+
+
+def one_of(*choices: str) -> Check:
+    def check(value: Any, path: str) -> None:
+        if value not in choices:
+            _fail(path, "one of " + ", ".join(choices))
+
+    return check
+
+
+OPTIONAL_COST = optional(COST)
+BASIS = {  # what an estimate was made from, all required
+    "multiply_adds": whole(),
+    "sequential_steps": whole(),
+    "train_samples": whole(),
+    "validation_samples": whole(),
+    "batch_size": whole(1, 2048),
+    "epochs": whole(1, MAX_EPOCHS),
+}
+ESTIMATE = table(  # core.cost: the cost estimated before training, and the peak memory measured
+    {
+        "source": optional(one_of("calibration", "history")),
+        "seconds_per_epoch": OPTIONAL_COST,
+        "total_seconds": OPTIONAL_COST,
+        "peak_memory_mb": OPTIONAL_COST,
+        "measured_peak_memory_mb": OPTIONAL_COST,
+        "candidates": table({"calibration": COST, "history": COST}),
+        "basis": table(BASIS, tuple(BASIS)),
+    },
+    ("source", "seconds_per_epoch", "total_seconds", "peak_memory_mb", "candidates", "basis"),
+)
+
+
+def check_estimate(estimate: Any, path: str = "estimate") -> None:
+    """A run's cost estimate: none, or every field of ``core.cost.estimate`` within its bounds."""
+    optional(ESTIMATE)(estimate, path)

@@ -30,6 +30,7 @@ RECORD_FIELDS = (  # what a run record holds, as stored, exported and imported
     "config",
     "history",
     "metrics",
+    "estimate",  # the cost estimated before training (core.cost), with the peak memory measured
 )
 MAIN_METRIC = {  # the metric a comparison ranks by, and whether higher is better
     "classification": ("accuracy", True),

@@ -4,7 +4,8 @@ The file is ``$RUNS_DB`` (default ``runs/runs.db`` in the project). It is also t
 the dashboard and the command line insert runs as "queued"; worker processes claim them one at a
 time, write batch progress, each finished epoch, the test metrics and the trained model back, and beat
 a heartbeat while they train. A run whose worker is gone becomes "interrupted" with its finished epochs.
-Uploaded data is kept by its SHA-256 so that workers can read it; Keras downloads are queued here too.
+Uploaded data is kept by its SHA-256 so that workers can read it; Keras downloads and cost calibrations
+(a few timed batches of a model, ``core.cost``) are queued here too.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from core.errors import UserError
 from core.runs import RECORD_FIELDS
 
 APPLICATION_ID = 0x434E5252  # "CNRR": marks a file as this app's run store
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "runs" / "runs.db"
 UNFINISHED = ("queued", "running")
 HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a worker on another machine is dead
+CALIBRATION_WORKER_DIED = "the worker measuring it stopped unexpectedly"
 WORKER_DIED = (
     "the worker training this run stopped unexpectedly (killed, out of memory, or a crash inside "
     "TensorFlow); the finished epochs are kept"
@@ -77,9 +79,24 @@ CREATE TABLE downloads (
     requested REAL NOT NULL
 );
 """,
+    3: """
+ALTER TABLE runs ADD COLUMN estimate TEXT;
+CREATE TABLE calibrations (
+    key TEXT PRIMARY KEY,
+    request TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    result TEXT,
+    owner TEXT NOT NULL DEFAULT '',
+    requested REAL NOT NULL
+);
+CREATE INDEX calibrations_by_status ON calibrations (status, requested);
+""",
 }
 RUN_COLUMNS = ("workspace", "owner", *(field for field in RECORD_FIELDS if field != "history"))
 LIVE_COLUMNS = ("progress", "heartbeat", "stop_requested")
+KEPT_ON_UPDATE = ("estimate",)  # set beside a run by its worker: saving a record without it keeps it
+COST_HISTORY_RUNS = 200  # the newest completed runs with an estimate that core.cost fits on
 
 
 def default_path() -> Path:
@@ -167,7 +184,11 @@ class RunStore:
 
     def save_run(self, record: dict[str, Any], workspace: str, owner: str | None = None) -> None:
         """Insert or update a run's row (its history is written epoch by epoch, see add_epoch)."""
-        updates = ", ".join(f"{c} = excluded.{c}" for c in RUN_COLUMNS if c not in ("id", "workspace"))
+        updates = ", ".join(
+            f"{c} = COALESCE(excluded.{c}, {c})" if c in KEPT_ON_UPDATE else f"{c} = excluded.{c}"
+            for c in RUN_COLUMNS
+            if c not in ("id", "workspace")
+        )
         self._execute(*_insert_run(record, workspace, owner, f"DO UPDATE SET {updates}"))
 
     def import_runs(self, records: list[dict[str, Any]], workspace: str) -> int:
@@ -370,12 +391,105 @@ class RunStore:
             return {"status": "failed", "reason": "the worker downloading it stopped unexpectedly"}
         return {"status": status, "reason": reason}
 
+    # ---- cost calibrations and estimates (core.cost) -------------------------------------------
+
+    def request_calibrations(self, requests: dict[str, dict[str, Any]]) -> None:
+        """Queue calibrations for a worker, by key; one already asked for is left as it is."""
+        now = time.time()
+        self._transaction(
+            [
+                (
+                    "INSERT INTO calibrations (key, request, status, requested) VALUES (?, ?, 'queued', ?) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (key, json.dumps(request), now),
+                )
+                for key, request in requests.items()
+            ]
+        )
+
+    def retry_calibrations(self, keys: list[str]) -> int:
+        """Queue failed calibrations again; returns how many."""
+        among = ", ".join("?" for _ in keys) or "NULL"
+        rows = self._execute(
+            f"UPDATE calibrations SET status = 'queued', reason = '', requested = ? "
+            f"WHERE key IN ({among}) AND status = 'failed' RETURNING key",
+            (time.time(), *keys),
+        )
+        return len(rows)
+
+    def claim_calibration(self, owner: str) -> tuple[str, dict[str, Any]] | None:
+        """Atomically take the oldest queued calibration: its key and request; None if none."""
+        [rows] = self._transaction(
+            [
+                (
+                    "UPDATE calibrations SET status = 'running', owner = ? WHERE key = (SELECT key FROM "
+                    "calibrations WHERE status = 'queued' ORDER BY requested LIMIT 1) RETURNING key, request",
+                    (owner,),
+                )
+            ]
+        )
+        return (rows[0][0], json.loads(rows[0][1])) if rows else None
+
+    def finish_calibration(self, key: str, result: dict[str, Any] | None = None, reason: str = "") -> None:
+        """A calibration's result ("done"), or the sentence saying why it failed."""
+        self._execute(
+            "UPDATE calibrations SET status = ?, result = ?, reason = ? WHERE key = ?",
+            ("failed" if result is None else "done", json.dumps(result), reason, key),
+        )
+
+    def calibrations(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The calibrations asked for among ``keys``: status ("queued", "running", "done" or "failed"),
+        the reason it failed and its result; one whose worker is gone is failed with a sentence.
+        """
+        among = ", ".join("?" for _ in keys) or "NULL"
+        rows = self._execute(
+            f"SELECT key, status, reason, result, owner FROM calibrations WHERE key IN ({among})", keys
+        )
+        found = {}
+        for key, status, reason, result, owner in rows:
+            if status == "running" and not _alive(owner, None):
+                status, reason = "failed", CALIBRATION_WORKER_DIED
+                self.finish_calibration(key, reason=reason)
+            found[key] = {"status": status, "reason": reason, "result": json.loads(result or "null")}
+        return found
+
+    def set_estimate(self, run_id: str, estimate: dict[str, Any]) -> None:
+        """Keep a run's cost estimate beside it (made before it trains; its measured memory after)."""
+        self._execute("UPDATE runs SET estimate = ? WHERE id = ?", (json.dumps(estimate), run_id))
+
+    def cost_history(self, limit: int = COST_HISTORY_RUNS) -> list[dict[str, Any]]:
+        """The newest completed runs that kept an estimate, each as its estimate and the seconds of each
+        of its epochs: what ``core.cost`` fits on and judges its sources by.
+        """
+        newest = (
+            "SELECT id FROM runs WHERE status = 'completed' AND estimate IS NOT NULL "
+            "ORDER BY finished DESC LIMIT ?"
+        )
+        rows, epochs = self._transaction(
+            [
+                (f"SELECT id, estimate FROM runs WHERE id IN ({newest})", (limit,)),
+                (
+                    f"SELECT run_id, data FROM epochs WHERE run_id IN ({newest}) ORDER BY run_id, epoch",
+                    (limit,),
+                ),
+            ],
+            write=False,
+        )
+        seconds: dict[str, list[float]] = {}
+        for run_id, data in epochs:
+            seconds.setdefault(run_id, []).append(json.loads(data)["seconds"])
+        return [
+            {"estimate": json.loads(estimate), "epoch_seconds": seconds.get(run_id, [])}
+            for run_id, estimate in rows
+        ]
+
     def has_work(self) -> bool:
-        """Whether any run or download waits for a worker."""
+        """Whether any run, download or calibration waits for a worker."""
         return bool(
             self._execute(
                 "SELECT 1 FROM runs WHERE status = 'queued' UNION ALL "
-                "SELECT 1 FROM downloads WHERE status = 'queued' LIMIT 1"
+                "SELECT 1 FROM downloads WHERE status = 'queued' UNION ALL "
+                "SELECT 1 FROM calibrations WHERE status = 'queued' LIMIT 1"
             )
         )
 
@@ -420,6 +534,7 @@ class RunStore:
             record = dict(zip(columns, row, strict=True))
             record["config"] = json.loads(record["config"])
             record["metrics"] = json.loads(record["metrics"])
+            record["estimate"] = json.loads(record["estimate"] or "null")
             record["history"] = histories.get(record["id"], [])
             if live:
                 record["progress"] = json.loads(record["progress"])
@@ -440,6 +555,7 @@ def _insert_run(
         "owner": owner or this_process(),
         "config": json.dumps(record["config"]),
         "metrics": json.dumps(record.get("metrics") or {}),
+        "estimate": None if record.get("estimate") is None else json.dumps(record["estimate"]),
         "reason": record.get("reason") or "",
         "params": record.get("params") or 0,
         "train_seconds": record.get("train_seconds") or 0.0,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,13 @@ from core.datasets import Dataset, get_info
 from core.datasets.described import load_described
 from core.errors import UserError
 from core.inputs import check_workspace, load_json, read_text, shown
+from core.param_match import Matched, match_models, read_target
 from core.presets import presets_for
 from core.spec import ModelSpec
 from core.tasks import TRAIN_SETTINGS, check_train_settings
 from core.trace import Limits, trace_model
 
-KEYS = {"workspace", "datasets", "models", "seeds", "train", "limit"}
+KEYS = {"workspace", "datasets", "models", "seeds", "train", "limit", "match_params"}
 DEFAULT_WORKSPACE = "sweep"
 DEFAULT_SEEDS = [42]
 
@@ -46,12 +47,18 @@ class PlannedRun:
 class Sweep:
     workspace: str
     runs: list[PlannedRun]
+    matched: list[tuple[str, Matched]] = field(default_factory=list)  # (dataset id, model) when matched
 
 
-def read_sweep(path: Path) -> Sweep:
-    """Read and check a sweep file; nothing loads or expands before the whole file is found sound."""
+def read_sweep(path: Path, match_params: str | None = None) -> Sweep:
+    """Read and check a sweep file; nothing loads or expands before the whole file is found sound.
+
+    ``match_params`` (a number of parameters, or ``smallest``) replaces the file's own.
+    """
     limits = Limits.from_env()
     plan = _parse(path)
+    matching = match_params if match_params is not None else plan.get("match_params")
+    target = None if matching is None else read_target(matching)
     datasets, models = _listed(plan, "datasets"), _listed(plan, "models")
     choices = {"seed": _listed(plan, "seeds", DEFAULT_SEEDS), **_train_choices(plan.get("train", {}))}
     runs = len(datasets) * len(models) * math.prod(len(values) for values in choices.values())
@@ -66,21 +73,40 @@ def read_sweep(path: Path) -> Sweep:
     for description in descriptions:
         get_info(description["id"]).check_settings(description["settings"])
     grid = [dict(zip(choices, combo, strict=True)) for combo in itertools.product(*choices.values())]
-    return Sweep(workspace, [run for each in descriptions for run in _runs_on(each, entries, grid, limits)])
+    sweep = Sweep(workspace, [])
+    for description in descriptions:
+        runs, matched = _runs_on(description, entries, grid, limits, target)
+        sweep.runs += runs
+        sweep.matched += [(description["id"], model) for model in matched]
+    return sweep
 
 
 def _runs_on(
-    description: dict[str, Any], entries: list[str | ModelSpec], grid: list[dict[str, Any]], limits: Limits
-) -> list[PlannedRun]:
-    """The runs on one dataset, loaded once: each model, found to fit it, with each point of the grid."""
+    description: dict[str, Any],
+    entries: list[str | ModelSpec],
+    grid: list[dict[str, Any]],
+    limits: Limits,
+    target: int | str | None,
+) -> tuple[list[PlannedRun], list[Matched]]:
+    """The runs on one dataset, loaded once: each model, found to fit it (and scaled to ``target``
+    parameters, if given: the models as matched), with each point of the grid.
+    """
     dataset = load_described(description, fetch_missing=True)
     specs = [_resolved(entry, dataset, limits) for entry in entries]
+    matched = []
+    if target is not None:
+        try:
+            matched = match_models(specs, dataset.signature, target, limits)
+        except UserError as error:
+            raise UserError(f"On {dataset.info.id}: {error}") from None
+        specs = [model.spec for model in matched]
     task = dataset.signature.task
-    return [
+    runs = [
         PlannedRun(dataset, description, spec, check_train_settings(point, task))
         for spec in specs
         for point in grid
     ]
+    return runs, matched
 
 
 def _parse(path: Path) -> dict[str, Any]:

@@ -11,9 +11,8 @@ from core.shapes import FEATURES, IMAGE, SEQUENCE, TOKENS, Shape, Signature, lay
 from core.spec import MAX_LAYERS_IN_SPEC, ModelSpec
 
 ADAPTER_EMBEDDING_DIM = 32
-SIZE_PARAMS = ("units", "filters", "output_dim")
 LARGEST_SIZE = max(  # the most units, filters or output dimensions any layer allows
-    int(param.max) for kind in KINDS.values() for param in kind.params if param.name in SIZE_PARAMS
+    int(param.max) for kind in KINDS.values() for param in kind.params if param.name in kind.widths
 )
 MOST_PARAMS = 10**9  # the largest CNNRNN_MAX_PARAMS
 
@@ -95,7 +94,7 @@ def trace_model(spec: ModelSpec, signature: Signature, limits: Limits | None = N
         values.update({name: context[name] for name in kind.context})
         row = TraceRow("layer", kind.name, None, number=number, kind=kind.name)
         trace.rows.append(row)
-        for name in SIZE_PARAMS:
+        for name in kind.widths:
             if values.get(name, 0) > limits.max_units:
                 row.problem = (
                     f"{values[name]} {name.replace('_', ' ')} exceed this server's cap of {limits.max_units}"

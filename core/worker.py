@@ -1,11 +1,13 @@
-"""Worker processes: take queued runs (and Keras downloads) from the run store and do them.
+"""Worker processes: take queued runs (and Keras downloads and cost calibrations) from the run store
+and do them.
 
 A worker claims one run at a time (atomically: several workers never take the same run), rebuilds
-its dataset from the run's config, trains it through ``TrainingJob`` (which writes progress, epochs,
-results and the model to the store) and beats a heartbeat while it trains; the heartbeat also
-carries stop requests. After a number of runs, or when its memory passes a limit, a worker replaces
-itself with a fresh process (same pid), so whatever TensorFlow keeps between fits goes back to the
-system.
+its dataset from the run's config, keeps the run's cost estimate beside it (``core.cost``), trains it
+through ``TrainingJob`` (which writes progress, epochs, results and the model to the store), beats a
+heartbeat while it trains (the heartbeat also carries stop requests) and adds the peak memory the run
+took to its estimate. Calibrations, a few seconds each, are served before runs. After a number of
+runs, or when its memory passes a limit, a worker replaces itself with a fresh process (same pid), so
+whatever TensorFlow keeps between fits goes back to the system.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import logging
 import os
 import resource
+import sqlite3
 import sys
 import threading
 import time
@@ -21,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core import cost
 from core.datasets import Dataset, keras_classics
 from core.datasets.described import load_described
 from core.errors import SpecError, UserError
@@ -91,13 +95,16 @@ class Worker:
             if dataset_id is not None:
                 self.fetch(dataset_id)
                 continue
-            run = self.store.claim_run(self.owner, only)
-            if run is None:
-                if once:
-                    break
+            calibration = None if only else self.store.claim_calibration(self.owner)
+            if calibration is not None:
+                self.calibrate(*calibration)
+            elif (run := self.store.claim_run(self.owner, only)) is not None:
+                self.train(run)
+            elif once:
+                break
+            else:
                 time.sleep(IDLE_POLL_SECONDS)
                 continue
-            self.train(run)
             if self.worn_out() and not once:
                 self.replace()
         return self.trained
@@ -128,6 +135,20 @@ class Worker:
         else:
             self.store.finish_download(dataset_id, "done")
 
+    def calibrate(self, key: str, request: dict[str, Any]) -> None:
+        """Time a model on a few batches for the cost estimates; a failure is a sentence on the request."""
+        try:
+            self.store.finish_calibration(key, cost.calibrate(request))
+        except SpecError as error:
+            self.store.finish_calibration(key, reason=error.problems[0])
+        except UserError as error:
+            self.store.finish_calibration(key, reason=str(error))
+        except Exception as error:  # a model that cannot be measured must not end the worker
+            log.exception("calibration %s failed", key)
+            first_line = (str(error).strip().splitlines() or [""])[0][:200]
+            reason = f"measuring it stopped with {error.__class__.__name__}: {first_line}".rstrip(": ")
+            self.store.finish_calibration(key, reason=reason)
+
     def train(self, run: dict[str, Any]) -> dict[str, Any]:
         """Train one claimed run; anything that goes wrong becomes the run's status and reason."""
         from core.training import TrainingJob  # TensorFlow loads with the first run
@@ -152,14 +173,44 @@ class Worker:
         except UserError as error:
             self.store.end_run(run["id"], "failed", str(error))
             return self.store.run(run["id"]) or run
+        estimate = self._estimate(job)
         beating = threading.Event()
         heart = threading.Thread(target=self._beat, args=(job, beating), name="heartbeat", daemon=True)
         heart.start()
+        baseline = cost.reset_peak_memory()
         try:
             return job.run()
         finally:
             beating.set()
             heart.join()
+            if estimate is not None:
+                self._keep_estimate(
+                    job, {**estimate, "measured_peak_memory_mb": cost.peak_memory_above(baseline)}
+                )
+
+    def _estimate(self, job: Any) -> dict[str, Any] | None:
+        """The run's cost, estimated as the Train page does, kept beside it (None if the store fails)."""
+        key = cost.cost_key(cost.calibration_request(job.spec, job.dataset.signature, job.settings))
+        sizes = (len(job.dataset.train), len(job.dataset.validation))
+        try:
+            calibration = self.store.calibrations([key]).get(key, {})
+            history = self.store.cost_history()
+        except sqlite3.Error:
+            log.exception("the cost of run %s could not be estimated", job.id)
+            return None
+        estimate = cost.estimate(
+            job.spec, job.dataset.signature, job.settings, sizes, calibration.get("result"), history
+        )
+        return self._keep_estimate(job, estimate)
+
+    def _keep_estimate(self, job: Any, estimate: dict[str, Any]) -> dict[str, Any] | None:
+        """Save the estimate beside the run; None when the store refuses (the training goes on)."""
+        try:
+            self.store.set_estimate(job.id, estimate)
+        except sqlite3.Error:
+            log.exception("the estimate of run %s could not be saved", job.id)
+            return None
+        return estimate
 
     def _beat(self, job: Any, done: threading.Event) -> None:
         """Every second: tell the store this run is alive, and pass on a stop request."""

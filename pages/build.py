@@ -2,15 +2,18 @@
 
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from core.codegen import model_code
 from core.diagram import to_dot
 from core.errors import SpecError, UserError
 from core.layers import KINDS
+from core.param_match import SMALLEST, TOLERANCE, match_models
 from core.presets import presets_for
+from core.receptive_field import receptive_field, step_unit
 from core.spec import ModelSpec
-from core.trace import TraceRow, trace_model
+from core.trace import Limits, TraceRow, trace_model
 from pages.common import (
     current_dataset,
     dataset_title,
@@ -22,12 +25,15 @@ from pages.common import (
     sentence,
     share_link,
     share_note,
+    spec_of,
     unique_name,
 )
 
 EMPTY = "(empty)"
 ACTION_POPOVERS = ("build:popover:new", "build:popover:rename", "build:popover:delete")
 ROW_MARKS = {"input": "in", "adapter": "+", "head": "out"}
+MATCH_TARGETS = ("The smallest of them", "A number")
+COUNT = st.column_config.NumberColumn(format="localized")
 
 
 def short_label(row: TraceRow) -> str:
@@ -44,6 +50,7 @@ if dataset is None:
     st.stop()
 models = models_for(dataset)
 select_key = f"build:model:{dataset.info.id}"
+match_key = f"build:match:result:{dataset.info.id}"
 
 
 # ---- actions (run as callbacks, before the page redraws) ------------------------------------
@@ -110,6 +117,74 @@ def add_layer(model: dict[str, Any], key: str) -> None:
     model["uids"].append(new_uid())
 
 
+def match(chosen: list[str], number: int | None) -> None:
+    """Scale the chosen models' widths to one parameter count; the scaled specs replace theirs (with new
+    layer ids, so the layer widgets show the new widths), and the before/after rows are kept to show.
+    """
+    try:
+        specs = [spec_of(models[name]) for name in chosen]
+        matched = match_models(specs, dataset.signature, SMALLEST if number is None else number)
+    except UserError as error:
+        st.session_state[match_key] = str(error)
+        return
+    rows = []
+    for name, scaled in zip(chosen, matched, strict=True):
+        models[name] = entry(scaled.spec)
+        rows.append(
+            {
+                "Model": name,
+                "Parameters before": scaled.before,
+                "Parameters after": scaled.after,
+                "Change %": round(scaled.change, 1),
+            }
+        )
+    st.session_state[match_key] = rows
+
+
+def match_parameters(names: list[str]) -> None:
+    """The Match parameters control: which models, to what target, and the last match's before/after."""
+    st.caption(
+        "Scales the widths (units, filters, embedding sizes) of each model by one factor so its parameter "
+        f"count lands within {TOLERANCE:.0%} of the target; layers and other settings stay as they are."
+    )
+    row = st.columns([2.6, 2.8, 1.5, 1], vertical_alignment="bottom")
+    chosen = row[0].multiselect("Models to match", names, default=names)
+    target = row[1].radio(
+        "Target", MATCH_TARGETS, horizontal=True, key=f"build:match:target:{dataset.info.id}"
+    )
+    number = row[2].number_input(
+        "Parameters",
+        min_value=1,
+        max_value=Limits.from_env().max_params,
+        value=10_000,
+        step=1_000,
+        disabled=target != MATCH_TARGETS[1],
+        key=f"build:match:number:{dataset.info.id}",
+    )
+    row[3].button(
+        "Match",
+        type="primary",
+        key="build:match",
+        on_click=match,
+        args=(chosen, number if target == MATCH_TARGETS[1] else None),
+        disabled=not chosen,
+        width="stretch",
+    )
+    result = st.session_state.get(match_key)
+    if isinstance(result, str):
+        st.error(literal(result))
+    elif result:
+        st.dataframe(
+            pd.DataFrame(result),
+            hide_index=True,
+            column_config={
+                "Parameters before": COUNT,
+                "Parameters after": COUNT,
+                "Change %": st.column_config.NumberColumn(format="%+.1f%%"),
+            },
+        )
+
+
 # ---- page ----------------------------------------------------------------------------------
 
 st.title("Build")
@@ -150,6 +225,8 @@ if name is not None:
         else:
             st.markdown(share_note(dataset, len(models)))
             st.code(link, language=None, wrap_lines=True)
+    with st.expander("Match parameters: give the models equal parameter budgets", icon=":material/balance:"):
+        match_parameters(names)
 
 if name is None:
     st.info("Create a model from a preset, or start from empty.")
@@ -221,6 +298,7 @@ with side:
             mark = ROW_MARKS.get(row.role, str(row.number))
             st.markdown(f"**{mark}** {literal(short_label(row))} → {shape} · {row.params:,} parameters{note}")
         st.metric("Parameters in total", f"{trace.total_params:,}")
+        st.caption(receptive_field(spec).sentence(step_unit(dataset.signature)))
     with diagram:
         st.graphviz_chart(to_dot(trace), width="stretch")
     with code:

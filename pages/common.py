@@ -14,7 +14,7 @@ import altair  # noqa: F401  (imported before the freeze below, like everything 
 import pandas  # noqa: F401
 import streamlit as st
 
-from core import share
+from core import budget, share
 from core.datasets import DATASETS, Dataset, keras_classics
 from core.datasets.base import counted
 from core.datasets.described import load_described
@@ -22,12 +22,13 @@ from core.errors import SpecError, UserError
 from core.inputs import WORKSPACE_NAME, WORKSPACE_RULE
 from core.params import Param
 from core.presets import presets_for
-from core.queue import enqueue, queued_record
+from core.queue import enqueue, one_per_seed, queued_record
 from core.spec import ModelSpec
 from core.store import RunStore, default_path
 from core.supervisor import WorkerPool
 
 DEFAULT_DATASET = {"id": "mnist_5k", "settings": {}}
+QUEUE_ADVICE = "Wait for some of your runs to finish, or cancel the queued ones."
 DEFAULT_RNN = {
     "images": "LSTM",
     "text": "LSTM",
@@ -283,19 +284,32 @@ def dataset_description(dataset: Dataset) -> dict[str, Any]:
 
 
 def queue_runs(
-    store: RunStore, dataset: Dataset, specs: list[ModelSpec], settings: dict[str, Any]
+    store: RunStore,
+    dataset: Dataset,
+    specs: list[ModelSpec],
+    settings: dict[str, Any],
+    seeds: list[int] | None = None,
 ) -> list[str]:
-    """Queue these models on the visitor's dataset for the workers; returns the problems of any refused."""
+    """Queue these models on the visitor's dataset for the workers, one run per seed where ``seeds`` are
+    given; returns the problems of any refused.
+    """
     session = state()
     description = dataset_description(dataset)
-    if "upload" in description:
-        store.put_upload(session["upload_bytes"])
     records, problems = [], []
     for spec in specs:
         try:
-            records.append(queued_record(description, dataset.info, dataset.signature, spec, settings))
+            record = queued_record(description, dataset.info, dataset.signature, spec, settings)
         except SpecError as error:
             problems += [f"{spec.name}: {problem}" for problem in error.problems]
+        else:
+            records += one_per_seed(record, seeds) if seeds else [record]
+    waiting = len({*store.queued(), *store.running()} & set(session["runs"]))
+    try:
+        budget.check(waiting + len(records), budget.QUEUED_RUNS, "runs waiting or training", QUEUE_ADVICE)
+    except UserError as error:
+        return [str(error)]
+    if "upload" in description and records:
+        store.put_upload(session["upload_bytes"])
     session["runs"].extend(enqueue(store, records, session["workspace"]))
     worker_pool(store).ensure()
     return problems

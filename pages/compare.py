@@ -29,6 +29,13 @@ from pages.common import (
     sentence,
     state,
 )
+from pages.fair_compare import (
+    band_section,
+    disagreement_section,
+    groups_of,
+    seed_group_section,
+    significance_section,
+)
 
 session = state()
 dataset = current_dataset()
@@ -127,6 +134,10 @@ actions[1].download_button(
     help="Configs, histories and metrics of these runs, to import on another instance.",
 )
 
+seed_groups = groups_of(selected)
+seed_group_section(seed_groups)
+significance_section(seed_groups)
+
 st.subheader("Learning curves")
 metrics = curve_metrics(selected)
 controls = st.columns(2)
@@ -138,10 +149,10 @@ axis = controls[1].radio(
     key="compare:axis",
     format_func={"epoch": "Epoch", "wall_seconds": "Wall time (s)"}.get,
 )
-if metric:
+scaled = selected[0]["task"] == "forecasting"
+units = " (on the scaled series; the table's errors are in the target's units)" if scaled else ""
+if metric and not (axis == "epoch" and band_section(seed_groups, metric, f"{metric}{units}")):
     frame = curves(selected, metric)
-    scaled = selected[0]["task"] == "forecasting"
-    units = " (on the scaled series; the table's errors are in the target's units)" if scaled else ""
     chart = (
         alt.Chart(frame, title=f"{metric} by {'epoch' if axis == 'epoch' else 'wall time'}{units}")
         .mark_line(point=True)
@@ -300,6 +311,8 @@ def downloads(record: dict[str, Any]) -> None:
 
 
 PANELS = {"classification": confusion_panel, "forecasting": forecast_panel, "language-model": language_panel}
+
+disagreement_section(selected, records, store)
 
 st.subheader("Each run")
 columns = st.columns(min(len(selected), 3))

@@ -7,6 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from core.cost import calibration_requests, cost_line, estimate_rows, measuring
 from core.queue import eta_seconds, queue_waits
 from core.runs import METRIC_BASELINES, TASK_COLUMNS, baseline_sentence, comparable_key, curves, verdict
 from core.tasks import TRAIN_SETTINGS, train_settings_for
@@ -36,6 +37,7 @@ STATUS_ICONS = {
 UNFINISHED = ("queued", "running")
 MAX_CURVE_POINTS = 400
 SHOWN_RESULTS = 8
+MOST_SEEDS = 10
 
 session = state()
 dataset = current_dataset()
@@ -64,6 +66,53 @@ chosen = st.multiselect(
     key=f"train:models:{dataset.info.id}",
     help="They train one after another, in this order.",
 )
+runs_per_model = st.number_input(
+    "Runs per model (seeds)",
+    min_value=1,
+    max_value=MOST_SEEDS,
+    value=1,
+    key=f"train:seeds:{dataset.info.id}",
+    help="Each run of a model takes the next seed after the Seed above. Compare then shows each model's "
+    "mean with bands and tells whether the differences between models are significant.",
+)
+
+
+def cost_estimates() -> None:
+    """The chosen models' cost before anything is queued: from a calibration a worker measures (asked
+    for here when missing; the table polls only while one is pending) or from earlier runs.
+    """
+    settings = train_settings_for(dataset, session[settings_key])
+    specs = {name: spec_of(models[name]) for name in chosen}
+    requests = calibration_requests(specs, dataset.signature, settings)
+    found = store.calibrations(list(requests))
+    if missing := {key: request for key, request in requests.items() if key not in found}:
+        store.request_calibrations(missing)
+        found = store.calibrations(list(requests))
+    pending = measuring(found)
+    if pending:
+        pool.ensure()  # a worker for the calibrations
+
+    def table() -> None:
+        calibrations = store.calibrations(list(requests)) if pending else found
+        if pending and not measuring(calibrations):
+            st.rerun()  # all measured: the page redraws once and stops polling
+        sizes = (len(dataset.train), len(dataset.validation))
+        rows, notes = estimate_rows(
+            specs, dataset.signature, settings, sizes, calibrations, store.cost_history()
+        )
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        for note in notes:
+            st.caption(literal(sentence(note)))
+
+    st.caption("Estimated cost" + (" (early stopping may end a run sooner)" if settings["patience"] else ""))
+    st.fragment(table, run_every=1.0 if pending else None)()
+    failed = [key for key, calibration in found.items() if calibration["status"] == "failed"]
+    if failed:
+        st.button("Measure again", on_click=store.retry_calibrations, args=(failed,))
+
+
+if chosen:
+    cost_estimates()
 
 
 def my_active_runs() -> list[dict[str, Any]]:
@@ -79,7 +128,9 @@ def my_active_runs() -> list[dict[str, Any]]:
 
 def queue_models() -> None:
     specs = [spec_of(models[name]) for name in chosen]
-    session["train:refused"] = queue_runs(store, dataset, specs, session[settings_key])
+    first = session[settings_key]["seed"]
+    seeds = list(range(first, first + runs_per_model))
+    session["train:refused"] = queue_runs(store, dataset, specs, session[settings_key], seeds)
 
 
 def stop_running() -> None:
@@ -246,6 +297,8 @@ for record in finished:
             cell.metric(title, format_number(value))
         if baseline_text := baseline_sentence(record):
             st.caption(literal(baseline_text))
+        if cost_text := cost_line(record):
+            st.caption(literal(cost_text))
         if record["history"] and record is finished[0]:  # charts for the newest run only: each
             show_curves(record, f"result:{record['id']}")  # drawn chart costs the training CPU time
 if finished:
