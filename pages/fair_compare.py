@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from core.comparison import TITLES, compare_pair
-from core.disagreement import ClassDisagreement, items_of, names_of
+from core.disagreement import ClassDisagreement, examples_dataset, items_of, names_of
 from core.errors import UserError
 from core.runs import run_label
 from core.seed_groups import SeedGroup, group_curves, group_table, seed_groups
@@ -23,6 +23,11 @@ from pages.common import literal
 
 MOST_PAIRS = 15  # significance tests shown at once (pairs of groups)
 SPLIT_ORDER = ["train", "validation"]
+
+
+def sentence_case(text: str) -> str:
+    """The first letter upper case, the rest (model names) as written."""
+    return text[:1].upper() + text[1:]
 
 
 def groups_of(selected: list[dict[str, Any]]) -> list[SeedGroup]:
@@ -49,7 +54,7 @@ def band_chart(groups: list[SeedGroup], metric: str, split: str, title: str) -> 
     frame = frame[frame["split"] == split]
     base = alt.Chart(frame, title=title).encode(
         x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1, format="d")),
-        color=alt.Color("group:N", title="Group"),
+        color=alt.Color("group:N", title="Group", scale=alt.Scale(scheme="category10")),
     )
     spread = base.mark_area(opacity=0.12).encode(y=alt.Y("min:Q", title=metric), y2="max:Q")
     deviation = base.mark_area(opacity=0.28).encode(y="low:Q", y2="high:Q")
@@ -148,7 +153,10 @@ def disagreement_section(
     labels = {run_label(record): record for record in candidates}
     cells = st.columns(2)
     first = cells[0].selectbox("Run A", list(labels), index=0, key="compare:disagree:a")
-    second = cells[1].selectbox("Run B", list(labels), index=1, key="compare:disagree:b")
+    other_model = next(  # by default, B is the first run of another model
+        (index for index, record in enumerate(candidates) if record["name"] != candidates[0]["name"]), 1
+    )
+    second = cells[1].selectbox("Run B", list(labels), index=other_model, key="compare:disagree:b")
     if first == second:
         st.info("Choose two different runs.")
         return
@@ -164,19 +172,21 @@ def disagreement_section(
     if found.groups:
         group_a, group_b, test = found.groups
         st.caption(literal(f"Seed groups {group_a.label} and {group_b.label}: {test.sentence}"))
-    if found.note:
-        st.caption(literal(found.note))
     names = {"a": name_a, "b": name_b}
     if isinstance(found.found, ClassDisagreement):
-        class_examples(found.examples, names, items_of(found.a))
+        dataset, note = examples_dataset(found.a, store)  # the texts or pixels of the examples
+        if note:
+            st.caption(literal(note))
+        class_examples(found.found.examples(dataset=dataset), names, items_of(found.a))
     else:
         forecast_windows(found, names)
 
 
 def class_examples(examples: dict[str, list[dict[str, Any]]], names: dict[str, str], items: str) -> None:
     """Up to a few examples of each cell, most confident mistakes first."""
-    tabs = st.tabs([literal(TITLES[key].format(**names).capitalize()) for key in examples])
-    for tab, shown in zip(tabs, examples.values(), strict=True):
+    order = ["only_a_right", "only_b_right", "both_wrong", "both_right"]  # disagreements first
+    tabs = st.tabs([literal(sentence_case(TITLES[key].format(**names))) for key in order])
+    for tab, shown in zip(tabs, [examples[key] for key in order], strict=True):
         with tab:
             if not shown:
                 st.caption(f"No test {items} here.")
@@ -208,7 +218,7 @@ def forecast_windows(found: Any, names: dict[str, str]) -> None:
     """
     for side in "ab":
         shown = found.examples[f"{side}_worse"]
-        st.markdown(f"**{literal(TITLES[f'{side}_worse'].format(**names).capitalize())}**")
+        st.markdown(f"**{literal(sentence_case(TITLES[f'{side}_worse'].format(**names)))}**")
         if not shown:
             st.caption("None: it is never the further from the truth.")
             continue
