@@ -7,7 +7,8 @@ import keras
 from core.layers import LayerCall
 from core.shapes import Signature
 from core.spec import ModelSpec
-from core.tasks import LOSSES, OPTIMIZERS
+from core.task_registry import TASKS
+from core.tasks import OPTIMIZERS
 from core.trace import Limits, validate
 
 
@@ -29,6 +30,11 @@ def build_model(spec: ModelSpec, signature: Signature, limits: Limits | None = N
 
 
 def compile_model(model: keras.Model, task: str, optimizer: str, learning_rate: float) -> None:
-    loss, metrics = LOSSES[task]
+    """Compile with the task's loss and Keras metrics (``core.task_registry``)."""
+    entry = TASKS[task]
     optimizer_class = getattr(keras.optimizers, OPTIMIZERS[optimizer])
-    model.compile(optimizer=optimizer_class(learning_rate=learning_rate), loss=loss, metrics=metrics)
+    model.compile(
+        optimizer=optimizer_class(learning_rate=learning_rate),
+        loss=entry.loss,
+        metrics=list(entry.keras_metrics),
+    )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from core.shapes import Signature
-from core.tasks import LOSSES, OPTIMIZERS
+from core.task_registry import TASKS
+from core.tasks import OPTIMIZERS
 from core.trace import Trace
 
 ROLE_COMMENTS = {"adapter": "  # input adapter", "head": "  # output head"}
@@ -17,13 +18,13 @@ def model_code(
     lines = ["import keras", "", f"inputs = keras.Input(shape={signature.input.dims!r}{dtype})", "x = inputs"]
     for role, call in trace.calls:
         lines.append(f"x = {call.render()}(x){ROLE_COMMENTS.get(role, '')}")
-    loss, metrics = LOSSES[signature.task]
+    task = TASKS[signature.task]
     lines += [
         "model = keras.Model(inputs, x)",
         "model.compile(",
         f"    optimizer=keras.optimizers.{OPTIMIZERS[optimizer]}(learning_rate={learning_rate!r}),",
-        f"    loss={loss!r},",
-        f"    metrics={metrics!r},",
+        f"    loss={task.loss!r},",
+        f"    metrics={list(task.keras_metrics)!r},",
         ")",
         "model.summary()",
     ]

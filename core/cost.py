@@ -7,9 +7,9 @@ Two sources, each plain JSON-able data:
   give the seconds of a training step, of a validation batch and of the rest of an epoch. Cached in the
   run store per model, data shape, batch size and optimizer (``cost_key``).
 - **history** — a least-squares fit on earlier completed runs in the store (``HistoryModel``): an
-  epoch's seconds as a non-negative mix of its steps (dispatch), its steps times the recurrent time
-  steps each runs one after another, and its samples times the model's multiply-adds per sample,
-  counted from the shape trace (``workload``).
+  epoch's seconds as a non-negative mix of a constant (starting its passes), its steps (dispatch), its
+  steps times the recurrent time steps each runs one after another, and its samples times the
+  model's multiply-adds per sample, counted from the shape trace (``workload``).
 
 Each estimate keeps what both sources said (``candidates``) and the figures it was made from
 (``basis``), so that later estimates use whichever source has been closer on earlier runs.
@@ -47,11 +47,11 @@ from core.spec import ModelSpec
 from core.trace import validate
 
 CALIBRATION_BATCHES = 10  # training steps in each epoch of a calibration
-CALIBRATION_VALIDATION_BATCHES = 3
+CALIBRATION_VALIDATION_BATCHES = 5
 CALIBRATION_EPOCHS = 4  # the first traces the model and is timed apart; the median of the rest is kept
 FORWARD_SHARE = 1 / 3  # a validation sample costs about a third of a training one: no backward pass
 HISTORY_RUNS = 200  # the newest completed runs the history model is fitted on
-MIN_HISTORY_RUNS = 3  # fewer runs fit no history model
+MIN_HISTORY_RUNS = 4  # fewer runs fit no history model (it has four weights)
 MIN_TRACK_RECORD = 3  # runs on which both sources must have been tried before history can be preferred
 SOURCES = ("calibration", "history")
 SOURCE_WORDS = {"calibration": "a calibration", "history": "earlier runs"}
@@ -187,10 +187,15 @@ def _warm_up() -> None:
     keras.backend.clear_session()
 
 
+def _intervals(marks: list[float]) -> list[float]:
+    return [later - earlier for earlier, later in itertools.pairwise(marks)]
+
+
 def calibrate(request: dict[str, Any]) -> dict[str, Any]:
     """Fit the requested model on a few batches of random data in this process and time it: the
-    seconds of a training step, of a validation batch and of the rest of an epoch (medians over the
-    epochs after the first), the first epoch's extra seconds (tracing), and the peak memory.
+    seconds of a training step and of a validation batch (medians of the intervals between batches in
+    the epochs after the first), the rest of an epoch (starting its passes), the first epoch's extra
+    seconds (tracing), and the peak memory.
     """
     import keras
 
@@ -203,20 +208,24 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     train = _random_data(signature, CALIBRATION_BATCHES * batch, rng)
     validation = _random_data(signature, CALIBRATION_VALIDATION_BATCHES * batch, rng)
-    marks: list[dict[str, float]] = []
+    epochs: list[dict[str, Any]] = []
 
-    class EpochTimer(keras.callbacks.Callback):
+    class StepTimer(keras.callbacks.Callback):
+        """Marks when each epoch and batch begins. Only *begin* hooks: Keras then still runs batch-end
+        hooks on a helper thread, as with a real run's progress callback, and never waits for a step.
+        """
+
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            marks.append({"begin": time.perf_counter()})
+            epochs.append({"begin": time.perf_counter(), "train": [], "validation": []})
 
-        def on_test_begin(self, logs: dict | None = None) -> None:
-            marks[-1]["validation"] = time.perf_counter()
+        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+            epochs[-1]["train"].append(time.perf_counter())
 
-        def on_test_end(self, logs: dict | None = None) -> None:
-            marks[-1]["validated"] = time.perf_counter()
+        def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+            epochs[-1]["validation"].append(time.perf_counter())
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            marks[-1]["end"] = time.perf_counter()
+            epochs[-1]["end"] = time.perf_counter()
 
     baseline = reset_peak_memory()
     model = None
@@ -229,7 +238,7 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
             validation_data=validation,
             batch_size=batch,
             epochs=CALIBRATION_EPOCHS,
-            callbacks=[EpochTimer()],
+            callbacks=[StepTimer()],
             verbose=0,
         )
         peak = peak_memory_above(baseline)
@@ -237,17 +246,16 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
         del model
         keras.backend.clear_session()
         gc.collect()
-    timed = marks[1:]
-    epoch = statistics.median(m["end"] - m["begin"] for m in timed)
+    timed = epochs[1:]
+    step = statistics.median(i for epoch in timed for i in _intervals(epoch["train"]))
+    validation_step = statistics.median(i for epoch in timed for i in _intervals(epoch["validation"]))
+    steps = CALIBRATION_BATCHES * step + CALIBRATION_VALIDATION_BATCHES * validation_step
+    epoch_seconds = statistics.median(epoch["end"] - epoch["begin"] for epoch in timed)
     return {
-        "step_seconds": statistics.median(m["validation"] - m["begin"] for m in timed) / CALIBRATION_BATCHES,
-        "validation_step_seconds": statistics.median(m["validated"] - m["validation"] for m in timed)
-        / CALIBRATION_VALIDATION_BATCHES,
-        "epoch_overhead_seconds": statistics.median(
-            (m["end"] - m["begin"]) - (m["validated"] - m["validation"]) - (m["validation"] - m["begin"])
-            for m in timed
-        ),
-        "trace_seconds": max(marks[0]["end"] - marks[0]["begin"] - epoch, 0.0),
+        "step_seconds": step,
+        "validation_step_seconds": validation_step,
+        "epoch_overhead_seconds": max(epoch_seconds - steps, 0.0),
+        "trace_seconds": max(epochs[0]["end"] - epochs[0]["begin"] - epoch_seconds, 0.0),
         "peak_memory_mb": peak,
         "data_mb": sum(array.nbytes for array in (*train, *validation)) / MB,
     }
@@ -268,13 +276,16 @@ def steady_epoch_seconds(epoch_seconds: list[float]) -> float | None:
 
 
 def _features(basis: dict[str, Any]) -> list[float]:
-    """What an epoch's seconds are fitted on: steps, steps x recurrent time steps, samples x work."""
+    """What an epoch's seconds are fitted on: one (starting its passes), its steps, its steps times the
+    recurrent time steps, its samples times the multiply-adds of each.
+    """
     batch = basis["batch_size"]
     steps = _steps(basis["train_samples"], batch)
     validation_steps = _steps(basis["validation_samples"], batch)
     forward = FORWARD_SHARE * validation_steps
     samples = basis["train_samples"] + FORWARD_SHARE * basis["validation_samples"]
     return [
+        1.0,
         steps + validation_steps,
         (steps + forward) * basis["sequential_steps"],
         samples * basis["multiply_adds"],

@@ -1,6 +1,4 @@
-"""What each task asks of a model (loss, metrics) and the training settings, with defaults that suit the
-task and the size of the data.
-"""
+"""The training settings, with defaults that suit the task (``core.task_registry``) and the size of the data."""
 
 from __future__ import annotations
 
@@ -10,22 +8,13 @@ import numpy as np
 
 from core.errors import SpecError
 from core.params import Param, check_values
+from core.task_registry import TASKS
 
 if TYPE_CHECKING:
     from core.datasets import Dataset
 
-LOSSES = {  # task -> (loss, metrics), as Keras names them
-    "classification": ("sparse_categorical_crossentropy", ["accuracy"]),
-    "language-model": ("sparse_categorical_crossentropy", ["accuracy"]),
-    "forecasting": ("mse", ["mae"]),
-}
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"}
-# small sets learn in more, smaller steps, stopped early once the validation loss stops improving
-LONGER_TRAINING = {"epochs": 30, "batch_size": 32, "patience": 5}
-TRAINING_DEFAULTS = {  # task -> training settings that differ from the general defaults
-    "forecasting": {**LONGER_TRAINING, "batch_size": 16},  # series sets are all small
-}
-SMALL_TRAINING_SET = 2_000  # a classification set with fewer training samples trains longer
+SMALL_TRAINING_SET = 2_000  # a training split this small takes its task's small_set_training
 
 TRAIN_SETTINGS = (
     Param("epochs", "int", 5, "Passes over the training data.", 1, 200),
@@ -54,11 +43,11 @@ TRAIN_SETTINGS = (
 
 def training_defaults(task: str, samples: int | None = None) -> dict[str, Any]:
     """The training settings that differ from the general defaults for this task and, when ``samples``
-    (the training split's size) is given, for a classification set that small.
+    (the training split's size) is given, for a set that small (classification: longer training).
     """
-    if task == "classification" and samples is not None and samples < SMALL_TRAINING_SET:
-        return LONGER_TRAINING
-    return TRAINING_DEFAULTS.get(task, {})
+    if samples is not None and samples < SMALL_TRAINING_SET and TASKS[task].small_set_training:
+        return TASKS[task].small_set_training
+    return TASKS[task].training
 
 
 def check_train_settings(

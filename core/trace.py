@@ -9,6 +9,7 @@ from core.inputs import env_number
 from core.layers import KINDS, LayerCall, LayerKind, ShapeProblem
 from core.shapes import FEATURES, IMAGE, SEQUENCE, TOKENS, Shape, Signature, layout_of
 from core.spec import MAX_LAYERS_IN_SPEC, ModelSpec
+from core.task_registry import TASKS
 
 ADAPTER_EMBEDDING_DIM = 32
 LARGEST_SIZE = max(  # the most units, filters or output dimensions any layer allows
@@ -210,20 +211,45 @@ def _axis_note(before: Shape, after: Shape) -> str:
 
 
 def _add_head(trace: Trace, shape: Shape | None, signature: Signature) -> None:
-    activation = "linear" if signature.task == "forecasting" else "softmax"
-    values = {"units": signature.outputs, "activation": activation}
+    """Append the task's output head (``core.task_registry``): once per sample on (batch, features), or
+    at every time step on (batch, time, features) as long as the input's.
+    """
+    head = TASKS[signature.task].head
+    values = {"units": signature.outputs, "activation": head.activation}
     dense = KINDS["Dense"]
     call = dense.call(values)
     row = TraceRow("head", call.render(""), None, call=call)
     trace.rows.append(row)
     if shape is None:
         return
-    if shape.axes != FEATURES:
-        row.problem = (
-            f"The model ends with {shape.layout} but the output head needs (batch, features): "
-            "end with Flatten, a global pooling layer, or a recurrent layer without return_sequences."
-        )
+    row.problem = _head_problem(shape, signature) if head.per_step else _features_problem(shape)
+    if row.problem:
         trace.problems.append(row.problem)
         return
     row.shape = dense.output(shape, values)
     row.params = dense.weights(shape, values)
+
+
+def _features_problem(shape: Shape) -> str:
+    if shape.axes == FEATURES:
+        return ""
+    return (
+        f"The model ends with {shape.layout} but the output head needs (batch, features): "
+        "end with Flatten, a global pooling layer, or a recurrent layer without return_sequences."
+    )
+
+
+def _head_problem(shape: Shape, signature: Signature) -> str:
+    """Why a per-step head cannot label every input step from this shape ("" when it can)."""
+    steps = signature.input.dims[0]
+    if shape.axes != SEQUENCE:
+        return (
+            f"The model ends with {shape.layout} but a label at every time step needs (batch, time, features): "
+            "keep the time axis (return_sequences on recurrent layers, no Flatten or global pooling)."
+        )
+    if shape.dims[0] != steps:
+        return (
+            f"The model ends with {shape.dims[0]} time steps but the input has {steps}, one label each: "
+            "keep the length (causal or same padding, no pooling or strides)."
+        )
+    return ""

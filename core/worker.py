@@ -57,7 +57,9 @@ class WorkerSettings:
 
 
 def peak_memory_mb() -> float:
-    """This process's peak resident memory so far."""
+    """This process's peak resident memory since the last run or calibration began (``core.cost``
+    resets the high-water mark to measure each), or since it started.
+    """
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
