@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from core.store import RunStore
-from tests.test_browser import CHROMIUM_ARGS, IDLE, ensure_chromium, free_port, settle
+from tests.browser import CHROMIUM_ARGS, IDLE, ensure_chromium, settle
 
-ROOT = Path(__file__).resolve().parents[1]
 LOAD_LIMIT = 0.6  # a round starts once the 1-minute load is below this ...
 MAX_WAIT = 60.0  # ... or after this many seconds of waiting, noted in the round's line
 VIEWPORT = {"width": 1400, "height": 1100}
@@ -129,48 +125,6 @@ def wait_until_idle(pid: int, interval: float = 0.5) -> None:
 
 def loads_tensorflow(pid: int) -> bool:
     return "tensorflow" in Path(f"/proc/{pid}/maps").read_text()
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-
-
-@contextmanager
-def streamlit_server(script: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """``streamlit run script`` headless on a free port (output to ``log``), ended on leaving."""
-    port = free_port()
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "streamlit", "run", str(script)),
-                "--server.headless=true",
-                "--server.address=127.0.0.1",
-                f"--server.port={port}",
-                "--server.fileWatcherType=none",
-                "--browser.gatherUsageStats=false",
-            ],
-            cwd=ROOT,
-            env={**os.environ, **(env or {})},
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            raise RuntimeError(f"streamlit did not start; see {log}")
-        yield Server(url, process)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 # ---- the browser -----------------------------------------------------------------------------------

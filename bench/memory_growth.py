@@ -22,11 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.measure import FINISHED, ROOT, resident_mb, wait_until_idle
+from bench.measure import FINISHED, resident_mb, wait_until_idle
 from core.datasets import load_dataset
 from core.presets import presets_for
 from core.queue import enqueue, queued_record
 from core.store import RunStore
+from tests.browser import ROOT
 
 SKIP = 3  # runs at the start of each worker generation left out of its growth (TensorFlow warms up)
 REPLACEMENT = {"CNNRNN_WORKER_RUNS": "1000", "CNNRNN_WORKER_MEMORY_MB": "100000"}  # values that turn it off

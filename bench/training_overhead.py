@@ -25,8 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.measure import ROOT, Measurement, TrainPage, alternate, chromium, streamlit_server, summarize
+from bench.measure import Measurement, TrainPage, alternate, chromium, summarize
 from core.store import RunStore
+from tests.browser import ROOT, streamlit_server
 
 DATASET = "mnist_5k"
 MODELS = ("CNN", "LSTM")  # the dashboard's default models for mnist_5k, in the order they train

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import (
-    ROOT,
     Measurement,
     TrainPage,
     alternate,
@@ -31,10 +30,10 @@ from bench.measure import (
     first_visit_seconds,
     loads_tensorflow,
     resident_mb,
-    streamlit_server,
     summarize,
 )
 from core.store import RunStore
+from tests.browser import ROOT, streamlit_server
 
 BARE_APP = 'import streamlit as st\nst.title("Hello")\n'
 PAGES = {"Home": "CNN vs RNN", "Data": "Data", "Build": "Build", "Train": "Train", "Compare": "Compare"}

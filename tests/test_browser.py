@@ -9,90 +9,20 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-
-
-def ensure_chromium() -> str | None:
-    """Chromium's path, installing Debian's package with apt-get where that is possible."""
-    if Path(CHROMIUM).exists():
-        return CHROMIUM
-    if shutil.which("apt-get") and Path("/etc/debian_version").exists() and os.geteuid() == 0:
-        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True, timeout=600)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "chromium"],
-            check=False,
-            capture_output=True,
-            timeout=900,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
-    return CHROMIUM if Path(CHROMIUM).exists() else None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from browser import CHROMIUM_ARGS, ROOT, ensure_chromium, settle, streamlit_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The dashboard on a store of its own: no worker of another test's pool takes its runs."""
-    port = free_port()
-    store = tmp_path_factory.mktemp("browser") / "runs.db"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "dashboard.py",
-            "--server.headless=true",
-            "--server.address=127.0.0.1",
-            f"--server.port={port}",
-            "--server.fileWatcherType=none",
-            "--browser.gatherUsageStats=false",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "RUNS_DB": str(store)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start")
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    folder = tmp_path_factory.mktemp("browser")
+    env = {"RUNS_DB": str(folder / "runs.db")}
+    with streamlit_server(ROOT / "dashboard.py", folder / "server.log", env) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +38,6 @@ def browser():
         launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
-
-
-def settle(page) -> None:
-    page.wait_for_selector(IDLE, timeout=120_000)
-    page.wait_for_timeout(500)
-    page.wait_for_selector(IDLE, timeout=120_000)
 
 
 def test_image_journey_train_stop_compare(server, browser, tmp_path):
