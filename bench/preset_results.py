@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.datasets import DATASETS, load_dataset
 from core.presets import presets_for
-from core.runs import TASK_COLUMNS
+from core.task_registry import TASKS
 from core.training import TrainingJob
 
 
@@ -28,7 +28,8 @@ def main() -> None:
             record = TrainingJob(dataset, spec).run()
             metrics = record["metrics"]
             shown = ", ".join(
-                f"{title} {metrics[key]:.3f}" for key, title, _ in TASK_COLUMNS[dataset.signature.task]
+                f"{column.title} {metrics[column.key]:.3f}"
+                for column in TASKS[dataset.signature.task].columns
             )
             print(
                 f"| {name} | {preset} | {record['family']} | {record['status']}: {shown} | "

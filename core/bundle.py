@@ -16,7 +16,8 @@ from core.record_schema import check_estimate, check_history, check_metrics
 from core.runs import RECORD_FIELDS
 from core.spec import ModelSpec
 from core.store import RunStore
-from core.tasks import LOSSES, check_train_settings
+from core.task_registry import TASKS
+from core.tasks import check_train_settings
 
 FORMAT = "cnn-rnn-dashboard/runs"
 VERSION = 1
@@ -94,7 +95,7 @@ def _check_run(number: int, run: Any) -> dict[str, Any]:
         raise UserError(f"{where} has an unknown field {sorted(unknown)[0]!r}.")
     _expect(run.get("name"), str, f"{where} needs a name.", lambda v: 0 < len(v) <= 60)
     _expect(run.get("family"), str, f"{where} has an unknown family.", lambda v: v in FAMILIES)
-    _expect(run.get("task"), str, f"{where} has an unknown task.", lambda v: v in LOSSES)
+    _expect(run.get("task"), str, f"{where} has an unknown task.", lambda v: v in TASKS)
     _expect(run.get("status"), str, f"{where} has an unknown status.", lambda v: v in STATUSES)
     _expect(
         run.get("reason", ""), str, f"{where} has a reason that is not a short text.", lambda v: len(v) <= 500

@@ -21,11 +21,11 @@ from core.errors import SpecError, UserError
 from core.inputs import check_workspace, load_json, read_text, shown, whole_number
 from core.param_match import SMALLEST, match_params
 from core.presets import presets_for
-from core.runs import MAIN_METRIC
 from core.seed_groups import group_metrics, seed_groups, seeds_from_text
 from core.spec import ModelSpec
 from core.store import RunStore
 from core.sweep import named_preset
+from core.task_registry import TASKS
 from core.tasks import check_train_settings
 from core.trace import MOST_PARAMS, Limits, validate
 
@@ -397,7 +397,7 @@ def _find_run(records: list[dict[str, Any]], given: str, store: RunStore) -> dic
 def _runs(args: argparse.Namespace) -> int:
     rows = []
     for record in RunStore().runs(args.workspace):
-        metric, _ = MAIN_METRIC[record["task"]]
+        metric = TASKS[record["task"]].main
         rows.append(
             {
                 "id": record["id"],
@@ -431,7 +431,7 @@ def _datasets(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         origin = "" if row["origin"] == "built-in" else f" [{row['origin']}]"
-        print(f"{row['id']:<17} {row['modality']:<7} {row['task']:<15} {row['description']}{origin}")
+        print(f"{row['id']:<17} {row['modality']:<9} {row['task']:<18} {row['description']}{origin}")
     return 0
 
 

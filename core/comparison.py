@@ -17,10 +17,11 @@ from core.disagreement import (
     names_of,
 )
 from core.errors import UserError
-from core.runs import BASELINE_COLUMNS, TASK_COLUMNS, task_of
+from core.runs import task_of
 from core.seed_groups import SeedGroup, configuration_key, seed_groups
 from core.significance import Significance, compare_groups, compare_runs
 from core.store import RunStore
+from core.task_registry import TASKS
 
 TITLES = {  # examples' cells and windows' sides, as headings
     "both_right": "both right",
@@ -71,8 +72,8 @@ class Comparison:
         name_a, name_b = names_of(self.a, self.b)
         lines = []
         for side, run in zip("AB", (self.a, self.b), strict=True):
-            metrics, task = run["metrics"], task_of(run)
-            columns = [(key, title) for key, title, _ in TASK_COLUMNS[task]] + BASELINE_COLUMNS[task]
+            metrics, task = run["metrics"], TASKS[task_of(run)]
+            columns = [(column.key, column.title) for column in task.columns] + list(task.baselines)
             numbers = "  ".join(f"{title} {metrics[key]:.4g}" for key, title in columns if key in metrics)
             lines.append(
                 f"{side}  {run['id']}  {run['name']} ({run['family']})  {run['params']:,} parameters"

@@ -44,13 +44,13 @@ from core.errors import SpecError
 from core.layers import KINDS
 from core.shapes import Shape, Signature
 from core.spec import ModelSpec
+from core.task_registry import TASKS
 from core.trace import validate
 
 CALIBRATION_BATCHES = 10  # training steps in each epoch of a calibration
 CALIBRATION_VALIDATION_BATCHES = 5
 CALIBRATION_EPOCHS = 4  # the first traces the model and is timed apart; the median of the rest is kept
 FORWARD_SHARE = 1 / 3  # a validation sample costs about a third of a training one: no backward pass
-HISTORY_RUNS = 200  # the newest completed runs the history model is fitted on
 MIN_HISTORY_RUNS = 4  # fewer runs fit no history model (it has four weights)
 MIN_TRACK_RECORD = 3  # runs on which both sources must have been tried before history can be preferred
 SOURCES = ("calibration", "history")
@@ -165,10 +165,12 @@ def _random_data(signature: Signature, count: int, rng: np.random.Generator) -> 
         x = rng.integers(1, max(signature.vocab_size, 2), size=shape).astype("int32")
     else:
         x = rng.standard_normal(shape).astype("float32")
-    if signature.task == "forecasting":
-        y = rng.standard_normal((count, signature.outputs)).astype("float32")
+    task = TASKS[signature.task]
+    targets = (count, *task.target_dims(signature))
+    if task.targets == "values":
+        y = rng.standard_normal(targets).astype("float32")
     else:
-        y = rng.integers(0, signature.outputs, size=count).astype("int32")
+        y = rng.integers(0, signature.outputs, size=targets).astype("int32")
     return x, y
 
 
@@ -330,6 +332,9 @@ def non_negative_least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     on each subset of columns that come out non-negative (the optimum is one of them). scipy's ``nnls``
     would do it too, but importing it adds about 38 MB to the web process, which shows estimates.
     """
+    scale = np.linalg.norm(a, axis=0)
+    scale[scale == 0] = 1.0
+    a = a / scale  # columns of one size: the features span a dozen orders of magnitude
     best, residual = np.zeros(a.shape[1]), float(np.sum(b**2))
     for size in range(1, a.shape[1] + 1):
         for columns in itertools.combinations(range(a.shape[1]), size):
@@ -340,7 +345,7 @@ def non_negative_least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             candidate[list(columns)] = solution
             if (error := float(np.sum((a @ candidate - b) ** 2))) < residual:
                 best, residual = candidate, error
-    return best
+    return best / scale
 
 
 def calibrated_epoch_seconds(calibration: dict[str, Any], basis: dict[str, Any]) -> float:
@@ -378,7 +383,7 @@ def _closer(candidates: dict[str, float], history: list[dict[str, Any]]) -> str 
 
 def data_mb(signature: Signature, samples: int) -> float:
     """MB of this many samples' inputs and targets, as the model reads them (int32 or float32)."""
-    targets = signature.outputs if signature.task == "forecasting" else 1
+    targets = math.prod(TASKS[signature.task].target_dims(signature))
     return samples * (signature.input.size + targets) * VALUE_BYTES / MB
 
 

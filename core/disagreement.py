@@ -19,6 +19,7 @@ from core.datasets.described import load_described
 from core.errors import UserError
 from core.runs import ITEMS, comparable_key, group_label, modality_of, run_label, task_of
 from core.store import RunStore
+from core.task_registry import TASKS
 
 CELLS = {  # key -> (A right, B right)
     "both_right": (True, True),
@@ -28,13 +29,14 @@ CELLS = {  # key -> (A right, B right)
 }
 EXAMPLES_PER_CELL = 6
 WINDOWS_SHOWN = 3
-COMPARED_TASKS = ("classification", "forecasting")
 
 
 def sample_content(dataset: Dataset, index: int) -> dict[str, Any]:
     """What a test example shows: ``{"text": ...}`` for tokens, ``{"image": rows}`` (0-255) for pixels."""
     sample = dataset.test.x[index]
-    if dataset.signature.tokens:
+    if dataset.as_image is not None:
+        sample = dataset.as_image(sample)
+    elif dataset.signature.tokens:
         return {"text": dataset.test_texts[index] if dataset.test_texts else dataset.decode(sample)}
     return {"image": np.round(sample * 255).astype(np.uint8).tolist()}
 
@@ -54,10 +56,10 @@ def items_of(record: dict[str, Any]) -> str:
 def results_of(record: dict[str, Any]) -> dict[str, Any]:
     """The run's per-example test results, or one sentence saying why it has none."""
     label = run_label(record)
-    if task_of(record) not in COMPARED_TASKS:
+    if TASKS[task_of(record)].example_results is None:
+        compared = " and ".join(name for name, task in TASKS.items() if task.example_results)
         raise UserError(
-            f"{label} is a language model; runs are compared example by example for classification "
-            "and forecasting only."
+            f"{label} is a {task_of(record)} run; runs are compared example by example for {compared} only."
         )
     results = (record.get("metrics") or {}).get("test_results")
     if not results:
@@ -83,7 +85,7 @@ def check_pair(a: dict[str, Any], b: dict[str, Any]) -> tuple[dict[str, Any], di
         raise UserError(f"{run_label(a)} was given twice; pick two different runs.")
     check_same_data(a, b)
     first, second = results_of(a), results_of(b)
-    truth = "true" if task_of(a) == "classification" else "series"
+    truth = "true" if TASKS[task_of(a)].example_results == "classes" else "series"
     same = first["count"] == second["count"] and len(first[truth]) == len(second[truth])
     if not same or not np.allclose(first[truth], second[truth], rtol=1e-3, atol=1e-6):
         raise UserError(
@@ -248,7 +250,7 @@ def _coverage(kept: int, count: int, items: str) -> str:
 def disagreement(a: dict[str, Any], b: dict[str, Any]) -> ClassDisagreement | ForecastDisagreement:
     """Where runs A and B, tested on the same split, disagree; one sentence when they cannot be compared."""
     first, second = check_pair(a, b)
-    if task_of(a) == "classification":
+    if TASKS[task_of(a)].example_results == "classes":
         return ClassDisagreement(
             a,
             b,

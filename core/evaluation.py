@@ -1,4 +1,7 @@
-"""Test-split evaluation for each task, in plain JSON-able numbers."""
+"""Test-split evaluation for each task, in plain JSON-able numbers: one function per task, named by its
+entry in ``core.task_registry`` (``EVALUATIONS``), each given the model, the dataset and the test split's
+predictions.
+"""
 
 from __future__ import annotations
 
@@ -12,36 +15,39 @@ import numpy as np
 from core import budget
 from core.datasets import Dataset
 from core.disagreement import sample_content
+from core.task_registry import TASKS
 
 EXAMPLES = 8
 FORECAST_POINTS = 600
 TEMPERATURES = (0.2, 0.5, 1.0)
 GENERATED_CHARACTERS = 160
+PREDICTION_POINTS = 2000  # regression: test samples kept to plot predicted against true
+LABELLED_EXAMPLES = 5  # sequence labelling: test sequences kept to show, their first scored steps
+SHOWN_STEPS = 40
 
 
 def evaluate(model: keras.Model, dataset: Dataset, batch_size: int) -> dict[str, Any]:
     """Predict the test split once; return the task's metrics and the latency per sample."""
-    x, y = dataset.test.x, dataset.test.y
+    x = dataset.test.x
     model.predict(x[:batch_size], batch_size=batch_size, verbose=0)  # warm-up: trace once
     start = perf_counter()
     predictions = model.predict(x, batch_size=batch_size, verbose=0)
     latency_ms = 1000 * (perf_counter() - start) / max(len(x), 1)
-    task = dataset.signature.task
-    if task == "forecasting":
-        metrics = _forecasting(dataset, predictions)
-    else:
-        metrics = _classification(dataset, predictions, y)
-        if task == "language-model":
-            metrics = _language_model(model, dataset, metrics)
+    metrics = EVALUATIONS[TASKS[dataset.signature.task].evaluation](model, dataset, predictions)
     return {**metrics, "latency_ms": latency_ms}
 
 
 def _crossentropy(probabilities: np.ndarray, y: np.ndarray) -> float:
-    picked = probabilities[np.arange(len(y)), y]
-    return float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0))))
+    """The mean cross-entropy of integer labels ``y`` under ``probabilities`` (classes on the last axis)."""
+    picked = np.take_along_axis(probabilities, y[..., None].astype(np.int64), axis=-1)
+    return float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0)))) if y.size else math.nan
 
 
-def _classification(dataset: Dataset, probabilities: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+def classification(model: keras.Model, dataset: Dataset, probabilities: np.ndarray) -> dict[str, Any]:
+    """Accuracy, macro F1, per-class scores, the confusion matrix, the class baselines, misclassified
+    examples and each test example's result.
+    """
+    y = dataset.test.y
     classes = probabilities.shape[1]
     predicted = probabilities.argmax(axis=1)
     confusion = np.zeros((classes, classes), dtype=np.int64)
@@ -57,8 +63,6 @@ def _classification(dataset: Dataset, probabilities: np.ndarray, y: np.ndarray) 
         "accuracy": float(hits.sum() / max(len(y), 1)),
         "loss": _crossentropy(probabilities, y),
     }
-    if dataset.signature.task == "language-model":
-        return metrics
     names = dataset.class_names
     metrics["macro_f1"] = float(f1[present].mean()) if present.any() else 0.0
     metrics.update(_class_baselines(dataset.train.y, y, classes, names))
@@ -133,7 +137,10 @@ def _errors(truth: np.ndarray, predicted: np.ndarray, prefix: str = "") -> dict[
     }
 
 
-def _forecasting(dataset: Dataset, predictions: np.ndarray) -> dict[str, Any]:
+def forecasting(model: keras.Model, dataset: Dataset, predictions: np.ndarray) -> dict[str, Any]:
+    """Errors in the target's units beside the naive (last value) forecast's, the forecast to plot, and
+    each test window's result.
+    """
     target, inputs = dataset.target, dataset.test.x
     truth = target.unscale(dataset.test.y, inputs)
     predicted = target.unscale(predictions, inputs)
@@ -180,16 +187,20 @@ def _rounded(values: np.ndarray, digits: int = 5) -> np.ndarray:
     return np.round(values.astype(np.float64), max(decimals, 0))
 
 
-def _language_model(model: keras.Model, dataset: Dataset, metrics: dict[str, Any]) -> dict[str, Any]:
+def language_model(model: keras.Model, dataset: Dataset, probabilities: np.ndarray) -> dict[str, Any]:
+    """Accuracy and perplexity of the next character beside the unigram guess's, and generated text."""
+    y = dataset.test.y
     length = dataset.signature.input.dims[0]
     seed_text = dataset.test_texts[0][:length] if dataset.test_texts else ""
     index = {char: i for i, char in enumerate(dataset.vocabulary)}
     seed_ids = [index.get(char, 0) for char in seed_text]
     texts = generate(model, dataset, seed_ids, TEMPERATURES, np.random.default_rng(0))
     samples = [{"temperature": t, "text": text} for t, text in zip(TEMPERATURES, texts, strict=True)]
+    loss = _crossentropy(probabilities, y)
     return {
-        **metrics,
-        "perplexity": float(math.exp(metrics["loss"])),
+        "accuracy": float(np.mean(probabilities.argmax(axis=1) == y)) if len(y) else 0.0,
+        "loss": loss,
+        "perplexity": float(math.exp(loss)),
         "unigram_perplexity": _unigram_perplexity(dataset.train.y, dataset.test.y, dataset.signature.outputs),
         "seed_text": seed_text,
         "samples": samples,
@@ -227,3 +238,78 @@ def generate(
         for row, row_weights in enumerate(weights):
             ids[row, step + length] = rng.choice(len(row_weights), p=row_weights)
     return [dataset.decode(row[length:]) for row in ids]
+
+
+def regression(model: keras.Model, dataset: Dataset, predictions: np.ndarray) -> dict[str, Any]:
+    """MSE and MAE beside always predicting the training mean, and the first test samples' predictions."""
+    truth = dataset.test.y.reshape(len(dataset.test), -1).astype(np.float64)
+    predicted = predictions.reshape(truth.shape).astype(np.float64)
+    mean = dataset.train.y.reshape(len(dataset.train), -1).mean(axis=0)
+    kept = slice(0, PREDICTION_POINTS)
+    return {
+        "mse": float(np.mean((predicted - truth) ** 2)),
+        "mae": float(np.mean(np.abs(predicted - truth))),
+        "baseline_mse": float(np.mean((mean - truth) ** 2)),
+        "predictions": {
+            "count": len(truth),
+            "train_mean": float(mean[0]),
+            "true": _rounded(truth[kept, 0]).tolist(),
+            "predicted": _rounded(predicted[kept, 0]).tolist(),
+        },
+    }
+
+
+def sequence_labelling(model: keras.Model, dataset: Dataset, probabilities: np.ndarray) -> dict[str, Any]:
+    """The loss over every step, accuracy over the steps that matter (``Dataset.scored_steps``), each
+    scored step's accuracy, and both beside a guess that never reads the input (``step_baselines``).
+    """
+    y = dataset.test.y
+    first, end = dataset.scored_steps or (0, y.shape[1])
+    hits = (probabilities.argmax(axis=-1) == y)[:, first:end]
+    shown = slice(first, min(end, first + SHOWN_STEPS))
+    predicted = probabilities[:LABELLED_EXAMPLES, shown].argmax(axis=-1)
+    return {
+        "loss": _crossentropy(probabilities, y),
+        "accuracy": float(hits.mean()) if hits.size else 0.0,
+        **step_baselines(dataset.train.y, y, probabilities.shape[-1], (first, end)),
+        "scored_steps": [first, end],
+        "step_accuracy": np.round(hits.mean(axis=0), 4).tolist() if len(y) else [0.0] * (end - first),
+        "examples": [
+            {"index": index, "true": y[index, shown].tolist(), "predicted": predicted[index].tolist()}
+            for index in range(len(predicted))
+        ],
+    }
+
+
+def step_baselines(
+    train_labels: np.ndarray, test_labels: np.ndarray, classes: int, scored: tuple[int, int]
+) -> dict[str, float]:
+    """What labelling without reading the input scores on the test split: the loss of each step's own
+    label frequencies in the test split (the lowest any input-blind guess reaches there), and the
+    accuracy over the scored steps of answering each step's commonest training label.
+    """
+    first, end = scored
+    shares = _step_counts(test_labels, classes) / max(len(test_labels), 1)
+    entropy = -np.sum(shares * np.log(np.where(shares > 0, shares, 1.0)), axis=1)
+    commonest = _step_counts(train_labels, classes).argmax(axis=1)[first:end]
+    scored_labels = test_labels[:, first:end]
+    return {
+        "baseline_loss": float(entropy.mean()),
+        "baseline_accuracy": float(np.mean(scored_labels == commonest)) if scored_labels.size else 0.0,
+    }
+
+
+def _step_counts(labels: np.ndarray, classes: int) -> np.ndarray:
+    """How often each label occurs at each step: a steps x classes table."""
+    steps = labels.shape[1]
+    cells = (np.arange(steps) * classes + labels).ravel()
+    return np.bincount(cells, minlength=steps * classes).reshape(steps, classes)
+
+
+EVALUATIONS = {  # as tasks name them in core.task_registry
+    "classification": classification,
+    "forecasting": forecasting,
+    "language_model": language_model,
+    "regression": regression,
+    "sequence_labelling": sequence_labelling,
+}

@@ -1,9 +1,16 @@
-"""Ready-made models for each kind of input: CNN, RNNs, a hybrid and a dilated causal CNN."""
+"""Ready-made models for each kind of input: CNN, RNNs, a hybrid and a dilated causal CNN; for the
+sequence benchmarks, a TCN whose receptive field covers the sequence and three RNNs, all of about the
+same parameter count.
+"""
 
 from __future__ import annotations
 
-from core.shapes import IMAGE, Signature
+from core.errors import UserError
+from core.layers import KINDS
+from core.param_match import match_params
+from core.shapes import IMAGE, SEQUENCE, Signature
 from core.spec import ModelSpec
+from core.task_registry import TASKS
 from core.trace import trace_model
 
 Layer = dict
@@ -101,23 +108,77 @@ SERIES_PRESETS = {
 }
 
 
+BENCHMARK_PARAMS = 12_000  # each sequence-benchmark preset is scaled to about this many parameters
+TCN_KERNEL = 3
+
+
+def tcn_dilations(steps: int, kernel: int = TCN_KERNEL) -> list[int]:
+    """Dilations 1, 2, 4 ... (each at most the layer's largest) of causal layers whose receptive field,
+    ``1 + (kernel - 1) * sum(dilations)`` steps, covers ``steps``.
+    """
+    largest = int(next(param.max for param in KINDS["Conv1D"].params if param.name == "dilation_rate"))
+    dilations: list[int] = []
+    while 1 + (kernel - 1) * sum(dilations) < steps:
+        dilations.append(min(2 ** len(dilations), largest))
+    return dilations or [1]
+
+
+def _benchmark_layers(signature: Signature) -> dict[str, list[Layer]]:
+    """A TCN covering the whole input and three RNNs; every step labelled or the sequence summed up."""
+    per_step = TASKS[signature.task].head.per_step
+    tcn = [
+        _conv1d(32, TCN_KERNEL, padding="causal", dilation_rate=dilation)
+        for dilation in tcn_dilations(signature.input.dims[0])
+    ]
+    return {
+        "Dilated causal CNN (TCN)": tcn if per_step else [*tcn, {"kind": "GlobalAveragePooling1D"}],
+        **{
+            kind: [{"kind": kind, "units": 64, "return_sequences": per_step}]
+            for kind in ("LSTM", "GRU", "SimpleRNN")
+        },
+    }
+
+
+def _benchmark(signature: Signature) -> bool:
+    """A sequence benchmark: a label at every step, one number from a sequence, or a class from a
+    sequence of values (an image read pixel by pixel), rather than forecasting, text or images.
+    """
+    from_values = signature.input.axes == SEQUENCE and signature.task == "classification"
+    return signature.task in ("sequence-labelling", "regression") or from_values
+
+
 def _presets_for(signature: Signature) -> dict[str, list[Layer]]:
     if signature.input.axes == IMAGE:
         return IMAGE_PRESETS
     if signature.task == "language-model":
         return LANGUAGE_MODEL_PRESETS
+    if _benchmark(signature):
+        return _benchmark_layers(signature)
     if signature.tokens:
         return TEXT_PRESETS
     return SERIES_PRESETS
 
 
 def presets_for(signature: Signature) -> dict[str, ModelSpec]:
-    """The presets that fit this input, each checked against it (invalid ones are left out)."""
+    """The presets that fit this input, each checked against it (invalid ones are left out); those of a
+    sequence benchmark scaled to about ``BENCHMARK_PARAMS`` parameters each.
+    """
     specs = {
         name: ModelSpec.from_dict({"name": name, "layers": layers})
         for name, layers in _presets_for(signature).items()
     }
-    return {name: spec for name, spec in specs.items() if trace_model(spec, signature).ok}
+    valid = {name: spec for name, spec in specs.items() if trace_model(spec, signature).ok}
+    if _benchmark(signature):
+        return {name: _matched(spec, signature) for name, spec in valid.items()}
+    return valid
+
+
+def _matched(spec: ModelSpec, signature: Signature) -> ModelSpec:
+    """The spec scaled to ``BENCHMARK_PARAMS`` parameters, or as it is where this server's caps forbid it."""
+    try:
+        return match_params(spec, signature, BENCHMARK_PARAMS).spec
+    except UserError:
+        return spec
 
 
 def preset(name: str, signature: Signature) -> ModelSpec | None:

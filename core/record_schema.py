@@ -13,6 +13,7 @@ from typing import Any
 
 from core import budget
 from core.errors import UserError
+from core.task_registry import TASKS
 
 Check = Callable[[Any, str], None]  # raises UserError naming the path when the value does not fit
 
@@ -21,6 +22,9 @@ MAX_EXAMPLES = 50
 MAX_POINTS = 5000
 MAX_IMAGE_SIDE = 64
 MAX_EPOCHS = 1000
+MAX_STEPS = 4096  # time steps of one epoch's input-gradient profile (core.probes)
+MEMORY_KEYS = ("receptive_field", "memory_horizon")  # metrics of every task (core.probes)
+MAX_SHOWN_STEPS = 100  # labels of one example sequence, as kept to show
 HISTORY_NEEDS = ("epoch", "seconds", "wall_seconds", "samples_per_second")
 
 
@@ -249,10 +253,55 @@ LANGUAGE_MODEL = table(
     },
     ("perplexity",),
 )
-METRICS = {  # task -> (the check of its metrics, cross-checks between fields)
+REGRESSION = table(
+    {
+        **{key: COST for key in ("mse", "mae", "baseline_mse", "latency_ms")},
+        "predictions": table(
+            {"count": whole(), "train_mean": number(), "true": SERIES, "predicted": SERIES},
+            ("count", "train_mean", "true", "predicted"),
+        ),
+    },
+    ("mse", "mae", "baseline_mse", "predictions"),
+)
+STEP_LABELS = items(whole(0, MAX_CLASSES - 1), MAX_SHOWN_STEPS)
+SEQUENCE_LABELLING = table(
+    {
+        **{key: COST for key in ("loss", "baseline_loss", "latency_ms")},
+        **{key: SCORE for key in ("accuracy", "baseline_accuracy")},
+        "scored_steps": items(whole(0, MAX_POINTS), 2),
+        "step_accuracy": items(SCORE, MAX_POINTS),
+        "examples": items(
+            table({"index": whole(), "true": STEP_LABELS, "predicted": STEP_LABELS}, ("true", "predicted")),
+            MAX_EXAMPLES,
+        ),
+    },
+    ("loss", "accuracy", "baseline_loss", "baseline_accuracy", "scored_steps", "step_accuracy"),
+)
+
+
+def _paired(metrics: dict[str, Any], path: str) -> None:
+    """A cross-check: as many predictions as true values, no more than the test split holds."""
+    predictions = metrics["predictions"]
+    if not len(predictions["true"]) == len(predictions["predicted"]) <= predictions["count"]:
+        _fail(f"{path}.predictions", "two lists of the same length (true, predicted), one per test sample")
+
+
+def _scored(metrics: dict[str, Any], path: str) -> None:
+    """A cross-check: one accuracy per scored step, and each example's labels over at most those steps."""
+    steps = metrics["scored_steps"]
+    if len(steps) != 2 or not steps[0] < steps[1] or steps[1] - steps[0] != len(metrics["step_accuracy"]):
+        _fail(f"{path}.scored_steps", "the first and the end of the scored steps, one accuracy each")
+    for example in metrics.get("examples", []):
+        if len(example["true"]) != len(example["predicted"]):
+            _fail(f"{path}.examples", "true and predicted labels of the same length")
+
+
+METRICS = {  # a schema, as tasks name it (core.task_registry) -> (its check, cross-checks between fields)
     "classification": (CLASSIFICATION, [_square("class_names", "confusion_matrix"), _example_results]),
     "forecasting": (FORECASTING, [_aligned, _window_results]),
-    "language-model": (LANGUAGE_MODEL, []),
+    "language_model": (LANGUAGE_MODEL, []),
+    "regression": (REGRESSION, [_paired]),
+    "sequence_labelling": (SEQUENCE_LABELLING, [_scored]),
 }
 
 
@@ -260,15 +309,22 @@ def check_metrics(task: str, metrics: Any, path: str = "metrics") -> None:
     """Test metrics of a run of ``task``: empty (not evaluated) or complete and well-formed."""
     if metrics == {}:
         return
-    check, cross_checks = METRICS[task]
+    check, cross_checks = METRICS[TASKS[task].schema]
+    if isinstance(metrics, dict):  # the memory keys are the same for every task: checked apart
+        MEMORY({key: value for key, value in metrics.items() if key in MEMORY_KEYS}, path)
+        metrics = {key: value for key, value in metrics.items() if key not in MEMORY_KEYS}
     check(metrics, path)
     for cross_check in cross_checks:
         cross_check(metrics, path)
 
 
 def check_history(history: Any, path: str = "history") -> None:
-    """Per-epoch entries of named finite numbers, numbered upwards from 1, with their timings."""
+    """Per-epoch entries of named finite numbers, numbered upwards from 1, with their timings, and
+    input-gradient profiles of one length.
+    """
     items(_epoch_entry, MAX_EPOCHS)(history, path)
+    if len({len(epoch["input_gradient"]) for epoch in history if "input_gradient" in epoch}) > 1:
+        _fail(f"{path}", "epochs whose input_gradient profiles are of one length, one value per input step")
     numbers = [epoch["epoch"] for epoch in history]
     if numbers != list(range(1, len(numbers) + 1)):
         _fail(f"{path}", "epochs numbered 1, 2, 3 … in order")
@@ -283,7 +339,7 @@ def _epoch_entry(value: Any, path: str) -> None:
     for key, element in value.items():
         if not isinstance(key, str) or len(key) > 40:
             _fail(path, "an object of short metric names")
-        (whole(1, MAX_EPOCHS) if key == "epoch" else number())(element, f"{path}.{key}")
+        (HISTORY_FIELDS.get(key) or number())(element, f"{path}.{key}")
 
 
 def optional(check: Check) -> Check:
@@ -325,6 +381,22 @@ ESTIMATE = table(  # core.cost: the cost estimated before training, and the peak
     },
     ("source", "seconds_per_epoch", "total_seconds", "peak_memory_mb", "candidates", "basis"),
 )
+
+
+def _profile(value: Any, path: str) -> None:
+    """An epoch's input-gradient profile: 1 to MAX_STEPS gradient norms, each finite and not negative."""
+    expected = f"a list of 1 to {MAX_STEPS:,} gradient norms, each a finite number from 0 up"
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_STEPS:
+        _fail(path, expected)
+    for index, norm in enumerate(value):
+        number(0)(norm, f"{path}[{index}]")
+
+
+HISTORY_FIELDS = {  # history entries' fields other than named finite numbers
+    "epoch": whole(1, MAX_EPOCHS),
+    "input_gradient": _profile,  # core.probes: one gradient norm per input step
+}
+MEMORY = table({"receptive_field": optional(whole(1)), "memory_horizon": whole(0, MAX_STEPS)})
 
 
 def check_estimate(estimate: Any, path: str = "estimate") -> None:

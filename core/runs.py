@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 from typing import Any
 
 import pandas as pd
 
 from core.datasets import DATASETS
 from core.errors import SpecError
+from core.task_registry import TASKS
 
 RECORD_FIELDS = (  # what a run record holds, as stored, exported and imported
     "id",
@@ -32,43 +32,7 @@ RECORD_FIELDS = (  # what a run record holds, as stored, exported and imported
     "metrics",
     "estimate",  # the cost estimated before training (core.cost), with the peak memory measured
 )
-MAIN_METRIC = {  # the metric a comparison ranks by, and whether higher is better
-    "classification": ("accuracy", True),
-    "forecasting": ("mae", False),
-    "language-model": ("perplexity", False),
-}
-TASK_COLUMNS = {
-    "classification": [("accuracy", "Accuracy", True), ("macro_f1", "Macro F1", True)],
-    "forecasting": [("mae", "MAE", False), ("rmse", "RMSE", False), ("mape", "MAPE %", False)],
-    "language-model": [("accuracy", "Accuracy", True), ("perplexity", "Perplexity", False)],
-}
-BASELINE_COLUMNS = {  # what answering without a model scores, shown beside the models, never "best"
-    "classification": [
-        ("majority_accuracy", "Majority acc."),
-        ("chance_accuracy", "Chance acc."),
-        ("majority_macro_f1", "Majority F1"),
-        ("chance_macro_f1", "Chance F1"),
-    ],
-    "forecasting": [("naive_mae", "Naive MAE")],
-    "language-model": [("unigram_perplexity", "Unigram perplexity")],
-}
-BASELINE_OF_MAIN = {  # the baseline the main metric must beat
-    "classification": "majority_accuracy",
-    "forecasting": "naive_mae",
-    "language-model": "unigram_perplexity",
-}
-ADVICE = {
-    "classification": "try more epochs, a smaller vocabulary, or class weights",
-    "forecasting": "try more epochs, another window, or predicting the change",
-    "language-model": "try more epochs or a longer sequence",
-}
-ITEMS = {"images": "images", "text": "texts", "series": "windows"}
-METRIC_BASELINES = {  # a test metric -> the baseline it stands beside
-    "accuracy": "majority_accuracy",
-    "macro_f1": "majority_macro_f1",
-    "mae": "naive_mae",
-    "perplexity": "unigram_perplexity",
-}
+ITEMS = {"images": "images", "text": "texts", "series": "windows", "sequences": "sequences"}
 COMMON_COLUMNS = [
     ("params", "Parameters", False),
     ("train_seconds", "Training s", False),
@@ -88,51 +52,29 @@ def run_label(record: dict[str, Any]) -> str:
 
 def beats_baseline(record: dict[str, Any]) -> bool | None:
     """Whether the run's main test metric is better than its baseline (None where either is missing)."""
-    metrics = record.get("metrics") or {}
-    key, higher = MAIN_METRIC[task_of(record)]
-    value, baseline = metrics.get(key), metrics.get(BASELINE_OF_MAIN[task_of(record)])
-    if not _number(value) or not _number(baseline):
-        return None
-    return value > baseline if higher else value < baseline
+    return TASKS[task_of(record)].beats(record.get("metrics") or {})
 
 
 def verdict(record: dict[str, Any]) -> str | None:
     """A sentence when a run learned nothing its baseline does not know; None when it beats it."""
     if beats_baseline(record) is not False:
         return None
-    metrics, task = record["metrics"], task_of(record)
-    if task == "classification":
-        items = ITEMS.get(modality_of(record), "samples")
-        share = metrics.get("top_prediction_share", 0.0)
-        if share >= 0.9:
-            found = f"predicts '{metrics['top_prediction']}' for {share:.0%} of the test {items}"
-        else:
-            found = f"scores {metrics['accuracy']:.3f} accuracy on the test {items}"
-        told = f"no better than always answering the commonest class ({metrics['majority_accuracy']:.3f})"
-    elif task == "forecasting":
-        found = f"has a test MAE of {metrics['mae']:.4g}"
-        told = f"no better than repeating the last value ({metrics['naive_mae']:.4g})"
+    metrics, task = record["metrics"], TASKS[task_of(record)]
+    items = ITEMS.get(modality_of(record), "samples")
+    share = metrics.get("top_prediction_share", 0.0)
+    if share >= 0.9:
+        found = f"predicts '{metrics['top_prediction']}' for {share:.0%} of the test {items}"
     else:
-        found = f"has a test perplexity of {metrics['perplexity']:.3f}"
-        told = f"no better than guessing by character frequency alone ({metrics['unigram_perplexity']:.3f})"
-    return f"{record['name']} {found}: {told}; {ADVICE[task]}."
+        found = task.found.format(items=items, **metrics)
+    return f"{record['name']} {found}: {task.told.format(**metrics)}; {task.advice}."
 
 
 def baseline_sentence(record: dict[str, Any]) -> str | None:
     """What the test split scores without a model, in words (None for runs without baselines)."""
-    metrics, task = record.get("metrics") or {}, task_of(record)
-    if not all(key in metrics for key, _ in BASELINE_COLUMNS[task]):
+    metrics, task = record.get("metrics") or {}, TASKS[task_of(record)]
+    if not all(key in metrics for key, _ in task.baselines):
         return None
-    if task == "classification":
-        return (
-            f"Without a model: always answering '{metrics['majority_class']}' scores "
-            f"{metrics['majority_accuracy']:.3f} accuracy (macro F1 {metrics['majority_macro_f1']:.3f}); "
-            f"a uniform guess {metrics['chance_accuracy']:.3f} ({metrics['chance_macro_f1']:.3f})."
-        )
-    if task == "forecasting":
-        return f"Without a model: repeating the last value gives a test MAE of {metrics['naive_mae']:.4g}."
-    unigram = metrics["unigram_perplexity"]
-    return f"Without a model: guessing by character frequency gives a perplexity of {unigram:.3f}."
+    return task.without_model.format(**metrics)
 
 
 def modality_of(record: dict[str, Any]) -> str:
@@ -170,10 +112,6 @@ def comparable_groups(records: list[dict[str, Any]]) -> dict[str, list[dict[str,
     return dict(sorted(groups.items(), key=lambda item: -max(r.get("created") or 0 for r in item[1])))
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def best_epoch(record: dict[str, Any]) -> int | None:
     history = record.get("history") or []
     scored = [h for h in history if "val_loss" in h]
@@ -184,9 +122,9 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
     """One row of numbers for a run: test metrics, their baselines, size and speed."""
     history = record.get("history") or []
     metrics = record.get("metrics") or {}
-    task = task_of(record)
-    row = {key: metrics.get(key) for key, _, _ in TASK_COLUMNS[task]}
-    row.update({key: metrics.get(key) for key, _ in BASELINE_COLUMNS[task]})
+    task = TASKS[task_of(record)]
+    row = {column.key: metrics.get(column.key) for column in task.columns}
+    row.update({key: metrics.get(key) for key, _ in task.baselines})
     row.update(
         {
             "params": record.get("params"),
@@ -209,7 +147,7 @@ def comparison_table(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[
     """
     if not records:
         return pd.DataFrame(), {}
-    task = task_of(records[0])
+    task = TASKS[task_of(records[0])]
     rows = []
     for record in records:
         numbers = summary(record)
@@ -220,15 +158,15 @@ def comparison_table(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[
             "Family": record.get("family", ""),
             "Status": record["status"],
         }
-        row.update({title: numbers[key] for key, title, _ in TASK_COLUMNS[task]})
+        row.update({column.title: numbers[column.key] for column in task.columns})
         row["Beats baseline"] = {True: "yes", False: "no", None: "–"}[beats]
-        row.update({title: numbers[key] for key, title in BASELINE_COLUMNS[task]})
+        row.update({title: numbers[key] for key, title in task.baselines})
         row.update({title: numbers[key] for key, title, _ in COMMON_COLUMNS})
         row["Best epoch"] = best_epoch(record)
         rows.append(row)
     frame = pd.DataFrame(rows)
     learned = [beats_baseline(record) is True for record in records]
-    best = {title: _best(frame[title], higher, learned) for _, title, higher in TASK_COLUMNS[task]}
+    best = {column.title: _best(frame[column.title], column.higher, learned) for column in task.columns}
     best.update(
         {title: _best(frame[title], higher, [True] * len(records)) for _, title, higher in COMMON_COLUMNS}
     )

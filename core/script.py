@@ -10,27 +10,11 @@ from core.datasets import get_info
 from core.errors import UserError
 from core.shapes import Signature
 from core.spec import ModelSpec
+from core.task_registry import TASKS
 from core.tasks import check_train_settings
 from core.trace import trace_model
 
 NOT_REPRODUCIBLE = "A run on uploaded data has no script: the data stays with you."
-EVALUATION = {
-    "classification": """
-predicted = model.predict(test.x, verbose=0).argmax(axis=1)
-print(f"test accuracy {(predicted == test.y).mean():.4f}")
-""",
-    "language-model": """
-probabilities = model.predict(test.x, verbose=0)
-picked = np.clip(probabilities[np.arange(len(test.y)), test.y], 1e-12, 1.0)
-print(f"test accuracy {(probabilities.argmax(axis=1) == test.y).mean():.4f}")
-print(f"test perplexity {np.exp(-np.log(picked).mean()):.4f}")
-""",
-    "forecasting": """
-predicted = dataset.target.unscale(model.predict(test.x, verbose=0), test.x)
-truth = dataset.target.unscale(test.y, test.x)
-print(f"test mae {np.abs(predicted - truth).mean():.4f}")
-""",
-}
 
 
 def reproduce_script(record: dict[str, Any], signature: Signature) -> str:
@@ -60,7 +44,8 @@ def reproduce_script(record: dict[str, Any], signature: Signature) -> str:
         else "[]"
     )
     run = {"id": str(record["id"]), "model": spec.name, "dataset": info.name}
-    balanced = train["class_weight"] == "balanced" and signature.task == "classification"
+    task = TASKS[signature.task]
+    balanced = train["class_weight"] == "balanced" and task.class_weights
     weights = "\n    class_weight=class_weights(train.y)," if balanced else ""
     weights_import = "from core.tasks import class_weights\n" if balanced else ""
     return f'''"""Reproduce a run of the CNN vs RNN dashboard with plain Keras.
@@ -91,7 +76,7 @@ model.fit(
     callbacks={early_stopping},{weights}
     verbose=2,
 )
-{EVALUATION[signature.task].strip()}
+{task.script.strip()}
 '''
 
 

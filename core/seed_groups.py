@@ -19,7 +19,8 @@ import pandas as pd
 from core import budget
 from core.errors import UserError
 from core.inputs import shown
-from core.runs import TASK_COLUMNS, comparable_key, task_of
+from core.runs import comparable_key, task_of
+from core.task_registry import TASKS
 
 CONFIDENCE = 0.95
 
@@ -132,15 +133,15 @@ def group_metrics(groups: list[SeedGroup]) -> pd.DataFrame:
     """A row per group and test metric: group, metric, title, n, mean, sd, low, high and the text to show."""
     rows = []
     for group in groups:
-        for key, title, _ in TASK_COLUMNS[task_of(group.runs[0])]:
-            values = metric_values(group.runs, key)
+        for column in TASKS[task_of(group.runs[0])].columns:
+            values = metric_values(group.runs, column.key)
             if values:
                 summary = summarize(values)
                 rows.append(
                     {
                         "group": group.label,
-                        "metric": key,
-                        "title": title,
+                        "metric": column.key,
+                        "title": column.title,
                         **vars(summary),
                         "text": summary.text(),
                     }

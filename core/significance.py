@@ -19,8 +19,9 @@ import numpy as np
 
 from core.disagreement import ClassDisagreement, check_same_data, disagreement, items_of, names_of
 from core.errors import UserError
-from core.runs import MAIN_METRIC, TASK_COLUMNS, task_of
+from core.runs import task_of
 from core.seed_groups import metric_values
+from core.task_registry import TASKS
 
 ALPHA = 0.05
 WELCH = "Welch's t-test"
@@ -145,12 +146,10 @@ def compare_groups(
     groups' labels) default to the models' names.
     """
     check_same_data(a[0], b[0])
-    task = task_of(a[0])
-    key, higher = MAIN_METRIC[task]
-    title = next(title for column, title, _ in TASK_COLUMNS[task] if column == key)
-    metric = title if title.isupper() else title.lower()
+    main = TASKS[task_of(a[0])].main_column
+    metric = main.title if main.title.isupper() else main.title.lower()
     names = names or names_of(a[0], b[0])
-    return welch_test(metric_values(a, key), metric_values(b, key), names, metric, higher)
+    return welch_test(metric_values(a, main.key), metric_values(b, main.key), names, metric, main.higher)
 
 
 def compare(

@@ -395,6 +395,8 @@ class RunStore:
 
     def request_calibrations(self, requests: dict[str, dict[str, Any]]) -> None:
         """Queue calibrations for a worker, by key; one already asked for is left as it is."""
+        if not requests:
+            return
         now = time.time()
         self._transaction(
             [
@@ -469,15 +471,16 @@ class RunStore:
             [
                 (f"SELECT id, estimate FROM runs WHERE id IN ({newest})", (limit,)),
                 (
-                    f"SELECT run_id, data FROM epochs WHERE run_id IN ({newest}) ORDER BY run_id, epoch",
+                    "SELECT run_id, json_extract(data, '$.seconds') FROM epochs "
+                    f"WHERE run_id IN ({newest}) ORDER BY run_id, epoch",
                     (limit,),
                 ),
             ],
             write=False,
-        )
+        )  # an epoch's seconds only: its entry can hold thousands of probed gradients
         seconds: dict[str, list[float]] = {}
-        for run_id, data in epochs:
-            seconds.setdefault(run_id, []).append(json.loads(data)["seconds"])
+        for run_id, epoch_seconds in epochs:
+            seconds.setdefault(run_id, []).append(epoch_seconds)
         return [
             {"estimate": json.loads(estimate), "epoch_seconds": seconds.get(run_id, [])}
             for run_id, estimate in rows

@@ -1,4 +1,4 @@
-"""The training settings, with defaults that suit the task (``core.task_registry``) and the size of the data."""
+"""The training settings, with defaults that suit the task (``core.task_registry``) and the data's size."""
 
 from __future__ import annotations
 

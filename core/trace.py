@@ -244,8 +244,9 @@ def _head_problem(shape: Shape, signature: Signature) -> str:
     steps = signature.input.dims[0]
     if shape.axes != SEQUENCE:
         return (
-            f"The model ends with {shape.layout} but a label at every time step needs (batch, time, features): "
-            "keep the time axis (return_sequences on recurrent layers, no Flatten or global pooling)."
+            f"The model ends with {shape.layout} but a label at every time step needs "
+            "(batch, time, features): keep the time axis (return_sequences on recurrent layers, no Flatten "
+            "or global pooling)."
         )
     if shape.dims[0] != steps:
         return (

@@ -21,9 +21,11 @@ import keras
 from core.builder import build_model, compile_model
 from core.datasets import Dataset
 from core.evaluation import evaluate
+from core.probes import GradientProbe, memory_metrics
 from core.queue import eta_seconds
 from core.spec import ModelSpec
 from core.store import RunStore
+from core.task_registry import TASKS
 from core.tasks import class_weights, train_settings_for
 from core.trace import Limits, validate
 
@@ -218,7 +220,8 @@ class TrainingJob:
                     "try a lower learning rate or a normalization layer",
                 )
             else:
-                self._update(metrics=evaluate(model, self.dataset, self.settings["batch_size"]))
+                metrics = evaluate(model, self.dataset, self.settings["batch_size"])
+                self._update(metrics={**metrics, **memory_metrics(self.spec, self._state["history"])})
                 self.model_file = model_bytes(model)
                 if self._stop.is_set():
                     self._finish(
@@ -237,8 +240,8 @@ class TrainingJob:
 
     def _class_weight(self) -> dict[int, float] | None:
         """Balanced class weights from the training labels, when the settings ask for them."""
-        classification = self.dataset.signature.task == "classification"
-        balanced = classification and self.settings["class_weight"] == "balanced"
+        weighed = TASKS[self.dataset.signature.task].class_weights
+        balanced = weighed and self.settings["class_weight"] == "balanced"
         return class_weights(self.dataset.train.y) if balanced else None
 
     def _finish(self, status: str, reason: str) -> None:
@@ -273,6 +276,7 @@ class _Progress(keras.callbacks.Callback):
     def __init__(self, job: TrainingJob, samples: int) -> None:
         super().__init__()
         self.job, self.samples = job, samples
+        self.probe = GradientProbe(job.dataset.validation)  # gradients through time, each epoch
         self.diverged_at = ""
         self.batch_size = job.settings["batch_size"]
         self.epoch = 0
@@ -334,6 +338,7 @@ class _Progress(keras.callbacks.Callback):
             "seconds": seconds,
             "wall_seconds": now - self.train_start,
             "samples_per_second": self.samples / seconds if seconds else 0.0,
+            **self.probe.measure(self.model),
         }
         with self.job._lock:
             self.job._state["history"].append(entry)

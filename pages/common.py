@@ -33,6 +33,7 @@ DEFAULT_RNN = {
     "images": "LSTM",
     "text": "LSTM",
     "series": "Stacked LSTM (Keras example)",
+    "sequences": "LSTM",
     "language-model": "Char-RNN (Keras example)",
 }
 MARKDOWN_MARKS = re.compile(r"([\\`*_{}\[\]()#+\-!|~<>$:])")
@@ -168,12 +169,13 @@ def dataset_title(dataset: Dataset) -> str:
 
 
 def models_for(dataset: Dataset) -> dict[str, dict[str, Any]]:
-    """This visitor's models for a dataset; a first visit starts with a CNN and an RNN preset."""
+    """This visitor's models for a dataset; a first visit starts with the first CNN preset and an RNN."""
     models = state()["models"]
     if dataset.info.id not in models:
         presets = presets_for(dataset.signature)
         key = "language-model" if dataset.signature.task == "language-model" else dataset.info.modality
-        starters = [name for name in ("CNN", DEFAULT_RNN[key]) if name in presets]
+        cnn = next((name for name, spec in presets.items() if spec.family == "cnn"), None)
+        starters = [name for name in (cnn, DEFAULT_RNN[key]) if name in presets]
         models[dataset.info.id] = {name: entry(presets[name]) for name in starters}
     return models[dataset.info.id]
 

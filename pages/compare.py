@@ -3,7 +3,6 @@
 from typing import Any
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -19,6 +18,7 @@ from core.runs import (
     verdict,
 )
 from core.script import NOT_REPRODUCIBLE, reproduce_script, reproducible, script_name
+from core.task_registry import TASKS
 from pages.common import (
     current_dataset,
     delete_runs,
@@ -33,9 +33,11 @@ from pages.fair_compare import (
     band_section,
     disagreement_section,
     groups_of,
+    memory_section,
     seed_group_section,
     significance_section,
 )
+from pages.task_panels import PANELS
 
 session = state()
 dataset = current_dataset()
@@ -149,8 +151,8 @@ axis = controls[1].radio(
     key="compare:axis",
     format_func={"epoch": "Epoch", "wall_seconds": "Wall time (s)"}.get,
 )
-scaled = selected[0]["task"] == "forecasting"
-units = " (on the scaled series; the table's errors are in the target's units)" if scaled else ""
+note = TASKS[selected[0]["task"]].curve_note
+units = f" ({note})" if note else ""
 if metric and not (axis == "epoch" and band_section(seed_groups, metric, f"{metric}{units}")):
     frame = curves(selected, metric)
     chart = (
@@ -172,111 +174,6 @@ if metric and not (axis == "epoch" and band_section(seed_groups, metric, f"{metr
         .properties(height=320)
     )
     st.altair_chart(chart, width="stretch")
-
-
-CELL_PIXELS = 34  # a confusion matrix cell, wide enough for a three-digit count
-
-
-def confusion_panel(record: dict[str, Any]) -> None:
-    metrics = record["metrics"]
-    names = metrics["class_names"]
-    matrix = np.array(metrics["confusion_matrix"])
-    cells = pd.DataFrame(
-        [
-            {"true": names[i], "predicted": names[j], "count": int(matrix[i, j])}
-            for i in range(len(names))
-            for j in range(len(names))
-        ]
-    )
-    side = CELL_PIXELS * len(names)
-    heat = (
-        alt.Chart(cells, title="Confusion matrix (test split)")
-        .mark_rect()
-        .encode(
-            x=alt.X("predicted:N", sort=names, title="Predicted"),
-            y=alt.Y("true:N", sort=names, title="True"),
-            color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), title="Samples"),
-            tooltip=["true", "predicted", "count"],
-        )
-        .properties(width=side, height=side)
-    )
-    dark = int(matrix.max()) / 2
-    labels = heat.mark_text(fontSize=10).encode(
-        text="count:Q",
-        color=alt.condition(alt.datum.count > dark, alt.value("white"), alt.value("#222")),
-    )
-    st.altair_chart(heat + labels, width="content")
-    examples = metrics.get("examples", [])
-    if examples:
-        st.markdown("**Misclassified examples**")
-    if examples and "image" in examples[0]:
-        pictures = [np.array(e["image"], dtype=np.uint8) for e in examples]
-        pictures = [p[..., 0] if p.shape[-1] == 1 else p for p in pictures]
-        captions = [literal(f"{e['true']} → {e['predicted']}") for e in examples]
-        st.image(pictures, caption=captions, width=64)
-    for example in examples:
-        if "text" in example:
-            st.markdown(
-                f"- *{literal(example['text'][:160])}* — true **{literal(example['true'])}**, "
-                f"predicted **{literal(example['predicted'])}** ({example['confidence']:.0%})"
-            )
-
-
-FORECAST_WINDOW = 200  # test points drawn at once; a slider moves the window
-
-
-def forecast_panel(record: dict[str, Any]) -> None:
-    forecast = record["metrics"]["forecast"]
-    count = len(forecast["truth"])
-    start, end = 0, count
-    if count > FORECAST_WINDOW:
-        start, end = st.slider(
-            "Test points shown",
-            0,
-            count,
-            (count - FORECAST_WINDOW, count),
-            key=f"compare:window:{record['id']}",
-        )
-    shown = slice(start, end)
-    frame = pd.DataFrame(
-        {
-            "time": pd.to_datetime(forecast["time"][shown], errors="coerce"),
-            "naive (last value)": forecast["naive"][shown],
-            "truth": forecast["truth"][shown],
-            "model": forecast["predicted"][shown],
-        }
-    )
-    long = frame.melt("time", var_name="series", value_name="value")
-    order = ["naive (last value)", "truth", "model"]
-    base = alt.Chart(long, title=f"Test forecast of {forecast['target']}, one step ahead").encode(
-        x=alt.X("time:T", title="Time"),
-        y=alt.Y("value:Q", title=forecast["target"], scale=alt.Scale(zero=False)),
-        color=alt.Color(
-            "series:N",
-            title=None,
-            sort=order,
-            scale=alt.Scale(domain=order, range=["#b0b0b0", "#1f3b73", "#e4572e"]),
-        ),
-    )
-    naive = base.mark_line(strokeDash=[4, 3]).transform_filter(alt.datum.series == order[0])
-    chart = naive + base.mark_line().transform_filter(alt.datum.series != order[0])  # naive beneath
-    st.altair_chart(chart, width="stretch")
-    metrics = record["metrics"]
-    total = forecast.get("points", count)
-    kept = f"the first {count:,} of {total:,} kept with the run" if total > count else f"{count:,}"
-    st.caption(
-        f"Test points {start + 1:,}-{end:,} of {kept} shown. MAE {metrics['mae']:.4g} against "
-        f"{metrics['naive_mae']:.4g} for the naive forecast, over the whole test split."
-    )
-
-
-def language_panel(record: dict[str, Any]) -> None:
-    metrics = record["metrics"]
-    st.markdown("Seed:")
-    st.text(metrics.get("seed_text", ""))
-    for sample in metrics.get("samples", []):
-        st.markdown(f"**Temperature {sample['temperature']}**")
-        st.text(sample["text"])
 
 
 def downloads(record: dict[str, Any]) -> None:
@@ -310,9 +207,8 @@ def downloads(record: dict[str, Any]) -> None:
         )
 
 
-PANELS = {"classification": confusion_panel, "forecasting": forecast_panel, "language-model": language_panel}
-
 disagreement_section(selected, records, store)
+memory_section(selected)
 
 st.subheader("Each run")
 columns = st.columns(min(len(selected), 3))
@@ -320,7 +216,7 @@ for index, record in enumerate(selected):
     with columns[index % len(columns)], st.container(border=True):
         st.markdown(f"**{literal(run_label(record))}** · {record['family']} · {record['status']}")
         if record["metrics"]:
-            PANELS[record["task"]](record)
+            PANELS[TASKS[record["task"]].panel](record)
         else:
             st.error(literal(sentence(record["reason"])) if record["reason"] else "No test metrics.")
         downloads(record)

@@ -29,8 +29,13 @@ UPLOAD_HELP = {
     "text": "A CSV with a column of texts and a column of labels.",
     "images": "A ZIP with one folder per class, e.g. cats/1.png, dogs/7.jpg.",
 }
-A_DATASET_OF = {"images": "an image dataset", "text": "a text dataset", "series": "a series"}
-SAMPLES = {"images": "Images", "text": "Texts"}
+A_DATASET_OF = {
+    "images": "an image dataset",
+    "text": "a text dataset",
+    "series": "a series",
+    "sequences": "a sequence benchmark",
+}
+SAMPLES = {"images": "Images", "text": "Texts", "sequences": "Sequences"}
 
 session = state()
 
@@ -117,6 +122,9 @@ def upload_form(modality: str) -> None:
 def dataset_picker(modality: str, origin: str) -> None:
     """A built-in dataset becomes the current one when picked; a Keras one once downloaded."""
     names = dataset_names(modality, origin)
+    if not names:
+        st.info("No dataset of this kind comes from this source; choose another source.")
+        return
     choice = session["choice"]
     name = st.selectbox(
         "Dataset",
@@ -243,6 +251,31 @@ def show_series(dataset: Dataset) -> None:
     )
 
 
+def show_sequences(dataset: Dataset) -> None:
+    """A sequence benchmark: its first training sequences step by step (and digits as the images read)."""
+    if dataset.as_image is not None:
+        pictures = [dataset.as_image(sample)[..., 0] for sample in dataset.train.x[:24]]
+        st.image(
+            pictures, caption=[dataset.class_names[y] for y in dataset.train.y[:24]], width=72, clamp=True
+        )
+    for text in dataset.preview.get("texts", []):
+        st.code(text, language=None)
+    chart = (
+        alt.Chart(dataset.preview["samples"])
+        .mark_line(interpolate="step-after", strokeWidth=1)
+        .encode(
+            x=alt.X("step:Q", title="Time step"),
+            y=alt.Y("value:Q", title="Value"),
+            color=alt.Color("channel:N", title="Input"),
+            row=alt.Row("sample:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+        )
+        .properties(height=90, width=600, title="The first training sequences, with their targets")
+    )
+    st.altair_chart(chart)
+    if dataset.class_names:
+        class_balance(dataset)
+
+
 def show_dataset(dataset: Dataset) -> None:
     st.subheader(literal(dataset.info.name))
     cells = st.columns(4)
@@ -258,7 +291,8 @@ def show_dataset(dataset: Dataset) -> None:
         st.info(literal(note))
     if warning := imbalance_note(dataset):
         st.warning(literal(warning))
-    {"images": show_images, "text": show_text, "series": show_series}[dataset.info.modality](dataset)
+    shows = {"images": show_images, "text": show_text, "series": show_series, "sequences": show_sequences}
+    shows[dataset.info.modality](dataset)
     offer_shared_models(dataset)
     st.page_link("pages/build.py", label="Next: build models for this data", icon=":material/arrow_forward:")
 
@@ -287,7 +321,9 @@ with left:
         horizontal=True,
         key="data:origin",
     )
-    if origin == "upload":
+    if origin == "upload" and modality not in UPLOAD_TYPES:
+        st.info("Sequence benchmarks are generated from a seed: there is nothing to upload.")
+    elif origin == "upload":
         upload_form(modality)
     else:
         dataset_picker(modality, origin)

@@ -1,5 +1,6 @@
-"""Compare's fairness panels: seed groups with bands, whether differences are significant, and where two
-runs disagree, example by example.
+"""Compare's fairness panels: seed groups with bands, whether differences are significant, where two
+runs disagree, example by example, and how far back each model's gradient reaches (its heatmap is
+Train's too).
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import streamlit as st
 from core.comparison import TITLES, compare_pair
 from core.disagreement import ClassDisagreement, examples_dataset, items_of, names_of
 from core.errors import UserError
+from core.probes import PROBE_SAMPLES, gradient_frame, input_gradient, memory_frame, step_word
 from core.runs import run_label
 from core.seed_groups import SeedGroup, group_curves, group_table, seed_groups
 from core.significance import compare, probability
 from core.store import RunStore
+from core.task_registry import TASKS
 from pages.common import literal
 
 MOST_PAIRS = 15  # significance tests shown at once (pairs of groups)
@@ -147,7 +150,7 @@ def disagreement_section(
 ) -> None:
     """Two runs picked by the user: the 2x2 table with its test, and examples (or windows) per cell."""
     candidates = [record for record in selected if record["status"] == "completed" and record["metrics"]]
-    if len(candidates) < 2 or candidates[0]["task"] not in ("classification", "forecasting"):
+    if len(candidates) < 2 or TASKS[candidates[0]["task"]].example_results is None:
         return
     st.subheader("Where two models disagree")
     labels = {run_label(record): record for record in candidates}
@@ -242,3 +245,98 @@ def forecast_windows(found: Any, names: dict[str, str]) -> None:
             cell.altair_chart(chart, width="stretch")
             errors = f"Error {names['a']} {window['a_error']:.4g}, {names['b']} {window['b_error']:.4g}"
             cell.caption(literal(errors))
+
+
+GRADIENT_CAPTION = (
+    "Each row is an epoch, each column an input step, the last one nearest the output; the colour is how "
+    f"strongly the loss depends on that step (the gradient's norm on the first {PROBE_SAMPLES} validation "
+    "samples, log scale). Colours darkening towards the left are a vanishing gradient: the early steps "
+    "barely matter."
+)
+MEASURES = ["receptive field", "memory horizon"]
+WIDTH_ONLY = alt.AutoSizeParams(type="fit-x", contains="padding")  # the width fits, the height is the plot's
+
+
+def gradient_chart(
+    record: dict[str, Any], frame: pd.DataFrame, domain: list[float] | None = None
+) -> alt.Chart:
+    """The run's gradient through time: epochs x input steps, coloured by the gradient's norm (log
+    scale; ``domain`` shares one colour scale between charts). ``frame`` is ``gradient_frame(record)``.
+    """
+    length = len(input_gradient(record)[-1])
+    epochs = frame["epoch"].nunique()
+    return (
+        alt.Chart(frame, title=f"Gradient through time · {record['name']}")
+        .transform_calculate(start="datum.first - 0.5", end="datum.last + 0.5")
+        .mark_rect()
+        .encode(
+            x=alt.X(
+                "start:Q",
+                title=f"Input {step_word(record)} (the output comes after the last)",
+                scale=alt.Scale(domain=[0.5, length + 0.5], nice=False, zero=False),
+            ),
+            x2="end:Q",
+            y=alt.Y("epoch:O", title="Epoch"),
+            color=alt.Color(
+                "norm:Q",
+                title="Gradient norm",
+                scale=alt.Scale(type="log", scheme="viridis", **({"domain": domain} if domain else {})),
+                legend=alt.Legend(orient="bottom", gradientLength=160, format=".1e"),
+            ),
+            tooltip=["epoch", "first", "last", alt.Tooltip("norm:Q", format=".3g")],
+        )
+        .properties(height=min(max(14 * epochs, 42), 240), autosize=WIDTH_ONLY)
+    )
+
+
+def memory_chart(frame: pd.DataFrame) -> alt.LayerChart:
+    """Each run's receptive field and memory horizon as bars reaching back from the last input step,
+    with the sequence length as a dashed line.
+    """
+    bars = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("steps:Q", title="Steps back from the last input step"),
+            y=alt.Y("run:N", title=None, axis=alt.Axis(labelLimit=240)),
+            yOffset=alt.YOffset("measure:N", sort=MEASURES),
+            color=alt.Color("measure:N", title=None, sort=MEASURES),
+            tooltip=["run", "measure", "label", "note"],
+        )
+    )
+    labels = bars.mark_text(align="left", dx=3, fontSize=11).encode(text="label:N", color=alt.value("#222"))
+    length = pd.DataFrame({"length": [int(frame["length"].max())]})
+    rule = alt.Chart(length).mark_rule(strokeDash=[4, 3], color="#888").encode(x="length:Q")
+    return (bars + labels + rule).properties(
+        title="Receptive field and memory horizon", height=40 * frame["run"].nunique(), autosize=WIDTH_ONLY
+    )
+
+
+def memory_section(selected: list[dict[str, Any]]) -> None:
+    """The probed runs' gradient heatmaps side by side on one colour scale, then every run's receptive
+    field and memory horizon on one time axis.
+    """
+    probed = [record for record in selected if input_gradient(record)]
+    if not probed:
+        return
+    st.subheader("Gradients through time")
+    frames = [gradient_frame(record) for record in probed]
+    norms = pd.concat(frames)["norm"]
+    domain = [float(norms.min()), float(norms.max())] if len(norms) else None
+    columns = st.columns(min(len(probed), 2))
+    for index, (record, frame) in enumerate(zip(probed, frames, strict=True)):
+        columns[index % len(columns)].altair_chart(
+            gradient_chart(record, frame, domain), width="stretch", key=f"compare:gradient:{record['id']}"
+        )
+    st.caption(f"{GRADIENT_CAPTION} One colour scale for all runs.")
+    memory = memory_frame(probed)
+    if memory.empty:
+        return
+    st.altair_chart(memory_chart(memory), width="stretch")
+    st.caption(
+        "Each bar reaches back from the last input step. The receptive field is how far back the "
+        "architecture lets one output position see (unbounded for recurrent layers, drawn to the dashed "
+        "sequence length; Flatten or global pooling then combines all positions); the memory horizon is "
+        "how far back the trained model's gradient still reaches 1% of its largest value. A horizon far "
+        "shorter than the receptive field: the model can see further than it learned to use."
+    )

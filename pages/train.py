@@ -8,8 +8,10 @@ import pandas as pd
 import streamlit as st
 
 from core.cost import calibration_requests, cost_line, estimate_rows, measuring
+from core.probes import gradient_frame, input_gradient
 from core.queue import eta_seconds, queue_waits
-from core.runs import METRIC_BASELINES, TASK_COLUMNS, baseline_sentence, comparable_key, curves, verdict
+from core.runs import baseline_sentence, comparable_key, curves, verdict
+from core.task_registry import TASKS
 from core.tasks import TRAIN_SETTINGS, train_settings_for
 from pages.common import (
     current_dataset,
@@ -26,6 +28,7 @@ from pages.common import (
     state,
     worker_pool,
 )
+from pages.fair_compare import GRADIENT_CAPTION, gradient_chart
 
 STATUS_ICONS = {
     "completed": ":material/check_circle:",
@@ -104,7 +107,10 @@ def cost_estimates() -> None:
         for note in notes:
             st.caption(literal(sentence(note)))
 
-    st.caption("Estimated cost" + (" (early stopping may end a run sooner)" if settings["patience"] else ""))
+    st.caption(
+        "Estimated cost of each run"
+        + (" (early stopping may end one sooner)" if settings["patience"] else "")
+    )
     st.fragment(table, run_every=1.0 if pending else None)()
     failed = [key for key, calibration in found.items() if calibration["status"] == "failed"]
     if failed:
@@ -193,10 +199,16 @@ def show_curves(record: dict[str, Any], key: str) -> None:
     metrics = [m for m in ("loss", "accuracy", "mae") if record["history"] and m in record["history"][0]]
     for cell, metric in zip(st.columns(len(metrics) or 1), metrics, strict=False):
         frame = curves([record], metric).tail(MAX_CURVE_POINTS)
-        title = f"{metric.replace('_', ' ').title()} per epoch" + (
-            " (MSE, scaled units)" if metric == "loss" and record["task"] == "forecasting" else ""
-        )
+        note = TASKS[record["task"]].loss_note if metric == "loss" else ""
+        title = f"{metric.replace('_', ' ').title()} per epoch" + (f" ({note})" if note else "")
         cell.altair_chart(curve_chart(frame, metric, title), width="stretch", key=f"{key}:{metric}")
+
+
+def show_gradients(record: dict[str, Any], key: str) -> None:
+    """The run's gradient through time, epochs x input steps, once an epoch has been probed."""
+    if input_gradient(record):
+        st.altair_chart(gradient_chart(record, gradient_frame(record)), width="stretch", key=key)
+        st.caption(GRADIENT_CAPTION)
 
 
 def ordinal(number: int) -> str:
@@ -243,6 +255,7 @@ def live_panel() -> None:
             if run["stop_requested"] is not None:
                 st.caption("Stopping after the current batch…")
             show_curves(run, f"live:{run['id']}")
+            show_gradients(run, f"live:gradient:{run['id']}")
     queued = [run for run in active if run["status"] == "queued"]
     if queued:
         waits = queue_waits(store, pool.count)
@@ -275,15 +288,16 @@ for record in finished:
         if message := verdict(record):
             st.warning(literal(sentence(message)), icon=":material/block:")
         metrics = record["metrics"]
-        cells = st.columns(len(TASK_COLUMNS[record["task"]]) + 3)
-        for cell, (key, title, higher) in zip(cells, TASK_COLUMNS[record["task"]], strict=False):
-            baseline = metrics.get(METRIC_BASELINES.get(key, ""))
-            delta = None if metrics.get(key) is None or baseline is None else metrics[key] - baseline
+        task = TASKS[record["task"]]
+        cells = st.columns(len(task.columns) + 3)
+        for cell, column in zip(cells, task.columns, strict=False):
+            value, baseline = metrics.get(column.key), metrics.get(task.baseline_of.get(column.key, ""))
+            delta = None if value is None or baseline is None else value - baseline
             cell.metric(
-                title,
-                format_number(metrics.get(key)),
+                column.title,
+                format_number(value),
                 delta=None if delta is None else f"{delta:+.3g} vs baseline",
-                delta_color="normal" if higher else "inverse",
+                delta_color="normal" if column.higher else "inverse",
             )
         for cell, (title, value) in zip(
             cells[-3:],
@@ -301,5 +315,6 @@ for record in finished:
             st.caption(literal(cost_text))
         if record["history"] and record is finished[0]:  # charts for the newest run only: each
             show_curves(record, f"result:{record['id']}")  # drawn chart costs the training CPU time
+            show_gradients(record, f"result:gradient:{record['id']}")
 if finished:
     st.page_link("pages/compare.py", label="Next: compare the runs", icon=":material/arrow_forward:")

@@ -119,6 +119,8 @@ def test_a_worker_calibrates_then_trains_with_the_estimate_kept_beside_the_run(t
     assert made["measured_peak_memory_mb"] > 0
     assert made["basis"]["train_samples"] == 64 and made["basis"]["batch_size"] == 16
     assert cost.cost_line(run).startswith("Estimated before training from a calibration: ")
+    epochs = [entry["seconds"] for entry in run["history"]]
+    assert store.cost_history() == [{"estimate": made, "epoch_seconds": epochs}] and len(epochs) == 2
 
 
 def test_the_history_model_recovers_the_costs_of_constructed_runs():

@@ -14,7 +14,7 @@ from core.params import Param, ParamValues, check_values
 from core.shapes import Signature
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-MODALITIES = ("images", "text", "series")
+MODALITIES = ("images", "text", "series", "sequences")
 SEED = Param(
     "seed", "int", 0, "Seed of the shuffle that makes the train/validation/test split.", 0, 2**31 - 1
 )
@@ -70,6 +70,9 @@ class Dataset:
     target: SeriesTarget | None = None
     test_texts: list[str] = field(default_factory=list)  # the raw text of each test sample
     limit: int | None = None  # set by head(): the run used only this many training samples
+    scored_steps: tuple[int, int] | None = None  # sequence labelling: the steps that matter, [first, end)
+    # an input sample as the image it was read from (images read one pixel per time step)
+    as_image: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
     def head(self, count: int) -> Dataset:
         """A small slice for quick runs: ``count`` training samples, a quarter of that to check."""

