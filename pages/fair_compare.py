@@ -300,7 +300,7 @@ def memory_chart(frame: pd.DataFrame) -> alt.LayerChart:
             x=alt.X("steps:Q", title="Steps back from the last input step"),
             y=alt.Y("run:N", title=None, axis=alt.Axis(labelLimit=240)),
             yOffset=alt.YOffset("measure:N", sort=MEASURES),
-            color=alt.Color("measure:N", title=None, sort=MEASURES),
+            color=alt.Color("measure:N", title=None, sort=MEASURES, legend=alt.Legend(orient="bottom")),
             tooltip=["run", "measure", "label", "note"],
         )
     )
