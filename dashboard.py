@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/build.py", title="Build", icon=":material/construction:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+    st.Page("pages/lab.py", title="Lab", icon=":material/science:"),
 ]
 
 if "share" in st.query_params and st.query_params["share"] != state().get("applied_share"):

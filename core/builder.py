@@ -8,7 +8,7 @@ from core.layers import LayerCall
 from core.shapes import Signature
 from core.spec import ModelSpec
 from core.task_registry import TASKS
-from core.tasks import OPTIMIZERS
+from core.tasks import OPTIMIZERS, optimizer_arguments
 from core.trace import Limits, validate
 
 
@@ -29,12 +29,16 @@ def build_model(spec: ModelSpec, signature: Signature, limits: Limits | None = N
     return keras.Model(inputs, outputs, name="model")
 
 
-def compile_model(model: keras.Model, task: str, optimizer: str, learning_rate: float) -> None:
-    """Compile with the task's loss and Keras metrics (``core.task_registry``)."""
+def compile_model(
+    model: keras.Model, task: str, optimizer: str, learning_rate: float, clipnorm: float = 0.0
+) -> None:
+    """Compile with the task's loss and Keras metrics (``core.task_registry``); a ``clipnorm`` above 0
+    clips each gradient to that norm.
+    """
     entry = TASKS[task]
     optimizer_class = getattr(keras.optimizers, OPTIMIZERS[optimizer])
     model.compile(
-        optimizer=optimizer_class(learning_rate=learning_rate),
+        optimizer=optimizer_class(**optimizer_arguments(learning_rate, clipnorm)),
         loss=entry.loss,
         metrics=list(entry.keras_metrics),
     )

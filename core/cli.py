@@ -30,6 +30,7 @@ from core.tasks import check_train_settings
 from core.trace import MOST_PARAMS, Limits, validate
 
 CLI_WORKSPACE = "cli"
+LAB_WORKSPACE = "lab"
 
 BAR_WIDTH = 24
 
@@ -202,11 +203,47 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="print JSON")
     compare.set_defaults(handler=_compare)
 
+    _add_lab_commands(commands)
+
     runs = commands.add_parser("runs", help="list the runs in the run store ($RUNS_DB)")
     runs.add_argument("--json", action="store_true", help="print JSON")
     runs.add_argument("--workspace", type=WORKSPACE, help="only this workspace's runs")
     runs.set_defaults(handler=_runs)
     return parser
+
+
+def _add_lab_commands(commands: Any) -> None:
+    lab = commands.add_parser(
+        "lab", help="reproduce Bai et al. (2018) at CPU scale, or measure cost against sequence length"
+    )
+    lab_commands = lab.add_subparsers(required=True, metavar="LAB_COMMAND")
+    reproduce = lab_commands.add_parser(
+        "reproduce",
+        help="train the four benchmark presets on adding and copy_memory and print them beside the "
+        "paper's Table 1, with a verdict on each claim",
+    )
+    reproduce.add_argument("--quick", action="store_true", help="a plan small enough for a test (seconds)")
+    reproduce.add_argument("--mnist", action="store_true", help="also sequential and permuted MNIST (14x14)")
+    reproduce.add_argument("--seeds", metavar="1,2,3", help="one run per seed of each model (default: 42)")
+    reproduce.add_argument(
+        "--workspace", type=WORKSPACE, default=LAB_WORKSPACE, help=f"default: {LAB_WORKSPACE}"
+    )
+    reproduce.set_defaults(handler=_lab_reproduce)
+    cost = lab_commands.add_parser(
+        "cost",
+        help="training samples per second and inference latency per sample at T = 32 ... 1024, "
+        "with the log-log slope per model",
+    )
+    cost.add_argument("--dataset", default="adding", metavar="ID", help="the data's width (default: adding)")
+    _add_settings_option(cost)
+    cost.add_argument(
+        "--models",
+        nargs="+",
+        metavar="PRESET_OR_SPEC_JSON",
+        help="presets of the dataset or JSON specs (default: all its presets)",
+    )
+    cost.add_argument("--lengths", metavar="32,64,...", help="the lengths T (default: 32 to 1024, doubling)")
+    cost.set_defaults(handler=_lab_cost)
 
 
 def _add_settings_option(parser: argparse.ArgumentParser) -> None:
@@ -266,6 +303,49 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0 if done == len(ids) else 1
 
 
+def _lab_reproduce(args: argparse.Namespace) -> int:
+    """Train the reproduction plan through the worker code path and print it beside the paper."""
+    from core import reproduce
+
+    seeds = seeds_from_text(args.seeds) if args.seeds else [reproduce.DEFAULT_SEED]
+    plan = reproduce.plan(quick=args.quick, mnist=args.mnist)
+    records = reproduce.planned_runs(plan, seeds)
+    labels = {
+        record["id"]: f"{record['name']} on {record['dataset']} (seed {record['config']['train']['seed']})"
+        for record in records
+    }
+    store = RunStore()
+    ids = _train_here(store, records, args.workspace, labels)
+    print("\n".join(reproduce.report(plan, store.runs(args.workspace)).lines()))
+    completed = sum(record["status"] == "completed" for record in store.runs(ids=ids))
+    where = f"{store.path}; open them with ?workspace={args.workspace}"
+    print(f"{completed} of {len(ids)} runs completed into {where}")
+    return 0 if completed == len(ids) else 1
+
+
+def _lab_cost(args: argparse.Namespace) -> int:
+    """Measure the models at each length in this process, through the store's calibrations as the Lab
+    page's workers do, then print the measurements, the slopes and what they show.
+    """
+    from core import length_cost
+
+    lengths = length_cost.read_lengths(args.lengths) if args.lengths else length_cost.LENGTHS
+    given = [(text, _given_spec(text)) for text in args.models or []]
+    dataset = load_described({"id": args.dataset, "settings": _settings(args.set)}, fetch_missing=True)
+    specs = presets_for(dataset.signature)
+    if given:
+        specs = {spec.name: spec for spec in (spec or _model(text, dataset) for text, spec in given)}
+    points = length_cost.plan(specs, dataset.signature, lengths)
+
+    def show(done: int, point: length_cost.Point) -> None:
+        _bar(done / len(points), f"{done}/{len(points)} measured; now {point.model} at T = {point.length}")
+
+    measured = length_cost.measure_here(RunStore(), points, show)
+    print(file=sys.stderr)
+    print("\n".join(measured.lines()))
+    return 0 if (measured.frame["status"] == "done").all() else 1
+
+
 def _check_sweep_options(args: argparse.Namespace) -> None:
     """Options that only make sense together, checked before the sweep file is read."""
     if args.ray is None and (args.ray_cpus is not None or args.ray_gpu):
@@ -282,8 +362,6 @@ def _sweep_here(
     args: argparse.Namespace, store: RunStore, records: list[dict], workspace: str, labels: dict[str, str]
 ) -> list[str]:
     """Queue the runs in the store and train them in this process (and any other workers); their ids."""
-    from core.queue import enqueue
-
     strategy = None
     if args.cpu_devices:
         from core.distribute import split_cpu
@@ -294,6 +372,16 @@ def _sweep_here(
 
         strategy = mirrored_strategy()
         print(f"training on {strategy.num_replicas_in_sync} device(s) in sync", file=sys.stderr)
+    return _train_here(store, records, workspace, labels, strategy)
+
+
+def _train_here(
+    store: RunStore, records: list[dict], workspace: str, labels: dict[str, str], strategy: Any = None
+) -> list[str]:
+    """Queue the runs and train them in this process (and any other workers), with a progress bar;
+    returns their ids once every one has finished.
+    """
+    from core.queue import enqueue
     from core.worker import Worker
 
     ids = enqueue(store, records, workspace)

@@ -158,7 +158,7 @@ def peak_memory_above(baseline: float | None) -> float | None:
 # ---- calibration (in a worker: it imports Keras) ------------------------------------------------
 
 
-def _random_data(signature: Signature, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def random_data(signature: Signature, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Inputs and targets shaped and typed like the real data's (token ids, pixels or values, labels)."""
     shape = (count, *signature.input.dims)
     if signature.tokens:
@@ -208,8 +208,8 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
     signature = signature_from(request["signature"])
     batch = request["batch_size"]
     rng = np.random.default_rng(0)
-    train = _random_data(signature, CALIBRATION_BATCHES * batch, rng)
-    validation = _random_data(signature, CALIBRATION_VALIDATION_BATCHES * batch, rng)
+    train = random_data(signature, CALIBRATION_BATCHES * batch, rng)
+    validation = random_data(signature, CALIBRATION_VALIDATION_BATCHES * batch, rng)
     epochs: list[dict[str, Any]] = []
 
     class StepTimer(keras.callbacks.Callback):

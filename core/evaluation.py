@@ -86,13 +86,16 @@ def classification(model: keras.Model, dataset: Dataset, probabilities: np.ndarr
         _example(dataset, int(i), names[y[i]], names[predicted[i]], float(confidence[i]))
         for i in np.flatnonzero(predicted != y)[:EXAMPLES]
     ]
-    kept = min(len(y), budget.TEST_RESULT_VALUES // 3)
+    texts = dataset.signature.tokens
+    kept = min(len(y), budget.TEST_RESULT_VALUES // (4 if texts else 3))
     metrics["test_results"] = {  # example by example, for comparing two runs on the same split
         "count": len(y),
         "true": y[:kept].tolist(),
         "predicted": predicted[:kept].tolist(),
         "confidence": np.round(confidence[:kept].astype(np.float64), 3).tolist(),
     }
+    if texts:  # the tokens each text kept, padding (id 0) aside: for accuracy by text length
+        metrics["test_results"]["length"] = np.count_nonzero(dataset.test.x[:kept], axis=1).tolist()
     return metrics
 
 

@@ -52,6 +52,13 @@ class Reach:
 
 POINTWISE = Reach()
 
+KEEPS, USES, DROPS = "keeps", "uses", "drops"  # what a layer does with a padding mask (measured in Keras 3)
+MASK_EFFECTS = {
+    KEEPS: "skips padded steps and passes the mask on",
+    USES: "skips padded steps; the mask ends here with the time axis",
+    DROPS: "drops the padding mask: reads padded steps as if they were text, and later layers do too",
+}
+
 
 @dataclass(frozen=True)
 class LayerKind:
@@ -68,6 +75,7 @@ class LayerKind:
     context: tuple[str, ...] = ()  # values taken from the dataset, e.g. the vocabulary size
     widths: tuple[str, ...] = ()  # the params that set its width (units, filters), scaled to match sizes
     reach: Callable[[ParamValues], Reach] = lambda p: POINTWISE  # how far it looks along time
+    masking: Callable[[ParamValues], str] = lambda p: DROPS  # what it does with a padding mask
 
     @property
     def family(self) -> str | None:
@@ -235,6 +243,14 @@ def _recurrent_reach(p: ParamValues) -> Reach:
     return Reach(unbounded=True, collapses=not p["return_sequences"])
 
 
+def _recurrent_masking(p: ParamValues) -> str:
+    return KEEPS if p["return_sequences"] else USES
+
+
+def _always(effect: str) -> Callable[[ParamValues], str]:
+    return lambda p: effect
+
+
 def _all_positions(p: ParamValues) -> Reach:
     return Reach(collapses=True)
 
@@ -256,6 +272,13 @@ def _rnn_call(cls: str) -> Callable[[ParamValues], LayerCall]:
     return call
 
 
+def _embedding_call(p: ParamValues) -> LayerCall:
+    """``Embedding(vocabulary, dim)``, with ``mask_zero=True`` where token id 0 is padding."""
+    return LayerCall(
+        "Embedding", (p["input_dim"], p["output_dim"]), {"mask_zero": True} if p["mask_zero"] else {}
+    )
+
+
 def _bidirectional_call(p: ParamValues) -> LayerCall:
     inner = LayerCall(p["layer"], (p["units"],), {"return_sequences": p["return_sequences"]})
     return LayerCall("Bidirectional", (inner,), {"merge_mode": p["merge_mode"]})
@@ -273,6 +296,7 @@ def _recurrent_kind(cls: str, description: str) -> LayerKind:
         _rnn_call(cls),
         widths=("units",),
         reach=_recurrent_reach,
+        masking=_recurrent_masking,
     )
 
 
@@ -310,6 +334,7 @@ def _pool_kinds(op: str, label: str) -> list[LayerKind]:
             _no_weights,
             _plain_call(f"Global{op}Pooling1D"),
             reach=_all_positions,
+            masking=_always(USES if op == "Average" else DROPS),
         ),
         LayerKind(
             f"Global{op}Pooling2D",
@@ -403,6 +428,7 @@ KINDS: dict[str, LayerKind] = {
             _bidirectional_call,
             widths=("units",),
             reach=_recurrent_reach,
+            masking=_recurrent_masking,
         ),
         LayerKind(
             "Embedding",
@@ -412,8 +438,8 @@ KINDS: dict[str, LayerKind] = {
             (TOKENS,),
             _embedding_shape,
             _embedding_weights,
-            lambda p: LayerCall("Embedding", (p["input_dim"], p["output_dim"])),
-            context=("input_dim",),
+            _embedding_call,
+            context=("input_dim", "mask_zero"),
             widths=("output_dim",),
         ),
         LayerKind(
@@ -426,6 +452,7 @@ KINDS: dict[str, LayerKind] = {
             _dense_weights,
             _plain_call("Dense", "units", "activation"),
             widths=("units",),
+            masking=_always(KEEPS),
         ),
         LayerKind(
             "Dropout",
@@ -436,6 +463,7 @@ KINDS: dict[str, LayerKind] = {
             _same,
             _no_weights,
             _plain_call("Dropout", "rate"),
+            masking=_always(KEEPS),
         ),
         LayerKind(
             "BatchNormalization",
@@ -446,6 +474,7 @@ KINDS: dict[str, LayerKind] = {
             _same,
             lambda s, p: 4 * s.last,
             _plain_call("BatchNormalization"),
+            masking=_always(KEEPS),
         ),
         LayerKind(
             "LayerNormalization",
@@ -456,6 +485,7 @@ KINDS: dict[str, LayerKind] = {
             _same,
             lambda s, p: 2 * s.last,
             _plain_call("LayerNormalization"),
+            masking=_always(KEEPS),
         ),
     ]
 }

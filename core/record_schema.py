@@ -24,6 +24,7 @@ MAX_IMAGE_SIDE = 64
 MAX_EPOCHS = 1000
 MAX_STEPS = 4096  # time steps of one epoch's input-gradient profile (core.probes)
 MEMORY_KEYS = ("receptive_field", "memory_horizon")  # metrics of every task (core.probes)
+MAX_TOKENS = 100_000  # tokens one text keeps
 MAX_SHOWN_STEPS = 100  # labels of one example sequence, as kept to show
 HISTORY_NEEDS = ("epoch", "seconds", "wall_seconds", "samples_per_second")
 
@@ -135,6 +136,8 @@ def _example_results(metrics: dict[str, Any], path: str) -> None:
     kept = len(results["true"])
     if not len(results["predicted"]) == len(results["confidence"]) == kept <= results["count"]:
         _fail(f"{path}.test_results", "three lists of the same length (true, predicted, confidence)")
+    if "length" in results and len(results["length"]) != kept:
+        _fail(f"{path}.test_results.length", "one token count per kept example")
     classes = len(metrics["class_names"])
     if any(label >= classes for label in (*results["true"], *results["predicted"])):
         _fail(f"{path}.test_results", f"classes numbered below {classes}")
@@ -203,6 +206,7 @@ CLASSIFICATION = table(
                 "true": items(whole(0, MAX_CLASSES - 1), KEPT // 3),
                 "predicted": items(whole(0, MAX_CLASSES - 1), KEPT // 3),
                 "confidence": items(SCORE, KEPT // 3),
+                "length": items(whole(0, MAX_TOKENS), KEPT // 4),  # text: tokens each example kept
             },
             ("count", "true", "predicted", "confidence"),
         ),

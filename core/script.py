@@ -33,7 +33,9 @@ def reproduce_script(record: dict[str, Any], signature: Signature) -> str:
     )
     train = check_train_settings(config["train"], signature.task)
     spec = ModelSpec.from_dict(config["model"])
-    code = model_code(trace_model(spec, signature), signature, train["optimizer"], train["learning_rate"])
+    code = model_code(
+        trace_model(spec, signature), signature, train["optimizer"], train["learning_rate"], train["clipnorm"]
+    )
     code = code.removeprefix("import keras\n\n")
     limit = config["dataset"].get("limit")
     limit = f".head({int(limit)!r})  # the run trained on a slice" if limit else ""

@@ -5,7 +5,7 @@ the dashboard and the command line insert runs as "queued"; worker processes cla
 time, write batch progress, each finished epoch, the test metrics and the trained model back, and beat
 a heartbeat while they train. A run whose worker is gone becomes "interrupted" with its finished epochs.
 Uploaded data is kept by its SHA-256 so that workers can read it; Keras downloads and cost calibrations
-(a few timed batches of a model, ``core.cost``) are queued here too.
+(a few timed batches of a model: ``core.cost``, ``core.length_cost``) are queued here too.
 """
 
 from __future__ import annotations
@@ -419,14 +419,20 @@ class RunStore:
         )
         return len(rows)
 
-    def claim_calibration(self, owner: str) -> tuple[str, dict[str, Any]] | None:
-        """Atomically take the oldest queued calibration: its key and request; None if none."""
+    def claim_calibration(
+        self, owner: str, only: list[str] | None = None
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Atomically take the oldest queued calibration (of ``only``, if given): its key and request;
+        None if none.
+        """
+        among = f"AND key IN ({', '.join('?' for _ in only)})" if only else ""
         [rows] = self._transaction(
             [
                 (
                     "UPDATE calibrations SET status = 'running', owner = ? WHERE key = (SELECT key FROM "
-                    "calibrations WHERE status = 'queued' ORDER BY requested LIMIT 1) RETURNING key, request",
-                    (owner,),
+                    f"calibrations WHERE status = 'queued' {among} ORDER BY requested LIMIT 1) "
+                    "RETURNING key, request",
+                    (owner, *(only or [])),
                 )
             ]
         )

@@ -22,6 +22,15 @@ TRAIN_SETTINGS = (
     Param("optimizer", "choice", "adam", "How the weights are updated.", choices=("adam", "sgd", "rmsprop")),
     Param("learning_rate", "float", 0.001, "Step size of the optimizer.", 1e-6, 1.0),
     Param(
+        "clipnorm",
+        "float",
+        0.0,
+        "Gradient clipping: scale each weight's gradient down to at most this norm, against exploding "
+        "gradients (0: off).",
+        0.0,
+        100.0,
+    ),
+    Param(
         "patience",
         "int",
         0,
@@ -39,6 +48,11 @@ TRAIN_SETTINGS = (
     ),
     Param("seed", "int", 42, "Seed for weights and shuffling: the same seed repeats a run.", 0, 2**31 - 1),
 )
+
+
+def optimizer_arguments(learning_rate: float, clipnorm: float) -> dict[str, float]:
+    """The optimizer's keyword arguments: the learning rate, and ``clipnorm`` where clipping is on."""
+    return {"learning_rate": learning_rate, **({"clipnorm": clipnorm} if clipnorm else {})}
 
 
 def training_defaults(task: str, samples: int | None = None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from core.errors import SpecError
 from core.inputs import env_number
-from core.layers import KINDS, LayerCall, LayerKind, ShapeProblem
+from core.layers import DROPS, KEEPS, KINDS, MASK_EFFECTS, LayerCall, LayerKind, ShapeProblem
 from core.shapes import FEATURES, IMAGE, SEQUENCE, TOKENS, Shape, Signature, layout_of
 from core.spec import MAX_LAYERS_IN_SPEC, ModelSpec
 from core.task_registry import TASKS
@@ -16,6 +16,7 @@ LARGEST_SIZE = max(  # the most units, filters or output dimensions any layer al
     int(param.max) for kind in KINDS.values() for param in kind.params if param.name in kind.widths
 )
 MOST_PARAMS = 10**9  # the largest CNNRNN_MAX_PARAMS
+PADDING_MASKED = "token id 0 is padding: masked (mask_zero), so recurrent layers skip padded steps"
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class TraceRow:
     problem: str = ""
     number: int | None = None  # the user's layer number, counted from 1
     kind: str = ""  # the registry kind of a user layer
+    mask: str = ""  # what it does with the padding mask it gets (core.layers KEEPS, USES, DROPS), if any
 
 
 @dataclass
@@ -69,6 +71,11 @@ class Trace:
         """The Keras calls in order, each with its role (adapter, layer or head)."""
         return [(row.role, row.call) for row in self.rows if row.call is not None]
 
+    @property
+    def mask_dropped_by(self) -> TraceRow | None:
+        """The layer that drops the padding mask (it and the layers after it read padded steps)."""
+        return next((row for row in self.rows if row.mask == DROPS), None)
+
     def raise_for_problems(self) -> None:
         if self.problems:
             raise SpecError(self.problems)
@@ -78,7 +85,7 @@ def trace_model(spec: ModelSpec, signature: Signature, limits: Limits | None = N
     """Follow the data through the model; collect shapes, parameter counts and problems."""
     limits = limits or Limits.from_env()
     trace = Trace([TraceRow("input", "Input", signature.input, note=_input_note(signature))])
-    context = {"input_dim": signature.vocab_size}
+    context = {"input_dim": signature.vocab_size, "mask_zero": pads_with_zero(signature)}
     if not spec.layers:
         trace.problems.append("The model has no layers; add at least one.")
     if len(spec.layers) > limits.max_layers:
@@ -89,6 +96,7 @@ def trace_model(spec: ModelSpec, signature: Signature, limits: Limits | None = N
     if spec.layers:
         shape = _add_adapter(trace, KINDS[spec.layers[0]["kind"]], shape, context)
     time_ended_at: tuple[int, LayerKind] | None = None
+    masked = trace.rows[-1].role == "adapter" and context["mask_zero"]
     for number, layer in enumerate(spec.layers, start=1):
         kind = KINDS[layer["kind"]]
         values = {key: value for key, value in layer.items() if key != "kind"}
@@ -119,6 +127,12 @@ def trace_model(spec: ModelSpec, signature: Signature, limits: Limits | None = N
                 row.note = _axis_note(shape, new_shape)
                 if row.note.startswith("time"):
                     time_ended_at = (number, kind)
+                if masked:
+                    row.mask = kind.masking(values)
+                    row.note = "; ".join(filter(None, (row.note, MASK_EFFECTS[row.mask])))
+                    masked = row.mask == KEEPS
+                elif row.call.kwargs.get("mask_zero"):
+                    row.note, masked = PADDING_MASKED, True
                 shape = new_shape
         row.shape = shape
         _record(trace, row, number, kind)
@@ -138,6 +152,13 @@ def validate(spec: ModelSpec, signature: Signature, limits: Limits | None = None
     return trace
 
 
+def pads_with_zero(signature: Signature) -> bool:
+    """Whether token id 0 is padding, which an Embedding then masks: so in the text sets (classification,
+    next character); a per-step task's tokens (copy_memory) use 0 as a blank that is part of the input.
+    """
+    return signature.tokens and not TASKS[signature.task].head.per_step
+
+
 def _record(trace: Trace, row: TraceRow, number: int, kind: LayerKind) -> None:
     if row.problem:
         trace.problems.append(f"Layer {number} ({kind.name}): {row.problem}.")
@@ -154,7 +175,7 @@ def _add_adapter(trace: Trace, first: LayerKind, shape: Shape, context: dict) ->
     if shape.axes in first.accepts:
         return shape
     if shape.axes == TOKENS:
-        values = {"input_dim": context["input_dim"], "output_dim": ADAPTER_EMBEDDING_DIM}
+        values = {**context, "output_dim": ADAPTER_EMBEDDING_DIM}
         embedding = KINDS["Embedding"]
         adapted = embedding.output(shape, values)
         call = embedding.call(values)
@@ -165,7 +186,7 @@ def _add_adapter(trace: Trace, first: LayerKind, shape: Shape, context: dict) ->
                 adapted,
                 embedding.weights(shape, values),
                 call,
-                "token ids become vectors",
+                "token ids become vectors" + (f"; {PADDING_MASKED}" if context["mask_zero"] else ""),
             )
         )
         return adapted

@@ -190,6 +190,7 @@ class TrainingJob:
                     self.dataset.signature.task,
                     self.settings["optimizer"],
                     self.settings["learning_rate"],
+                    self.settings["clipnorm"],
                 )
             progress = _Progress(self, len(self.dataset.train))
             callbacks: list[keras.callbacks.Callback] = [progress]

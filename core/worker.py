@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core import cost
+from core import cost, length_cost
 from core.datasets import Dataset, keras_classics
 from core.datasets.described import load_described
 from core.errors import SpecError, UserError
@@ -138,9 +138,12 @@ class Worker:
             self.store.finish_download(dataset_id, "done")
 
     def calibrate(self, key: str, request: dict[str, Any]) -> None:
-        """Time a model on a few batches for the cost estimates; a failure is a sentence on the request."""
+        """Time a model on a few batches, for the cost estimates or the cost against sequence length; a
+        failure is a sentence on the request.
+        """
+        measure = length_cost.measure if length_cost.is_measurement(request) else cost.calibrate
         try:
-            self.store.finish_calibration(key, cost.calibrate(request))
+            self.store.finish_calibration(key, measure(request))
         except SpecError as error:
             self.store.finish_calibration(key, reason=error.problems[0])
         except UserError as error:

@@ -37,6 +37,7 @@ from pages.fair_compare import (
     seed_group_section,
     significance_section,
 )
+from pages.lesson_card import lesson_card_section
 from pages.task_panels import PANELS
 
 session = state()
@@ -209,6 +210,7 @@ def downloads(record: dict[str, Any]) -> None:
 
 disagreement_section(selected, records, store)
 memory_section(selected)
+lesson_card_section(selected, records, store)
 
 st.subheader("Each run")
 columns = st.columns(min(len(selected), 3))

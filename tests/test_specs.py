@@ -288,7 +288,7 @@ def test_image_read_row_by_row_for_a_recurrent_layer():
 
 def test_tokens_get_an_embedding_in_front():
     trace = trace_model(ModelSpec.from_dict(model({"kind": "LSTM", "units": 8})), TEXT)
-    assert trace.rows[1].role == "adapter" and trace.rows[1].label == "Embedding(5000, 32)"
+    assert trace.rows[1].role == "adapter" and trace.rows[1].label == "Embedding(5000, 32, mask_zero=True)"
     assert trace.rows[1].params == 5000 * 32
 
 

@@ -1,0 +1,268 @@
+"""Lab: reproduce Bai et al. (2018) at CPU scale in one click, and measure cost against sequence length."""
+
+from typing import Any
+
+import altair as alt
+import streamlit as st
+
+from core import budget, length_cost, reproduce
+from core.cost import measuring
+from core.datasets import DATASETS
+from core.errors import UserError
+from core.presets import presets_for
+from core.queue import enqueue
+from core.shapes import SEQUENCE, TOKENS
+from core.spec import ModelSpec
+from pages.common import (
+    QUEUE_ADVICE,
+    current_dataset,
+    literal,
+    load_choice,
+    models_for,
+    run_store,
+    sentence,
+    spec_of,
+    state,
+    worker_pool,
+)
+
+UNFINISHED = ("queued", "running")
+MOST_SEEDS = 5
+VERDICT_ICONS = {
+    reproduce.REPRODUCED: ":material/check_circle:",
+    reproduce.NOT_REPRODUCED: ":material/cancel:",
+    reproduce.INCONCLUSIVE: ":material/help:",
+    reproduce.NOT_RUN: ":material/schedule:",
+}
+BENCHMARK = {"id": "adding", "settings": {}}  # whose presets the cost section offers
+
+session = state()
+store = run_store()
+if store is None:
+    st.error("The Lab needs the run store, where the workers take their runs and measurements from.")
+    st.stop()
+pool = worker_pool(store)
+
+st.title("Lab")
+
+# ---- reproduce Bai et al. (2018) ---------------------------------------------------------------------
+
+st.subheader("Reproduce Bai et al. (2018)")
+st.caption(
+    f"{literal(reproduce.CITATION)} The four benchmark presets (about 12,000 parameters each) train at CPU "
+    "scale. A model *learns* a task when it beats what the task scores without a model by 10% of that; "
+    "which model is *best* is judged with a significance test where one applies (several seeds, or "
+    "single runs compared example by example)."
+)
+options = st.columns(3)
+quick = options[0].toggle("Quick plan (seconds, to try it)", key="lab:quick")
+mnist = options[1].toggle("Also sequential and permuted MNIST", key="lab:mnist")
+seeds = int(
+    options[2].number_input(
+        "Runs per model (seeds)",
+        min_value=1,
+        max_value=MOST_SEEDS,
+        value=1,
+        key="lab:seeds",
+        help="Seeds 42, 43 ... With two or more, Welch's t-test says whether the best model is really best.",
+    )
+)
+plan = reproduce.plan(quick, mnist)
+scales = "; ".join(f"{DATASETS[data.dataset].name} at {plan.scale(data.dataset)}" for data in plan.data)
+runs_planned = len(plan.data) * len(reproduce.MODELS) * seeds
+st.caption(f"The plan: {scales}; the four presets on each, {runs_planned} runs in all.")
+
+
+def queue_plan() -> None:
+    """Queue the plan's runs for the workers, within the visitor's budget of waiting runs."""
+    first = reproduce.DEFAULT_SEED
+    records = reproduce.planned_runs(plan, list(range(first, first + seeds)))
+    waiting = len({*store.queued(), *store.running()} & set(session["runs"]))
+    try:
+        budget.check(waiting + len(records), budget.QUEUED_RUNS, "runs waiting or training", QUEUE_ADVICE)
+    except UserError as error:
+        session["lab:refused"] = str(error)
+        return
+    ids = enqueue(store, records, session["workspace"])
+    session["runs"].extend(ids)
+    session["lab:runs"] = ids
+    pool.ensure()
+
+
+def plan_runs() -> list[dict[str, Any]]:
+    """The runs this visitor last queued from the Lab, with their live progress."""
+    ids = session.get("lab:runs", [])
+    return store.runs(workspace=session["workspace"], ids=ids, live=True) if ids else []
+
+
+training = any(run["status"] in UNFINISHED for run in plan_runs())
+st.button(
+    "Train the plan",
+    type="primary",
+    icon=":material/play_arrow:",
+    on_click=queue_plan,
+    disabled=training,
+    help="Queues the runs for the workers; Train and Compare show them too.",
+)
+if refused := session.pop("lab:refused", None):
+    st.error(literal(refused))
+
+
+def progress_panel() -> None:
+    """How far the queued plan is, polled once a second only while some of its runs are unfinished."""
+    runs = plan_runs()
+    active = [run for run in runs if run["status"] in UNFINISHED]
+    if training and not active:
+        st.rerun()  # the plan has finished: the page redraws its results once and stops polling
+    if not runs:
+        return
+    done = len(runs) - len(active)
+    st.progress(done / len(runs), text=f"{done} of {len(runs)} runs of the plan finished")
+    for run in active:
+        progress = run["progress"]
+        if run["status"] == "running" and progress:
+            st.caption(
+                literal(
+                    f"Training {run['name']} on {run['dataset']}: epoch {progress.get('epoch', 1)} of "
+                    f"{progress.get('epochs', '…')}, batch {progress.get('batch', 0)} of "
+                    f"{progress.get('batches') or '…'}"
+                )
+            )
+    if active:
+        pool.ensure()  # a worker for the queue, and a new one where one died
+
+
+st.fragment(progress_panel, run_every=1.0 if training else None)()
+
+made = reproduce.report(plan, store.runs(session["workspace"]))
+st.dataframe(made.rows, hide_index=True)
+for task in reproduce.TABLE_1:
+    verdicts = [verdict for verdict in made.verdicts if verdict.dataset == task.dataset]
+    if verdicts:
+        st.markdown(f"**{task.title}** (the paper: {task.setting})")
+        for verdict in verdicts:
+            st.markdown(
+                f"{VERDICT_ICONS[verdict.status]} {literal(verdict.claim)}: **{verdict.status}**. "
+                f"{literal(verdict.detail)}"
+            )
+if made.left_out:
+    st.caption(f"Not in this plan: {', '.join(made.left_out)} (the MNIST switch above adds them).")
+st.page_link("pages/compare.py", label="Open the runs on Compare", icon=":material/arrow_forward:")
+
+# ---- cost against sequence length -------------------------------------------------------------------
+
+st.subheader("Cost against sequence length")
+st.caption(
+    "Training samples per second and inference latency per sample at T = 32 to 1,024, on random input as "
+    "wide as the data, after a warm-up; measured by a worker, once per model and length, and kept in the "
+    "store. Each model keeps its layers at every length (a TCN its receptive field)."
+)
+
+
+def model_sources() -> dict[str, tuple[Any, dict[str, ModelSpec]]]:
+    """Where the models to measure come from: the benchmark presets and, where the visitor's data is
+    read as a sequence, their own models on it; each with the data's signature.
+    """
+    benchmark = load_choice(BENCHMARK)
+    sources = {"Benchmark presets": (benchmark.signature, presets_for(benchmark.signature))}
+    dataset = current_dataset()
+    if dataset is not None and dataset.signature.input.axes in (SEQUENCE, TOKENS):
+        mine = {name: spec_of(model) for name, model in models_for(dataset).items()}
+        sources[f"Your models on {dataset.info.name}"] = (dataset.signature, mine)
+    return sources
+
+
+sources = model_sources()
+source = st.radio("Models", list(sources), horizontal=True, key="lab:cost:source")
+signature, available = sources[source]
+chosen = st.multiselect("Measure", list(available), default=list(available), key=f"lab:cost:{source}")
+try:
+    points = length_cost.plan({name: available[name] for name in chosen}, signature)
+except UserError as error:
+    st.error(literal(error))
+    points = []
+keys = [point.key for point in points]
+found = store.calibrations(keys)
+measuring_now = measuring(found)
+if measuring_now:
+    pool.ensure()  # a worker for the measurements
+
+
+def request_measurements() -> None:
+    store.request_calibrations(length_cost.requests(points))
+    store.retry_calibrations(keys)
+    pool.ensure()
+
+
+st.button(
+    "Measure",
+    icon=":material/speed:",
+    on_click=request_measurements,
+    disabled=not points or measuring_now,
+    help="Measures what the store does not hold yet (about a minute for the four presets on this CPU).",
+)
+
+
+def cost_chart(measured: length_cost.Measured, column: str, slope: str, title: str) -> alt.Chart:
+    """Milliseconds per sample against T on log-log axes, a line per model with its slope in the legend."""
+    fitted = measured.slopes().set_index("model")[slope]
+    data = measured.frame.dropna(subset=[column])
+    data = data.assign(
+        label=[
+            f"{model} (slope {fitted[model]:.2f})" if model in fitted else model for model in data["model"]
+        ]
+    )
+    return (
+        alt.Chart(data, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(
+                "length:Q",
+                title="Sequence length T",
+                scale=alt.Scale(type="log", base=2),
+                axis=alt.Axis(values=sorted(set(data["length"]))),
+            ),
+            y=alt.Y(f"{column}:Q", title="ms per sample", scale=alt.Scale(type="log")),
+            color=alt.Color(
+                "label:N",
+                title="Model (log-log slope)",
+                legend=alt.Legend(orient="bottom", columns=1, labelLimit=400),
+            ),
+            tooltip=["model", "length", alt.Tooltip(f"{column}:Q", format=".4f")],
+        )
+        .properties(height=300)
+    )
+
+
+def cost_panel() -> None:
+    """The measurements so far: a progress bar while a worker measures (polled once a second only then),
+    the two log-log charts with each model's slope, a table and what they show.
+    """
+    calibrations = store.calibrations(keys) if measuring_now else found
+    if measuring_now and not measuring(calibrations):
+        st.rerun()  # all measured: the page redraws once and stops polling
+    measured = length_cost.Measured.of(points, calibrations)
+    done = int((measured.frame["status"] == "done").sum())
+    if measuring_now:
+        st.progress(done / len(points), text=f"{done} of {len(points)} measurements made…")
+    if not done:
+        if not measuring_now and points:
+            st.caption("Nothing measured yet for these models: press Measure.")
+        return
+    cells = st.columns(2)
+    charts = (("train_ms", "train_slope", "Training"), ("latency_ms", "latency_slope", "Inference (batched)"))
+    for cell, (column, slope, title) in zip(cells, charts, strict=True):
+        cell.altair_chart(cost_chart(measured, column, slope, title), width="stretch")
+    if text := measured.sentence():
+        st.markdown(literal(text))
+    table = measured.frame.pivot_table(
+        index="model", columns="length", values="samples_per_second", sort=False
+    )
+    st.caption("Training samples per second")
+    st.dataframe(table.round(0), width="stretch")
+    for row in measured.frame[measured.frame["status"] == "failed"].itertuples():
+        st.caption(literal(f"{row.model} at T = {row.length}: {sentence(row.reason)}"))
+
+
+if points:
+    st.fragment(cost_panel, run_every=1.0 if measuring_now else None)()
