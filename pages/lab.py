@@ -135,16 +135,27 @@ def progress_panel() -> None:
 st.fragment(progress_panel, run_every=1.0 if training else None)()
 
 made = reproduce.report(plan, store.runs(session["workspace"]))
-st.dataframe(made.rows, hide_index=True)
-for task in reproduce.TABLE_1:
-    verdicts = [verdict for verdict in made.verdicts if verdict.dataset == task.dataset]
-    if verdicts:
-        st.markdown(f"**{task.title}** (the paper: {task.setting})")
-        for verdict in verdicts:
-            st.markdown(
-                f"{VERDICT_ICONS[verdict.status]} {literal(verdict.claim)}: **{verdict.status}**. "
-                f"{literal(verdict.detail)}"
-            )
+st.dataframe(made.rows, hide_index=True, height="content")
+st.caption(
+    "Verdict: whether the model learns the task here as the paper says it does (or does not). Which model is "
+    "best:"
+)
+
+
+def verdict_line(verdict: reproduce.Verdict) -> str:
+    return (
+        f"{VERDICT_ICONS[verdict.status]} {literal(verdict.claim)}: **{verdict.status}**. "
+        f"{literal(verdict.detail)}"
+    )
+
+
+for verdict in made.verdicts:
+    if verdict.model is None:
+        st.markdown(verdict_line(verdict))
+with st.expander("Each model's claim in words"):
+    for verdict in made.verdicts:
+        if verdict.model is not None:
+            st.markdown(verdict_line(verdict))
 if made.left_out:
     st.caption(f"Not in this plan: {', '.join(made.left_out)} (the MNIST switch above adds them).")
 st.page_link("pages/compare.py", label="Open the runs on Compare", icon=":material/arrow_forward:")
@@ -220,17 +231,13 @@ def cost_chart(measured: length_cost.Measured, column: str, slope: str, title: s
                 "length:Q",
                 title="Sequence length T",
                 scale=alt.Scale(type="log", base=2),
-                axis=alt.Axis(values=sorted(set(data["length"]))),
+                axis=alt.Axis(values=sorted({int(length) for length in data["length"]})),
             ),
             y=alt.Y(f"{column}:Q", title="ms per sample", scale=alt.Scale(type="log")),
-            color=alt.Color(
-                "label:N",
-                title="Model (log-log slope)",
-                legend=alt.Legend(orient="bottom", columns=1, labelLimit=400),
-            ),
+            color=alt.Color("label:N", title="Model (log-log slope)", legend=alt.Legend(labelLimit=400)),
             tooltip=["model", "length", alt.Tooltip(f"{column}:Q", format=".4f")],
         )
-        .properties(height=300)
+        .properties(height=260)
     )
 
 
@@ -249,15 +256,18 @@ def cost_panel() -> None:
         if not measuring_now and points:
             st.caption("Nothing measured yet for these models: press Measure.")
         return
-    cells = st.columns(2)
-    charts = (("train_ms", "train_slope", "Training"), ("latency_ms", "latency_slope", "Inference (batched)"))
-    for cell, (column, slope, title) in zip(cells, charts, strict=True):
-        cell.altair_chart(cost_chart(measured, column, slope, title), width="stretch")
+    charts = (
+        ("train_ms", "train_slope", "Training: ms per sample"),
+        ("latency_ms", "latency_slope", "Inference (batched): ms per sample"),
+    )
+    for column, slope, title in charts:
+        st.altair_chart(cost_chart(measured, column, slope, title), width="stretch")
     if text := measured.sentence():
         st.markdown(literal(text))
     table = measured.frame.pivot_table(
         index="model", columns="length", values="samples_per_second", sort=False
     )
+    table = table.rename_axis("Model").rename(columns=lambda length: f"T = {length:,}")
     st.caption("Training samples per second")
     st.dataframe(table.round(0), width="stretch")
     for row in measured.frame[measured.frame["status"] == "failed"].itertuples():

@@ -372,3 +372,14 @@ def test_a_worker_claims_only_the_measurements_it_was_given(tmp_path):
     assert store.claim_calibration("me", only=["mine"]) == ("mine", {"kind": length_cost.KIND})
     assert store.claim_calibration("me", only=["mine"]) is None
     assert store.claim_calibration("someone else") == ("older", {"model": {}})
+
+
+def test_the_plans_say_their_scale_and_the_mnist_switch_adds_both_mnist_tasks():
+    default, quick = reproduce.plan(mnist=True), reproduce.plan(quick=True, mnist=True)
+    assert default.scale("adding") == "T = 100, 10,000 samples, 8 epochs"
+    assert quick.scale("perm_mnist") == "14x14 digits, the first 64 training samples, 1 epoch"
+    assert reproduce.plan().scale("seq_mnist") is None
+    records = reproduce.planned_runs(quick, [7])
+    assert len(records) == 16 and {record["config"]["train"]["seed"] for record in records} == {7}
+    mnist = [record for record in records if record["dataset"].endswith("mnist")]
+    assert {record["config"]["dataset"]["limit"] for record in mnist} == {64}
