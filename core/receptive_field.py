@@ -44,7 +44,7 @@ def receptive_field(spec: ModelSpec | dict[str, Any]) -> ReceptiveField:
     a window of ``extent`` positions taken every ``stride`` widens what one output sees by
     ``(extent - 1) * jump``, where ``jump`` is the product of the strides before it.
     """
-    layers = spec.layers if isinstance(spec, ModelSpec) else spec["layers"]
+    layers = (spec if isinstance(spec, ModelSpec) else ModelSpec.from_dict(spec)).layers  # defaults filled
     kinds = [KINDS[layer["kind"]] for layer in layers]
     square = any(kind.accepts == (IMAGE,) for kind in kinds)
     steps, jump = 1, 1

@@ -80,3 +80,9 @@ def test_receptive_fields_read_plain_spec_dicts_and_say_what_they_mean():
 
 def test_steps_are_named_for_the_data():
     assert [step_unit(load_dataset(name).signature) for name in ("digits_8x8", "co2")] == ["row", "time step"]
+
+
+def test_a_spec_dict_without_its_defaults_is_read_with_them():
+    bare = {"name": "imported", "layers": [{"kind": "Conv1D"}, {"kind": "LSTM"}]}  # as a bundle may hold it
+    assert receptive_field(bare) == ReceptiveField(None)
+    assert receptive_field({"name": "c", "layers": [{"kind": "Conv1D"}, {"kind": "Flatten"}]}).steps == 3
