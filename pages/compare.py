@@ -166,7 +166,7 @@ if metric and not (axis == "epoch" and band_section(seed_groups, metric, f"{metr
                 axis=alt.Axis(tickMinStep=1, format="d") if axis == "epoch" else alt.Axis(),
             ),
             y=alt.Y("value:Q", title=metric),
-            color=alt.Color("run:N", title="Run", scale=alt.Scale(scheme="category10")),
+            color=alt.Color("run:N", title="Run"),
             strokeDash=alt.StrokeDash(
                 "split:N", title="Split", sort=["train", "validation"], legend=alt.Legend(symbolType="stroke")
             ),

@@ -57,7 +57,7 @@ def band_chart(groups: list[SeedGroup], metric: str, split: str, title: str) -> 
     frame = frame[frame["split"] == split]
     base = alt.Chart(frame, title=title).encode(
         x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1, format="d")),
-        color=alt.Color("group:N", title="Group", scale=alt.Scale(scheme="category10")),
+        color=alt.Color("group:N", title="Group"),
     )
     spread = base.mark_area(opacity=0.12).encode(y=alt.Y("min:Q", title=metric), y2="max:Q")
     deviation = base.mark_area(opacity=0.28).encode(y="low:Q", y2="high:Q")
@@ -101,16 +101,13 @@ def significance_section(groups: list[SeedGroup]) -> None:
     """For each pair of groups (single runs included): the right test, its p-value and a sentence."""
     if len(groups) < 2:
         return
-    st.subheader("Is the difference real?")
     pairs = list(combinations(groups, 2))
-    rows, sentences = [], []
+    rows, sentences, untested = [], [], []
     for first, second in pairs[:MOST_PAIRS]:
         try:
             result = compare(first.runs, second.runs, (first.label, second.label))
         except UserError as error:
-            rows.append(
-                {"A": first.label, "B": second.label, "Test": "–", "p-value": "–", "Verdict": str(error)}
-            )
+            untested.append(str(error))
             continue
         verdict = result.mark or "no significant difference"
         rows.append(
@@ -123,6 +120,14 @@ def significance_section(groups: list[SeedGroup]) -> None:
             }
         )
         sentences.append(f"{first.label} against {second.label}: {result.sentence}")
+    st.subheader("Is the difference real?")
+    if untested:
+        count = f"{len(untested)} pair{'s' * (len(untested) > 1)} not tested"
+        st.caption(
+            literal(f"{count}: {untested[0]} Train several seeds of each model to compare their groups.")
+        )
+    if not rows:
+        return
     table = pd.DataFrame(rows)
     marked = table["Verdict"].str.contains(" is better than ")
     st.dataframe(

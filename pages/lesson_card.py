@@ -46,7 +46,6 @@ def length_chart(frame: pd.DataFrame) -> alt.Chart:
             color=alt.Color(
                 "model:N",
                 title="Model",
-                scale=alt.Scale(scheme="category10"),
                 legend=alt.Legend(orient="right", labelLimit=400),
             ),
             tooltip=["model", "bucket", alt.Tooltip("accuracy:Q", format=".3f"), "examples"],
