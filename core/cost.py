@@ -90,14 +90,16 @@ def calibration_request(spec: ModelSpec, signature: Signature, settings: dict[st
         "batch_size": settings["batch_size"],
         "optimizer": settings["optimizer"],
         "learning_rate": settings["learning_rate"],
+        "clipnorm": settings["clipnorm"],
     }
 
 
 def cost_key(request: dict[str, Any]) -> str:
-    """The cache key of a calibration: the layers, the data shape, the batch size and the optimizer
-    (the model's name and the learning rate change nothing it measures).
+    """The cache key of a calibration: the layers, the data shape, the batch size, the optimizer and
+    whether gradients are clipped (the model's name and the learning rate change nothing it measures).
     """
     measured = {key: request[key] for key in ("signature", "batch_size", "optimizer")}
+    measured["clipped"] = bool(request["clipnorm"])
     canonical = json.dumps({**measured, "layers": request["model"]["layers"]}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -196,12 +198,14 @@ def _intervals(marks: list[float]) -> list[float]:
 def calibrate(request: dict[str, Any]) -> dict[str, Any]:
     """Fit the requested model on a few batches of random data in this process and time it: the
     seconds of a training step and of a validation batch (medians of the intervals between batches in
-    the epochs after the first), the rest of an epoch (starting its passes), the first epoch's extra
-    seconds (tracing), and the peak memory.
+    the epochs after the first), the rest of an epoch (starting its passes), what the fit costs once
+    beyond its epochs at that pace (tracing, setting up, the gradient probe), and the peak memory.
     """
     import keras
 
     from core.builder import build_model, compile_model
+    from core.datasets.base import Split
+    from core.probes import GradientProbe
 
     _warm_up()
     spec = ModelSpec.from_dict(request["model"])
@@ -210,11 +214,13 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
     rng = np.random.default_rng(0)
     train = random_data(signature, CALIBRATION_BATCHES * batch, rng)
     validation = random_data(signature, CALIBRATION_VALIDATION_BATCHES * batch, rng)
+    probe = GradientProbe(Split(*validation))
     epochs: list[dict[str, Any]] = []
 
     class StepTimer(keras.callbacks.Callback):
-        """Marks when each epoch and batch begins. Only *begin* hooks: Keras then still runs batch-end
-        hooks on a helper thread, as with a real run's progress callback, and never waits for a step.
+        """Marks when each epoch and batch begins, and probes gradients after each epoch as a run does.
+        Only *begin* batch hooks: Keras then still runs batch-end hooks on a helper thread, as with a
+        run's progress callback, and never waits for a step.
         """
 
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
@@ -228,13 +234,17 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             epochs[-1]["end"] = time.perf_counter()
+            probe.measure(self.model)
 
     baseline = reset_peak_memory()
     model = None
     try:
         keras.utils.set_random_seed(0)
         model = build_model(spec, signature)
-        compile_model(model, signature.task, request["optimizer"], request["learning_rate"])
+        compile_model(
+            model, signature.task, request["optimizer"], request["learning_rate"], request["clipnorm"]
+        )
+        start = time.perf_counter()
         model.fit(
             *train,
             validation_data=validation,
@@ -243,6 +253,7 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
             callbacks=[StepTimer()],
             verbose=0,
         )
+        fit_seconds = time.perf_counter() - start
         peak = peak_memory_above(baseline)
     finally:
         del model
@@ -257,7 +268,7 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
         "step_seconds": step,
         "validation_step_seconds": validation_step,
         "epoch_overhead_seconds": max(epoch_seconds - steps, 0.0),
-        "trace_seconds": max(epochs[0]["end"] - epochs[0]["begin"] - epoch_seconds, 0.0),
+        "once_seconds": max(fit_seconds - CALIBRATION_EPOCHS * epoch_seconds, 0.0),
         "peak_memory_mb": peak,
         "data_mb": sum(array.nbytes for array in (*train, *validation)) / MB,
     }
@@ -297,30 +308,31 @@ def _features(basis: dict[str, Any]) -> list[float]:
 @dataclass(frozen=True)
 class HistoryModel:
     """An epoch's seconds as a non-negative mix of ``_features``, fitted on earlier completed runs for
-    the smallest relative errors, and the median extra seconds of their first epoch (tracing).
+    the smallest relative errors, and the median seconds a run cost once beyond its epochs at their
+    steady pace (tracing, setting up).
     """
 
     weights: tuple[float, ...]
-    trace_seconds: float
+    once_seconds: float
     runs: int
 
     @classmethod
     def fit(cls, history: list[dict[str, Any]]) -> HistoryModel | None:
-        """Fitted on ``history`` (``RunStore.cost_history``: estimate and epoch seconds of each run);
-        None with fewer than ``MIN_HISTORY_RUNS`` runs of two epochs or more.
+        """Fitted on ``history`` (``RunStore.cost_history``: the estimate, epoch seconds and training
+        seconds of each run); None with fewer than ``MIN_HISTORY_RUNS`` runs of two epochs or more.
         """
         usable = [
-            (run["estimate"]["basis"], run["epoch_seconds"], steady)
+            (run["estimate"]["basis"], steady, run["train_seconds"] - len(run["epoch_seconds"]) * steady)
             for run in history
             if (run.get("estimate") or {}).get("basis")
             and (steady := steady_epoch_seconds(run["epoch_seconds"]))
         ]
         if len(usable) < MIN_HISTORY_RUNS:
             return None
-        rows = np.array([[value / steady for value in _features(basis)] for basis, _, steady in usable])
+        rows = np.array([[value / steady for value in _features(basis)] for basis, steady, _ in usable])
         weights = non_negative_least_squares(rows, np.ones(len(usable)))
-        trace = statistics.median(max(seconds[0] - steady, 0.0) for _, seconds, steady in usable)
-        return cls(tuple(float(w) for w in weights), trace, len(usable))
+        once = statistics.median(max(extra, 0.0) for _, _, extra in usable)
+        return cls(tuple(float(w) for w in weights), once, len(usable))
 
     def epoch_seconds(self, basis: dict[str, Any]) -> float | None:
         seconds = float(np.dot(self.weights, _features(basis)))
@@ -399,7 +411,7 @@ def estimate(
     samples) and these settings, from a calibration's result and the store's cost history.
 
     Seconds are None when neither source has anything yet; ``total_seconds`` is for every epoch (early
-    stopping can end sooner) plus the first epoch's tracing; peak memory comes from a calibration.
+    stopping can end sooner) plus what a run costs once (tracing); peak memory comes from a calibration.
     """
     multiply_adds, sequential = workload(spec, signature)
     basis = {
@@ -411,14 +423,14 @@ def estimate(
         "epochs": settings["epochs"],
     }
     candidates: dict[str, float] = {}
-    trace = {}
+    once = {}  # seconds a run costs once beyond its epochs, by source
     if calibration is not None:
         candidates["calibration"] = calibrated_epoch_seconds(calibration, basis)
-        trace["calibration"] = calibration["trace_seconds"]
+        once["calibration"] = calibration["once_seconds"]
     fitted = HistoryModel.fit(history)
     if fitted is not None and (seconds := fitted.epoch_seconds(basis)) is not None:
         candidates["history"] = seconds
-        trace["history"] = fitted.trace_seconds
+        once["history"] = fitted.once_seconds
     source = _closer(candidates, history)
     per_epoch = candidates.get(source) if source else None
     memory = None
@@ -428,7 +440,7 @@ def estimate(
     return {
         "source": source,
         "seconds_per_epoch": per_epoch,
-        "total_seconds": None if per_epoch is None else per_epoch * basis["epochs"] + trace[source],
+        "total_seconds": None if per_epoch is None else per_epoch * basis["epochs"] + once[source],
         "peak_memory_mb": memory,
         "candidates": candidates,
         "basis": basis,

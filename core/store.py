@@ -466,8 +466,8 @@ class RunStore:
         self._execute("UPDATE runs SET estimate = ? WHERE id = ?", (json.dumps(estimate), run_id))
 
     def cost_history(self, limit: int = COST_HISTORY_RUNS) -> list[dict[str, Any]]:
-        """The newest completed runs that kept an estimate, each as its estimate and the seconds of each
-        of its epochs: what ``core.cost`` fits on and judges its sources by.
+        """The newest completed runs that kept an estimate, each as its estimate, the seconds of each of
+        its epochs and its training seconds: what ``core.cost`` fits on and judges its sources by.
         """
         newest = (
             "SELECT id FROM runs WHERE status = 'completed' AND estimate IS NOT NULL "
@@ -475,7 +475,7 @@ class RunStore:
         )
         rows, epochs = self._transaction(
             [
-                (f"SELECT id, estimate FROM runs WHERE id IN ({newest})", (limit,)),
+                (f"SELECT id, estimate, train_seconds FROM runs WHERE id IN ({newest})", (limit,)),
                 (
                     "SELECT run_id, json_extract(data, '$.seconds') FROM epochs "
                     f"WHERE run_id IN ({newest}) ORDER BY run_id, epoch",
@@ -488,8 +488,12 @@ class RunStore:
         for run_id, epoch_seconds in epochs:
             seconds.setdefault(run_id, []).append(epoch_seconds)
         return [
-            {"estimate": json.loads(estimate), "epoch_seconds": seconds.get(run_id, [])}
-            for run_id, estimate in rows
+            {
+                "estimate": json.loads(estimate),
+                "epoch_seconds": seconds.get(run_id, []),
+                "train_seconds": train,
+            }
+            for run_id, estimate, train in rows
         ]
 
     def has_work(self) -> bool:

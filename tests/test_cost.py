@@ -38,7 +38,7 @@ CALIBRATED = {  # a calibration's result, as a worker writes it
     "step_seconds": 0.01,
     "validation_step_seconds": 0.004,
     "epoch_overhead_seconds": 0.05,
-    "trace_seconds": 1.0,
+    "once_seconds": 1.0,
     "peak_memory_mb": 40.0,
     "data_mb": 1.0,
 }
@@ -109,7 +109,7 @@ def test_a_worker_calibrates_then_trains_with_the_estimate_kept_beside_the_run(t
     assert calibration["status"] == "done", calibration["reason"]
     result = calibration["result"]
     assert result["step_seconds"] > 0 and result["validation_step_seconds"] > 0
-    assert result["trace_seconds"] >= 0 and result["peak_memory_mb"] > 0
+    assert result["once_seconds"] > 0 and result["peak_memory_mb"] > 0  # the fit traces the model once
     run = store.run(run_id)
     assert run["status"] == "completed"
     made = run["estimate"]
@@ -120,7 +120,8 @@ def test_a_worker_calibrates_then_trains_with_the_estimate_kept_beside_the_run(t
     assert made["basis"]["train_samples"] == 64 and made["basis"]["batch_size"] == 16
     assert cost.cost_line(run).startswith("Estimated before training from a calibration: ")
     epochs = [entry["seconds"] for entry in run["history"]]
-    assert store.cost_history() == [{"estimate": made, "epoch_seconds": epochs}] and len(epochs) == 2
+    history = [{"estimate": made, "epoch_seconds": epochs, "train_seconds": run["train_seconds"]}]
+    assert store.cost_history() == history and len(epochs) == 2
 
 
 def test_the_history_model_recovers_the_costs_of_constructed_runs():
@@ -142,10 +143,15 @@ def test_the_history_model_recovers_the_costs_of_constructed_runs():
         basis(200, 22, 1_000, 16),
     ]
     history = [
-        {"estimate": {"basis": b}, "epoch_seconds": [seconds(b) + 1.5, seconds(b), seconds(b)]} for b in bases
+        {
+            "estimate": {"basis": b},
+            "epoch_seconds": [seconds(b) + 1.2, seconds(b), seconds(b)],
+            "train_seconds": 3 * seconds(b) + 1.5,  # and 0.3 s outside the epochs
+        }
+        for b in bases
     ]
     fitted = cost.HistoryModel.fit(history)
-    assert fitted is not None and fitted.runs == 5 and fitted.trace_seconds == pytest.approx(1.5)
+    assert fitted is not None and fitted.runs == 5 and fitted.once_seconds == pytest.approx(1.5)
     new = basis(3000, 40, 500_000, 64)
     assert fitted.epoch_seconds(new) == pytest.approx(seconds(new), rel=1e-6)
     assert cost.HistoryModel.fit(history[:3]) is None  # too few runs to fit
@@ -167,7 +173,7 @@ def test_the_closer_source_is_chosen_by_its_record_on_earlier_runs():
 
     def earlier(number: int, candidates: dict[str, float]) -> dict:
         made = {"basis": basis(1000 * number, 0, 10_000), "candidates": candidates}
-        return {"estimate": made, "epoch_seconds": [2.0, 1.0, 1.0]}
+        return {"estimate": made, "epoch_seconds": [2.0, 1.0, 1.0], "train_seconds": 4.0}
 
     said = [
         {"calibration": 2.0, "history": 1.1},
