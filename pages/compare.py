@@ -117,8 +117,9 @@ st.dataframe(
 )
 st.caption(
     "Baselines score the same test split without a model: always the commonest training class (majority), "
-    "a uniform guess (chance), the last value (naive) or character frequencies (unigram). The best value of "
-    "a column is highlighted only among models that beat their baseline. Latency is per sample."
+    "a uniform guess (chance), the last value (naive), character frequencies (unigram), the training mean "
+    "(regression) or the label frequencies at each step (sequence labelling). The best value of a column is "
+    "highlighted only among models that beat their baseline. Latency is per sample."
 )
 actions = st.columns([1, 1, 2])
 actions[0].download_button(
