@@ -218,10 +218,14 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
     epochs: list[dict[str, Any]] = []
 
     class StepTimer(keras.callbacks.Callback):
-        """Marks when each epoch and batch begins, and probes gradients after each epoch as a run does.
-        Only *begin* batch hooks: Keras then still runs batch-end hooks on a helper thread, as with a
-        run's progress callback, and never waits for a step.
+        """Marks when each epoch and batch begins; reads each batch's loss on Keras' helper thread and
+        probes gradients after each epoch, as a run's progress callback does.
         """
+
+        async_safe = True
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            float((logs or {}).get("loss", 0.0))
 
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
             epochs.append({"begin": time.perf_counter(), "train": [], "validation": []})
