@@ -20,7 +20,14 @@ from pages.common import DEFAULT_DATASET
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
-PAGES = ["pages/home.py", "pages/data.py", "pages/build.py", "pages/train.py", "pages/compare.py", "pages/lab.py"]
+PAGES = [
+    "pages/home.py",
+    "pages/data.py",
+    "pages/build.py",
+    "pages/train.py",
+    "pages/compare.py",
+    "pages/lab.py",
+]
 
 
 def app() -> AppTest:
