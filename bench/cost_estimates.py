@@ -6,7 +6,7 @@ queued in a fresh run store, and a ``Worker`` serves both — the calibration fi
 made as the worker takes the run, from that calibration and the runs finished before it (so the
 history source joins from the fifth run on, and is preferred once it has been closer on three).
 
-Small settings, so that everything takes about 10 minutes on the 2-core machine: 3 epochs (the first
+Small settings, so that the 59 presets take about 20 minutes on the 2-core machine: 3 epochs (the first
 traces the model: the actual seconds per epoch are the median of the others), no early stopping,
 each dataset's default batch size, and the largest sets cut to their first training samples (a
 quarter as many to validate): shakespeare to 4,000, adding and copy_memory to 2,000, seq_mnist and

@@ -3,9 +3,10 @@
 Two sources, each plain JSON-able data:
 
 - **calibration** — a worker builds the model and fits it on a few batches of random data shaped like
-  the real data (``calibrate``): the first epoch traces the model and is timed apart; the later ones
-  give the seconds of a training step, of a validation batch and of the rest of an epoch. Cached in the
-  run store per model, data shape, batch size and optimizer (``cost_key``).
+  the real data, doing a run's work beside each batch and epoch (``calibrate``): the first epoch
+  traces the model and is timed apart; the later ones give the seconds of a training step, of a
+  validation batch and of the rest of an epoch. Cached in the run store per model, data shape, batch
+  size, optimizer and gradient clipping (``cost_key``).
 - **history** — a least-squares fit on earlier completed runs in the store (``HistoryModel``): an
   epoch's seconds as a non-negative mix of a constant (starting its passes), its steps (dispatch), its
   steps times the recurrent time steps each runs one after another, and its samples times the
