@@ -54,6 +54,24 @@ def cli_with_store(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def script_result(record: dict, signature, folder: Path) -> float:
+    """Export ``record``'s plain-Keras script, run it, and return the metric it prints last."""
+    from core.script import reproduce_script, script_name
+
+    script = folder / script_name(record)
+    script.write_text(reproduce_script(record, signature))
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return float(result.stdout.strip().splitlines()[-1].split()[-1])
+
+
 def sweep_file(tmp_path: Path, text: str, name: str = "sweep.yaml") -> Path:
     path = tmp_path / name
     path.write_text(text)

@@ -6,21 +6,17 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import small
+from conftest import script_result, small
 
 from core import budget
 from core.bundle import FORMAT, export_bundle, import_bundle, import_into
 from core.errors import UserError
 from core.presets import presets_for
-from core.script import reproduce_script, script_name
 from core.store import RunStore
 from core.training import TrainingJob
 
@@ -318,16 +314,5 @@ def test_uploaded_data_stays_behind_when_a_bundle_is_exported(record):
 
 
 def test_the_exported_script_reproduces_the_metric(record, tmp_path):
-    script = tmp_path / script_name(record)
-    script.write_text(reproduce_script(record, small("digits_8x8", 200).signature))
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    accuracy = float(result.stdout.strip().splitlines()[-1].split()[-1])
+    accuracy = script_result(record, small("digits_8x8", 200).signature, tmp_path)
     assert accuracy == pytest.approx(record["metrics"]["accuracy"], abs=0.03)

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import ROOT, shown
+from conftest import script_result, shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -24,7 +21,6 @@ from core.presets import BENCHMARK_PARAMS, presets_for, tcn_dilations
 from core.receptive_field import receptive_field
 from core.record_schema import METRICS, check_metrics
 from core.runs import baseline_sentence, comparison_table, verdict
-from core.script import reproduce_script, script_name
 from core.shapes import SEQUENCE, TOKENS, Shape, Signature
 from core.spec import ModelSpec
 from core.store import RunStore
@@ -321,18 +317,7 @@ def trained() -> list[dict]:
 
 def test_the_exported_scripts_reproduce_the_new_tasks_metrics(trained, tmp_path):
     for record in trained:
-        script = tmp_path / script_name(record)
-        script.write_text(reproduce_script(record, short(record["dataset"]).signature))
-        result = subprocess.run(
-            [sys.executable, str(script)],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        assert result.returncode == 0, result.stderr[-2000:]
-        value = float(result.stdout.strip().splitlines()[-1].split()[-1])
+        value = script_result(record, short(record["dataset"]).signature, tmp_path)
         main = TASKS[record["task"]].main
         assert value == pytest.approx(record["metrics"][main], rel=0.05)
 
