@@ -316,8 +316,7 @@ def report(chosen: Plan, records: list[dict[str, Any]]) -> Report:
                     "Paper": _number(task.results[model]),
                     "Ours": mine.text() if mine else "–",
                     "Baseline": _number(mine.baseline) if mine else "–",
-                    "Verdict": learned[model].status,
-                    "Scale": scale or "not in this plan",
+                    "Verdict": learned[model].status if scale else "not in this plan",
                 }
             )
     return Report(chosen, pd.DataFrame(rows), verdicts, left_out)

@@ -26,8 +26,11 @@ from pages.common import (
     share_link,
     share_note,
     spec_of,
+    through_dashboard,
     unique_name,
 )
+
+through_dashboard()
 
 EMPTY = "(empty)"
 ACTION_POPOVERS = ("build:popover:new", "build:popover:rename", "build:popover:delete")

@@ -6,6 +6,7 @@ import gc
 import hashlib
 import json
 import re
+import threading
 import urllib.parse
 import uuid
 from typing import Any
@@ -36,12 +37,68 @@ DEFAULT_RNN = {
     "sequences": "LSTM",
     "language-model": "Char-RNN (Keras example)",
 }
+# While runs train, the panels that follow them redraw this often. With Chromium on the same two
+# cores as training, each redraw of Train's live panel cost the browser about 0.1 s of CPU: every
+# 2 s rather than every second took a ~14 s training round's browser and server CPU from 3.6 s to 2.3 s.
+TRAINING_POLL_SECONDS = 2.0
 MARKDOWN_MARKS = re.compile(r"([\\`*_{}\[\]()#+\-!|~<>$:])")
 
-# Streamlit collects garbage in full after every rerun (once a second while Train polls). The
+# Streamlit collects garbage in full after every rerun (every 2 s while Train polls). The
 # libraries imported by now hold about 120,000 objects for the life of the process, and walking
 # them took about 50 ms of each collection: freeze them, once (Python imports this module once).
 gc.freeze()
+
+
+# ---- navigation --------------------------------------------------------------------------------
+
+_this_run = threading.local()  # each script run of a session runs on one thread
+
+
+def app_pages() -> list[st.Page]:
+    """The app's pages, in the order the sidebar lists them."""
+    return [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
+        st.Page("pages/build.py", title="Build", icon=":material/construction:"),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
+        st.Page("pages/lab.py", title="Lab", icon=":material/science:"),
+    ]
+
+
+def prepare_run() -> None:
+    """What every script run does before its page: page settings, and a shared link or a workspace
+    named in the address.
+    """
+    st.set_page_config(page_title="CNN vs RNN", page_icon="📊", layout="wide")  # an emoji needs no network
+    if "share" in st.query_params and st.query_params["share"] != state().get("applied_share"):
+        apply_share(st.query_params["share"])
+    if "workspace" in st.query_params and st.query_params["workspace"] != state()["workspace"]:
+        open_workspace(st.query_params["workspace"])
+
+
+def navigate() -> None:
+    """dashboard.py: prepare the run, then run the page the address asks for."""
+    prepare_run()
+    page = st.navigation(app_pages())
+    _this_run.navigated = True  # the page's through_dashboard() takes it
+    page.run()
+
+
+def through_dashboard() -> None:
+    """First line of every page: when this run skipped dashboard.py, run the page through it instead.
+
+    Until ``st.navigation`` is first called in a server process, Streamlit treats a ``pages/``
+    folder as its legacy multipage app: a first visit straight to a page's address runs that page
+    alone, without dashboard.py, and lists every script in ``pages/`` in the sidebar (Streamlit's
+    AppTest starts every run that way). The page then runs once more inside the app's navigation,
+    which replaces that listing and ends the legacy mode for the process, and the outer run stops.
+    """
+    if getattr(_this_run, "navigated", False):
+        _this_run.navigated = False
+        return
+    navigate()  # this very page again, through the app's navigation
+    st.stop()
 
 
 # ---- this visitor's state ------------------------------------------------------------------

@@ -28,6 +28,7 @@ from pages.common import (
     run_store,
     sentence,
     state,
+    through_dashboard,
 )
 from pages.fair_compare import (
     band_section,
@@ -39,6 +40,8 @@ from pages.fair_compare import (
 )
 from pages.lesson_card import lesson_card_section
 from pages.task_panels import PANELS
+
+through_dashboard()
 
 session = state()
 dataset = current_dataset()
@@ -214,7 +217,7 @@ memory_section(selected)
 lesson_card_section(selected, records, store)
 
 st.subheader("Each run")
-columns = st.columns(min(len(selected), 3))
+columns = st.columns(min(len(selected), 2))  # two panels a row: a confusion matrix fits at 1280 px
 for index, record in enumerate(selected):
     with columns[index % len(columns)], st.container(border=True):
         st.markdown(f"**{literal(run_label(record))}** · {record['family']} · {record['status']}")

@@ -20,7 +20,10 @@ from pages.common import (
     offer_shared_models,
     param_widgets,
     state,
+    through_dashboard,
 )
+
+through_dashboard()
 
 ORIGINS = {"built-in": "Built-in (offline)", "keras": "Keras download", "upload": "Your upload"}
 UPLOAD_TYPES = {"series": ["csv"], "text": ["csv"], "images": ["zip"]}

@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+from pages.common import through_dashboard
+
+through_dashboard()
+
 st.title("CNN vs RNN")
 st.markdown(
     "Pick real data (**images, text or time series**), build a convolutional or a recurrent network "

@@ -15,6 +15,7 @@ from core.shapes import SEQUENCE, TOKENS
 from core.spec import ModelSpec
 from pages.common import (
     QUEUE_ADVICE,
+    TRAINING_POLL_SECONDS,
     current_dataset,
     literal,
     load_choice,
@@ -23,8 +24,11 @@ from pages.common import (
     sentence,
     spec_of,
     state,
+    through_dashboard,
     worker_pool,
 )
+
+through_dashboard()
 
 UNFINISHED = ("queued", "running")
 MOST_SEEDS = 5
@@ -109,7 +113,7 @@ if refused := session.pop("lab:refused", None):
 
 
 def progress_panel() -> None:
-    """How far the queued plan is, polled once a second only while some of its runs are unfinished."""
+    """How far the queued plan is, polled every 2 s only while some of its runs are unfinished."""
     runs = plan_runs()
     active = [run for run in runs if run["status"] in UNFINISHED]
     if training and not active:
@@ -132,7 +136,7 @@ def progress_panel() -> None:
         pool.ensure()  # a worker for the queue, and a new one where one died
 
 
-st.fragment(progress_panel, run_every=1.0 if training else None)()
+st.fragment(progress_panel, run_every=TRAINING_POLL_SECONDS if training else None)()
 
 made = reproduce.report(plan, store.runs(session["workspace"]))
 st.dataframe(made.rows, hide_index=True, height="content")

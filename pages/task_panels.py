@@ -11,7 +11,10 @@ import streamlit as st
 
 from pages.common import literal
 
-CELL_PIXELS = 34  # a confusion matrix cell, wide enough for a three-digit count
+MATRIX_PIXELS = 260  # a confusion matrix's side at most, so it fits one of two columns at 1280 px
+CELL_PIXELS = 30  # a cell's side at most
+COUNTED_CELL_PIXELS = 20  # cells at least this wide show their count (three digits); others in a tooltip
+LABEL_PIXELS = 90  # class names longer than this are cut with an ellipsis (the tooltip has them whole)
 
 
 def confusion_panel(record: dict[str, Any]) -> None:
@@ -25,24 +28,36 @@ def confusion_panel(record: dict[str, Any]) -> None:
             for j in range(len(names))
         ]
     )
-    side = CELL_PIXELS * len(names)
+    cell = min(CELL_PIXELS, MATRIX_PIXELS // len(names))
+    angle = 0 if max(len(str(name)) for name in names) <= 3 else -45  # short names read level
     heat = (
         alt.Chart(cells, title="Confusion matrix (test split)")
         .mark_rect()
         .encode(
-            x=alt.X("predicted:N", sort=names, title="Predicted"),
-            y=alt.Y("true:N", sort=names, title="True"),
-            color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), title="Samples"),
+            x=alt.X(
+                "predicted:N",
+                sort=names,
+                title="Predicted",
+                axis=alt.Axis(labelLimit=LABEL_PIXELS, labelAngle=angle),
+            ),
+            y=alt.Y("true:N", sort=names, title="True", axis=alt.Axis(labelLimit=LABEL_PIXELS)),
+            color=alt.Color(
+                "count:Q",
+                scale=alt.Scale(scheme="blues"),
+                title="Samples",
+                legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=cell * len(names)),
+            ),
             tooltip=["true", "predicted", "count"],
         )
-        .properties(width=side, height=side)
+        .properties(width=alt.Step(cell), height=alt.Step(cell))
     )
-    dark = int(matrix.max()) / 2
-    labels = heat.mark_text(fontSize=10).encode(
-        text="count:Q",
-        color=alt.condition(alt.datum.count > dark, alt.value("white"), alt.value("#222")),
-    )
-    st.altair_chart(heat + labels, width="content")
+    if cell >= COUNTED_CELL_PIXELS:
+        dark = int(matrix.max()) / 2
+        heat += heat.mark_text(fontSize=10).encode(
+            text="count:Q",
+            color=alt.condition(alt.datum.count > dark, alt.value("white"), alt.value("#222")),
+        )
+    st.altair_chart(heat, width="content")
     examples = metrics.get("examples", [])
     if examples:
         st.markdown("**Misclassified examples**")

@@ -14,6 +14,7 @@ from core.runs import baseline_sentence, comparable_key, curves, verdict
 from core.task_registry import TASKS
 from core.tasks import TRAIN_SETTINGS, train_settings_for
 from pages.common import (
+    TRAINING_POLL_SECONDS,
     current_dataset,
     dataset_description,
     dataset_title,
@@ -26,9 +27,12 @@ from pages.common import (
     sentence,
     spec_of,
     state,
+    through_dashboard,
     worker_pool,
 )
 from pages.fair_compare import GRADIENT_CAPTION, gradient_chart
+
+through_dashboard()
 
 STATUS_ICONS = {
     "completed": ":material/check_circle:",
@@ -263,7 +267,7 @@ def live_panel() -> None:
         st.caption(literal("Queued: " + "; ".join(lines) if lines else "Queued: starting…"))
 
 
-st.fragment(live_panel, run_every=1.0 if busy else None)()
+st.fragment(live_panel, run_every=TRAINING_POLL_SECONDS if busy else None)()
 
 here = comparable_key({"config": {"dataset": dataset_description(dataset)}})
 finished = [

@@ -1,4 +1,4 @@
-"""Shared fixtures: blocked sockets, small datasets, and helpers to run the command line."""
+"""Shared fixtures: blocked sockets, small datasets, constructed runs, and helpers to run the command line."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,6 +45,43 @@ def small(dataset_id: str, count: int = 96) -> Dataset:
     if dataset_id not in _CACHE:
         _CACHE[dataset_id] = load_dataset(dataset_id)
     return _CACHE[dataset_id].head(count)
+
+
+def finished_run(
+    run_id: str,
+    name: str,
+    dataset: str,
+    task: str,
+    metrics: dict[str, Any],
+    *,
+    family: str = "cnn",
+    model: dict[str, Any] | None = None,
+    train: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+    history: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A completed run record as the store keeps it, made of the few fields a test is about."""
+    return {
+        "id": run_id,
+        "name": name,
+        "family": family,
+        "dataset": dataset,
+        "task": task,
+        "status": "completed",
+        "reason": "",
+        "params": 100,
+        "train_seconds": 1.0,
+        "created": 1.0,
+        "config": {
+            "dataset": {"id": dataset, "settings": settings or {}},
+            "model": model if model is not None else {},
+            "train": train or {},
+        },
+        "history": history
+        if history is not None
+        else [{"epoch": 1, "seconds": 1.0, "wall_seconds": 1.0, "samples_per_second": 10.0}],
+        "metrics": metrics,
+    }
 
 
 def cli_with_store(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:

@@ -103,3 +103,19 @@ def test_image_journey_train_stop_compare(server, browser, tmp_path):
     assert all(0 <= float(row["Accuracy"]) <= 1 for row in rows)
     assert errors == []
     page.close()
+
+
+def test_first_visit_straight_to_a_page_uses_the_apps_navigation(browser, tmp_path):
+    """A fresh server whose first visitor opens /compare (as a bookmark would) still lists the app's
+    pages, not every script in pages/ (Streamlit's legacy mode before st.navigation is first called).
+    """
+    env = {"RUNS_DB": str(tmp_path / "runs.db")}
+    with streamlit_server(ROOT / "dashboard.py", tmp_path / "server.log", env) as fresh:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{fresh.url}/compare")
+        settle(page)
+        page.get_by_role("heading", name="Compare", exact=True).first.wait_for()
+        links = page.get_by_test_id("stSidebarNav").get_by_role("link").all_inner_texts()
+        titles = [link.split()[-1] for link in links]  # each link reads its icon's name, then its title
+        assert titles == ["Home", "Data", "Build", "Train", "Compare", "Lab"]
+        page.close()

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import cli_with_store, small
+from conftest import cli_with_store, finished_run, small
 from scipy import stats
 
 from core.datasets import load_dataset
@@ -26,25 +26,8 @@ CLASSES = ["zero", "one", "two"]
 def record(run_id: str, name: str, metrics: dict, task: str = "classification", **train) -> dict:
     """A finished run of ``name`` on digits_8x8 (or sunspots for forecasting) with these metrics."""
     dataset = "digits_8x8" if task == "classification" else "sunspots"
-    return {
-        "id": run_id,
-        "name": name,
-        "family": "cnn",
-        "dataset": dataset,
-        "task": task,
-        "status": "completed",
-        "reason": "",
-        "params": 100,
-        "train_seconds": 1.0,
-        "created": 1.0,
-        "config": {
-            "dataset": {"id": dataset, "settings": {}},
-            "model": {"name": name, "layers": []},
-            "train": {"epochs": 5, "seed": 42, **train},
-        },
-        "history": [],
-        "metrics": metrics,
-    }
+    model, train = {"name": name, "layers": []}, {"epochs": 5, "seed": 42, **train}
+    return finished_run(run_id, name, dataset, task, metrics, model=model, train=train, history=[])
 
 
 def classified(

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import shown
+from conftest import finished_run, shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP, wait_for_runs
 
@@ -20,34 +20,22 @@ def run(
     name: str, accuracy: float, dataset: str = "rotten_tomatoes", settings: dict | None = None, **extra
 ) -> dict:
     """A finished classification run with the metrics Compare reads."""
-    return {
-        "id": f"{name}-{dataset}-{accuracy}",
-        "name": name,
-        "family": "cnn",
-        "dataset": dataset,
-        "task": "classification",
-        "status": "completed",
-        "reason": "",
-        "params": 100,
-        "train_seconds": 1.0,
-        "created": 1.0,
-        "config": {"dataset": {"id": dataset, "settings": settings or {}}, "model": {}, "train": {}},
-        "history": [{"epoch": 1, "seconds": 1.0, "wall_seconds": 1.0, "samples_per_second": 10.0}],
-        "metrics": {
-            "accuracy": accuracy,
-            "macro_f1": accuracy / 2,
-            "majority_class": "rotten",
-            "majority_accuracy": 0.6,
-            "majority_macro_f1": 0.375,
-            "chance_accuracy": 0.5,
-            "chance_macro_f1": 0.49,
-            "top_prediction": "rotten",
-            "top_prediction_share": 1.0 if accuracy == 0.6 else 0.5,
-            "class_names": ["fresh", "rotten"],
-            "confusion_matrix": [[1, 1], [1, 1]],
-            **extra,
-        },
+    metrics = {
+        "accuracy": accuracy,
+        "macro_f1": accuracy / 2,
+        "majority_class": "rotten",
+        "majority_accuracy": 0.6,
+        "majority_macro_f1": 0.375,
+        "chance_accuracy": 0.5,
+        "chance_macro_f1": 0.49,
+        "top_prediction": "rotten",
+        "top_prediction_share": 1.0 if accuracy == 0.6 else 0.5,
+        "class_names": ["fresh", "rotten"],
+        "confusion_matrix": [[1, 1], [1, 1]],
+        **extra,
     }
+    run_id = f"{name}-{dataset}-{accuracy}"
+    return finished_run(run_id, name, dataset, "classification", metrics, settings=settings)
 
 
 def test_the_class_baselines_are_what_answering_without_looking_scores():

@@ -8,7 +8,7 @@ import copy
 
 import numpy as np
 import pytest
-from conftest import shown, small
+from conftest import finished_run, shown, small
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -107,32 +107,28 @@ def text_run(
         results["length"] = lengths
     accuracy = float(np.mean(np.array(true) == np.array(predicted)))
     seed = extra.pop("seed", 42)
-    return {
-        "id": f"{name}-{seed}-{len(true)}-{accuracy}",
-        "name": name,
-        "family": family,
-        "dataset": "rotten_tomatoes",
-        "task": "classification",
-        "status": "completed",
-        "reason": "",
-        "params": 1000,
-        "train_seconds": 2.0,
-        "created": 1.0,
-        "config": {
-            "dataset": {"id": "rotten_tomatoes", "settings": {}},
-            "model": preset(name).to_dict(),
-            "train": {"seed": seed},
-        },
-        "history": [{"epoch": 1, "seconds": 1.0, "wall_seconds": 1.0, "samples_per_second": 500.0}],
-        "metrics": {
-            "accuracy": accuracy,
-            "majority_accuracy": 0.5,
-            "class_names": ["fresh", "rotten"],
-            "confusion_matrix": [[1, 1], [1, 1]],
-            "test_results": results,
-            **extra,
-        },
+    metrics = {
+        "accuracy": accuracy,
+        "majority_accuracy": 0.5,
+        "class_names": ["fresh", "rotten"],
+        "confusion_matrix": [[1, 1], [1, 1]],
+        "test_results": results,
+        **extra,
     }
+    run_id = f"{name}-{seed}-{len(true)}-{accuracy}"
+    history = [{"epoch": 1, "seconds": 1.0, "wall_seconds": 1.0, "samples_per_second": 500.0}]
+    record = finished_run(
+        run_id,
+        name,
+        "rotten_tomatoes",
+        "classification",
+        metrics,
+        family=family,
+        model=preset(name).to_dict(),
+        train={"seed": seed},
+        history=history,
+    )
+    return record | {"params": 1000, "train_seconds": 2.0}
 
 
 LENGTHS = [2, 4, 6, 8, 10, 12, 14, 16]

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import script_result, shown
+from conftest import finished_run, script_result, shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -193,21 +193,7 @@ def test_a_label_at_every_step_needs_the_time_axis_kept_at_full_length():
 
 def toy_run(task: str, metrics: dict, name: str = "GRU") -> dict:
     dataset = {"regression": "adding", "sequence-labelling": "copy_memory"}.get(task, "adding")
-    return {
-        "id": f"{name}-{task}",
-        "name": name,
-        "family": "rnn",
-        "dataset": dataset,
-        "task": task,
-        "status": "completed",
-        "reason": "",
-        "params": 100,
-        "train_seconds": 1.0,
-        "created": 1.0,
-        "config": {"dataset": {"id": dataset, "settings": {}}, "model": {}, "train": {}},
-        "history": [{"epoch": 1, "seconds": 1.0, "wall_seconds": 1.0, "samples_per_second": 10.0}],
-        "metrics": metrics,
-    }
+    return finished_run(f"{name}-{task}", name, dataset, task, metrics, family="rnn")
 
 
 def test_a_new_task_is_one_registry_entry(monkeypatch):
