@@ -86,8 +86,8 @@ def eta_seconds(progress: dict[str, Any]) -> float | None:
 
     The first batch traces the model and is never part of a pace. Before the first epoch ends, only
     a one-epoch run is estimated (from its batches, once a tenth of them are done); after it, from
-    the first epoch without the first batch of its training and of its validation, which trace the
-    model; from the second on, from the epochs since the first.
+    the first epoch without what traces functions (the first batch of its training and of its
+    validation, and the first gradient probe); from the second on, from the epochs since the first.
     """
     steps, batch, traced = (
         progress.get("batches") or 0,
@@ -105,10 +105,11 @@ def eta_seconds(progress: dict[str, Any]) -> float | None:
     if done == 1:
         validation = progress.get("first_validation") or {}
         validated = validation.get("seconds", 0.0)
-        per_epoch = (first - validated - traced) * steps / (steps - 1) + _untraced(validation)
+        probe = progress.get("first_probe_seconds", 0.0)
+        per_epoch = (first - probe - validated - traced) * steps / (steps - 1) + _untraced(validation)
     else:
         per_epoch = (progress["last_epoch_end"] - first) / (done - 1)
-    into_epoch = progress["fit_seconds"] - progress["last_epoch_end"]
+    into_epoch = max(progress["fit_seconds"] - progress["last_epoch_end"], 0.0)  # 0 until a batch is done
     return max((epochs - done) * per_epoch - into_epoch, 0.0)
 
 

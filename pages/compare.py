@@ -109,78 +109,6 @@ def highlight(column: pd.Series) -> list[str]:
     return ["background-color: #d8f0d8; font-weight: bold" if mark else "" for mark in marks]
 
 
-st.subheader("Side by side")
-for record in selected:
-    if message := verdict(record):
-        st.warning(literal(sentence(message)), icon=":material/block:")
-st.dataframe(
-    table.style.apply(highlight).format(precision=4, thousands=",", na_rep="–"),
-    hide_index=True,
-    width="stretch",
-)
-st.caption(
-    "Baselines score the same test split without a model: always the commonest training class (majority), "
-    "a uniform guess (chance), the last value (naive), character frequencies (unigram), the training mean "
-    "(regression) or the label frequencies at each step (sequence labelling). The best value of a column is "
-    "highlighted only among models that beat their baseline. Latency is per sample."
-)
-actions = st.columns([1, 1, 2])
-actions[0].download_button(
-    "Download CSV",
-    table.to_csv(index=False),
-    file_name="comparison.csv",
-    mime="text/csv",
-    icon=":material/download:",
-)
-actions[1].download_button(
-    "Download bundle",
-    export_bundle(selected),
-    file_name="comparison-bundle.json",
-    mime="application/json",
-    icon=":material/download:",
-    help="Configs, histories and metrics of these runs, to import on another instance.",
-)
-
-seed_groups = groups_of(selected)
-seed_group_section(seed_groups)
-significance_section(seed_groups)
-
-st.subheader("Learning curves")
-metrics = curve_metrics(selected)
-controls = st.columns(2)
-metric = controls[0].selectbox("Metric", metrics, key="compare:metric") if metrics else None
-axis = controls[1].radio(
-    "X axis",
-    ["epoch", "wall_seconds"],
-    horizontal=True,
-    key="compare:axis",
-    format_func={"epoch": "Epoch", "wall_seconds": "Wall time (s)"}.get,
-)
-note = TASKS[selected[0]["task"]].curve_note
-units = f" ({note})" if note else ""
-if metric and not (axis == "epoch" and band_section(seed_groups, metric, f"{metric}{units}")):
-    frame = curves(selected, metric)
-    chart = (
-        alt.Chart(frame, title=f"{metric} by {'epoch' if axis == 'epoch' else 'wall time'}{units}")
-        .mark_line(point=True)
-        .encode(
-            x=alt.X(
-                f"{axis}:Q",
-                title="Epoch" if axis == "epoch" else "Seconds since training began",
-                axis=alt.Axis(tickMinStep=1, format="d") if axis == "epoch" else alt.Axis(),
-            ),
-            y=alt.Y("value:Q", title=metric),
-            color=alt.Color("run:N", title="Run"),
-            strokeDash=alt.StrokeDash(
-                "split:N", title="Split", sort=["train", "validation"], legend=alt.Legend(symbolType="stroke")
-            ),
-            tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=".4f")],
-        )
-        .properties(height=320)
-    )
-    st.altair_chart(chart, width="stretch")
-
-
 def downloads(record: dict[str, Any]) -> None:
     """The trained model (.keras) and a plain-Keras script that reproduces the run."""
     cells = st.columns(2)
@@ -212,31 +140,122 @@ def downloads(record: dict[str, Any]) -> None:
         )
 
 
-disagreement_section(selected, records, store)
-memory_section(selected)
-lesson_card_section(selected, records, store)
+TABS = [
+    "Results",
+    "Where they disagree",
+    "Gradients and memory",
+    "Lesson card",
+    "Each run",
+    "Import and delete",
+]
+results_tab, disagreement_tab, memory_tab, card_tab, runs_tab, manage_tab = st.tabs(TABS)
+with results_tab:
+    st.subheader("Side by side")
+    for record in selected:
+        if message := verdict(record):
+            st.warning(literal(sentence(message)), icon=":material/block:")
+    st.dataframe(
+        table.style.apply(highlight).format(precision=4, thousands=",", na_rep="–"),
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        "Baselines score the same test split without a model: always the commonest training class "
+        "(majority), a uniform guess (chance), the last value (naive), character frequencies (unigram), "
+        "the training mean (regression) or the label frequencies at each step (sequence labelling). The "
+        "best value of a column is highlighted only among models that beat their baseline. Latency is "
+        "per sample."
+    )
+    actions = st.columns([1, 1, 2])
+    actions[0].download_button(
+        "Download CSV",
+        table.to_csv(index=False),
+        file_name="comparison.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+    actions[1].download_button(
+        "Download bundle",
+        export_bundle(selected),
+        file_name="comparison-bundle.json",
+        mime="application/json",
+        icon=":material/download:",
+        help="Configs, histories and metrics of these runs, to import on another instance.",
+    )
 
-st.subheader("Each run")
-columns = st.columns(min(len(selected), 2))  # two panels a row: a confusion matrix fits at 1280 px
-for index, record in enumerate(selected):
-    with columns[index % len(columns)], st.container(border=True):
-        st.markdown(f"**{literal(run_label(record))}** · {record['family']} · {record['status']}")
-        if record["metrics"]:
-            PANELS[TASKS[record["task"]].panel](record)
-        else:
-            st.error(literal(sentence(record["reason"])) if record["reason"] else "No test metrics.")
-        downloads(record)
+    seed_groups = groups_of(selected)
+    seed_group_section(seed_groups)
+    significance_section(seed_groups)
 
-import_section()
+    st.subheader("Learning curves")
+    metrics = curve_metrics(selected)
+    controls = st.columns(2)
+    metric = controls[0].selectbox("Metric", metrics, key="compare:metric") if metrics else None
+    axis = controls[1].radio(
+        "X axis",
+        ["epoch", "wall_seconds"],
+        horizontal=True,
+        key="compare:axis",
+        format_func={"epoch": "Epoch", "wall_seconds": "Wall time (s)"}.get,
+    )
+    note = TASKS[selected[0]["task"]].curve_note
+    units = f" ({note})" if note else ""
+    if metric and not (axis == "epoch" and band_section(seed_groups, metric, f"{metric}{units}")):
+        frame = curves(selected, metric)
+        chart = (
+            alt.Chart(frame, title=f"{metric} by {'epoch' if axis == 'epoch' else 'wall time'}{units}")
+            .mark_line(point=True)
+            .encode(
+                x=alt.X(
+                    f"{axis}:Q",
+                    title="Epoch" if axis == "epoch" else "Seconds since training began",
+                    axis=alt.Axis(tickMinStep=1, format="d") if axis == "epoch" else alt.Axis(),
+                ),
+                y=alt.Y("value:Q", title=metric),
+                color=alt.Color("run:N", title="Run"),
+                strokeDash=alt.StrokeDash(
+                    "split:N",
+                    title="Split",
+                    sort=["train", "validation"],
+                    legend=alt.Legend(symbolType="stroke"),
+                ),
+                tooltip=["run", "split", "epoch", alt.Tooltip("value:Q", format=".4f")],
+            )
+            .properties(height=320)
+        )
+        st.altair_chart(chart, width="stretch")
 
-st.subheader("Delete runs")
-doomed = st.multiselect("Runs to delete", list(by_label), key="compare:delete")
-confirmed = st.checkbox(
-    f"Yes, delete {len(doomed)} run{'s' * (len(doomed) != 1)} with their models; this cannot be undone",
-    key="compare:delete:confirm",
-    disabled=not doomed,
-)
-if st.button("Delete", icon=":material/delete:", disabled=not (doomed and confirmed)):
-    delete_runs({by_label[label]["id"] for label in doomed}, store)
-    del st.session_state["compare:delete:confirm"]
-    st.rerun()
+with disagreement_tab:
+    disagreement_section(selected, records, store)
+
+with memory_tab:
+    memory_section(selected)
+
+with card_tab:
+    lesson_card_section(selected, records, store)
+
+with runs_tab:
+    columns = st.columns(min(len(selected), 2))  # two panels a row: a confusion matrix fits at 1280 px
+    for index, record in enumerate(selected):
+        with columns[index % len(columns)], st.container(border=True):
+            st.markdown(f"**{literal(run_label(record))}** · {record['family']} · {record['status']}")
+            if record["metrics"]:
+                PANELS[TASKS[record["task"]].panel](record)
+            else:
+                st.error(literal(sentence(record["reason"])) if record["reason"] else "No test metrics.")
+            downloads(record)
+
+with manage_tab:
+    import_section()
+
+    st.subheader("Delete runs")
+    doomed = st.multiselect("Runs to delete", list(by_label), key="compare:delete")
+    confirmed = st.checkbox(
+        f"Yes, delete {len(doomed)} run{'s' * (len(doomed) != 1)} with their models; this cannot be undone",
+        key="compare:delete:confirm",
+        disabled=not doomed,
+    )
+    if st.button("Delete", icon=":material/delete:", disabled=not (doomed and confirmed)):
+        delete_runs({by_label[label]["id"] for label in doomed}, store)
+        del st.session_state["compare:delete:confirm"]
+        st.rerun()
