@@ -46,7 +46,9 @@ def estimates(dataset_id: str, preset: str, epochs: int) -> tuple[list[tuple[flo
         if estimate is not None:
             seen.append((time.perf_counter(), estimate))
 
-    TrainingJob(dataset, presets_for(dataset.signature)[preset], settings, listener=listen).run()
+    record = TrainingJob(dataset, presets_for(dataset.signature)[preset], settings, listener=listen).run()
+    if not ended:
+        raise RuntimeError(f"{record['status']}: {record['reason']}")
     return seen, ended[0]
 
 
@@ -60,7 +62,11 @@ def main() -> None:
     print(f"{'dataset':<16} {'preset':<30} {'first':>6} {'median':>7}")
     for name in names:
         for preset in presets_for(load_dataset(name).signature):
-            seen, end = estimates(name, preset, args.epochs)
+            try:
+                seen, end = estimates(name, preset, args.epochs)
+            except RuntimeError as error:
+                print(f"{name:<16} {preset:<30} (training {error})")
+                continue
             ratios = [estimate / (end - moment) for moment, estimate in seen if end - moment >= SHORTEST]
             if not ratios:
                 print(f"{name:<16} {preset:<30} (too short to estimate)")

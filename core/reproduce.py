@@ -38,6 +38,7 @@ MARGIN = 0.1  # a model learns a task when its main metric beats the baseline by
 DEFAULT_SEED = 42
 REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
 INCONCLUSIVE, NOT_RUN = "inconclusive", "not run yet"
+NOT_IN_PLAN = "not in this plan"
 STATUSES = (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_RUN)
 UNTESTED = "Untested: one seed per model, and this task has no per-example test; train more seeds."
 
@@ -316,7 +317,7 @@ def report(chosen: Plan, records: list[dict[str, Any]]) -> Report:
                     "Paper": _number(task.results[model]),
                     "Ours": mine.text() if mine else "–",
                     "Baseline": _number(mine.baseline) if mine else "–",
-                    "Verdict": learned[model].status if scale else "not in this plan",
+                    "Verdict": learned[model].status if scale else NOT_IN_PLAN,
                 }
             )
     return Report(chosen, pd.DataFrame(rows), verdicts, left_out)

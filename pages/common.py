@@ -37,10 +37,10 @@ DEFAULT_RNN = {
     "sequences": "LSTM",
     "language-model": "Char-RNN (Keras example)",
 }
-# While runs train, the panels that follow them redraw this often. With Chromium on the same two
-# cores as training, each redraw of Train's live panel cost the browser about 0.1 s of CPU: every
+# While a worker trains or measures, the panels that follow it redraw this often. With Chromium on
+# the same two cores, each redraw of Train's live panel cost the browser about 0.1 s of CPU: every
 # 2 s rather than every second took a ~14 s training round's browser and server CPU from 3.6 s to 2.3 s.
-TRAINING_POLL_SECONDS = 2.0
+POLL_SECONDS = 2.0
 MARKDOWN_MARKS = re.compile(r"([\\`*_{}\[\]()#+\-!|~<>$:])")
 
 # Streamlit collects garbage in full after every rerun (every 2 s while Train polls). The
@@ -51,7 +51,7 @@ gc.freeze()
 
 # ---- navigation --------------------------------------------------------------------------------
 
-_this_run = threading.local()  # each script run of a session runs on one thread
+_this_run = threading.local()  # a script run runs on one thread; sessions run on others
 
 
 def app_pages() -> list[st.Page]:
@@ -81,8 +81,11 @@ def navigate() -> None:
     """dashboard.py: prepare the run, then run the page the address asks for."""
     prepare_run()
     page = st.navigation(app_pages())
-    _this_run.navigated = True  # the page's through_dashboard() takes it
-    page.run()
+    _this_run.navigated = True  # read by the page's through_dashboard()
+    try:
+        page.run()
+    finally:  # also when the page stops or reruns: the thread's next run starts unmarked
+        _this_run.navigated = False
 
 
 def through_dashboard() -> None:
@@ -94,11 +97,9 @@ def through_dashboard() -> None:
     AppTest starts every run that way). The page then runs once more inside the app's navigation,
     which replaces that listing and ends the legacy mode for the process, and the outer run stops.
     """
-    if getattr(_this_run, "navigated", False):
-        _this_run.navigated = False
-        return
-    navigate()  # this very page again, through the app's navigation
-    st.stop()
+    if not getattr(_this_run, "navigated", False):
+        navigate()  # this very page again, through the app's navigation
+        st.stop()
 
 
 # ---- this visitor's state ------------------------------------------------------------------
@@ -200,7 +201,7 @@ def wait_for_download(dataset_id: str) -> None:
         store.request_download(dataset_id)
     worker_pool(store).ensure()
 
-    @st.fragment(run_every=1.0)
+    @st.fragment(run_every=POLL_SECONDS)
     def progress() -> None:
         download = store.download(dataset_id) or {}
         if download.get("status") == "failed":

@@ -155,9 +155,14 @@ def disagreement_section(
 ) -> None:
     """Two runs picked by the user: the 2x2 table with its test, and examples (or windows) per cell."""
     candidates = [record for record in selected if record["status"] == "completed" and record["metrics"]]
-    if len(candidates) < 2 or TASKS[candidates[0]["task"]].example_results is None:
-        return
     st.subheader("Where two models disagree")
+    if len(candidates) < 2:
+        st.info("Choose two or more completed runs above to see, example by example, where they disagree.")
+        return
+    if TASKS[candidates[0]["task"]].example_results is None:
+        compared = " and ".join(name for name, task in TASKS.items() if task.example_results)
+        st.info(f"Runs are compared example by example for {compared} only.")
+        return
     labels = {run_label(record): record for record in candidates}
     cells = st.columns(2)
     first = cells[0].selectbox("Run A", list(labels), index=0, key="compare:disagree:a")
@@ -322,9 +327,13 @@ def memory_section(selected: list[dict[str, Any]]) -> None:
     field and memory horizon on one time axis.
     """
     probed = [record for record in selected if input_gradient(record)]
-    if not probed:
-        return
     st.subheader("Gradients through time")
+    if not probed:
+        st.info(
+            "None of these runs has gradients through time to show. A run probes them at the end of each "
+            "epoch; runs from an older version or a bundle may lack them, and a diverging run has none."
+        )
+        return
     frames = [gradient_frame(record) for record in probed]
     norms = pd.concat(frames)["norm"]
     domain = [float(norms.min()), float(norms.max())] if len(norms) else None

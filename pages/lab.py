@@ -14,8 +14,8 @@ from core.queue import enqueue
 from core.shapes import SEQUENCE, TOKENS
 from core.spec import ModelSpec
 from pages.common import (
+    POLL_SECONDS,
     QUEUE_ADVICE,
-    TRAINING_POLL_SECONDS,
     current_dataset,
     literal,
     load_choice,
@@ -113,7 +113,7 @@ if refused := session.pop("lab:refused", None):
 
 
 def progress_panel() -> None:
-    """How far the queued plan is, polled every 2 s only while some of its runs are unfinished."""
+    """How far the queued plan is, polled only while some of its runs are unfinished."""
     runs = plan_runs()
     active = [run for run in runs if run["status"] in UNFINISHED]
     if training and not active:
@@ -136,7 +136,7 @@ def progress_panel() -> None:
         pool.ensure()  # a worker for the queue, and a new one where one died
 
 
-st.fragment(progress_panel, run_every=TRAINING_POLL_SECONDS if training else None)()
+st.fragment(progress_panel, run_every=POLL_SECONDS if training else None)()
 
 made = reproduce.report(plan, store.runs(session["workspace"]))
 st.dataframe(made.rows, hide_index=True, height="content")
@@ -246,7 +246,7 @@ def cost_chart(measured: length_cost.Measured, column: str, slope: str, title: s
 
 
 def cost_panel() -> None:
-    """The measurements so far: a progress bar while a worker measures (polled once a second only then),
+    """The measurements so far: a progress bar while a worker measures (polled only then),
     the two log-log charts with each model's slope, a table and what they show.
     """
     calibrations = store.calibrations(keys) if measuring_now else found
@@ -279,4 +279,4 @@ def cost_panel() -> None:
 
 
 if points:
-    st.fragment(cost_panel, run_every=1.0 if measuring_now else None)()
+    st.fragment(cost_panel, run_every=POLL_SECONDS if measuring_now else None)()

@@ -14,6 +14,9 @@ from pages.common import literal
 MATRIX_PIXELS = 260  # a confusion matrix's side at most, so it fits one of two columns at 1280 px
 CELL_PIXELS = 30  # a cell's side at most
 COUNTED_CELL_PIXELS = 20  # cells at least this wide show their count (three digits); others in a tooltip
+NAMED_CELL_PIXELS = 10  # cells at least this wide have their class names on the axes
+MOST_DRAWN_CLASSES = 50  # beyond this (uploads may have 1,000) a table lists the most confused pairs
+CONFUSED_PAIRS = 20
 LABEL_PIXELS = 90  # class names longer than this are cut with an ellipsis (the tooltip has them whole)
 
 
@@ -21,6 +24,31 @@ def confusion_panel(record: dict[str, Any]) -> None:
     metrics = record["metrics"]
     names = metrics["class_names"]
     matrix = np.array(metrics["confusion_matrix"])
+    if len(names) > MOST_DRAWN_CLASSES:
+        confused_pairs(names, matrix)
+    else:
+        confusion_matrix(names, matrix)
+    misclassified_examples(metrics.get("examples", []))
+
+
+def confused_pairs(names: list[str], matrix: np.ndarray) -> None:
+    """Too many classes for a matrix: the off-diagonal cells with the most test samples."""
+    rows = [
+        {"True": names[i], "Predicted": names[j], "Test samples": int(matrix[i, j])}
+        for i, j in zip(*np.nonzero(matrix), strict=True)
+        if i != j
+    ]
+    rows = sorted(rows, key=lambda row: -row["Test samples"])[:CONFUSED_PAIRS]
+    too_many = f"{len(names):,} classes are too many to draw as a matrix"
+    if not rows:
+        st.caption(f"{too_many}, and no test sample was put in the wrong class.")
+        return
+    st.caption(f"{too_many}; the {len(rows)} pairs of classes confused most often on the test split:")
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+
+
+def confusion_matrix(names: list[str], matrix: np.ndarray) -> None:
+    """The matrix as a heatmap of square cells, sized to fit one of two columns at 1280 px."""
     cells = pd.DataFrame(
         [
             {"true": names[i], "predicted": names[j], "count": int(matrix[i, j])}
@@ -30,6 +58,7 @@ def confusion_panel(record: dict[str, Any]) -> None:
     )
     cell = min(CELL_PIXELS, MATRIX_PIXELS // len(names))
     angle = 0 if max(len(str(name)) for name in names) <= 3 else -45  # short names read level
+    named = cell >= NAMED_CELL_PIXELS
     heat = (
         alt.Chart(cells, title="Confusion matrix (test split)")
         .mark_rect()
@@ -38,9 +67,9 @@ def confusion_panel(record: dict[str, Any]) -> None:
                 "predicted:N",
                 sort=names,
                 title="Predicted",
-                axis=alt.Axis(labelLimit=LABEL_PIXELS, labelAngle=angle),
+                axis=alt.Axis(labelLimit=LABEL_PIXELS, labelAngle=angle, labels=named),
             ),
-            y=alt.Y("true:N", sort=names, title="True", axis=alt.Axis(labelLimit=LABEL_PIXELS)),
+            y=alt.Y("true:N", sort=names, title="True", axis=alt.Axis(labelLimit=LABEL_PIXELS, labels=named)),
             color=alt.Color(
                 "count:Q",
                 scale=alt.Scale(scheme="blues"),
@@ -58,7 +87,10 @@ def confusion_panel(record: dict[str, Any]) -> None:
             color=alt.condition(alt.datum.count > dark, alt.value("white"), alt.value("#222")),
         )
     st.altair_chart(heat, width="content")
-    examples = metrics.get("examples", [])
+
+
+def misclassified_examples(examples: list[dict[str, Any]]) -> None:
+    """A few test examples the model got wrong: pictures with captions, or texts."""
     if examples:
         st.markdown("**Misclassified examples**")
     if examples and "image" in examples[0]:

@@ -14,7 +14,7 @@ from core.runs import baseline_sentence, comparable_key, curves, verdict
 from core.task_registry import TASKS
 from core.tasks import TRAIN_SETTINGS, train_settings_for
 from pages.common import (
-    TRAINING_POLL_SECONDS,
+    POLL_SECONDS,
     current_dataset,
     dataset_description,
     dataset_title,
@@ -115,7 +115,7 @@ def cost_estimates() -> None:
         "Estimated cost of each run"
         + (" (early stopping may end one sooner)" if settings["patience"] else "")
     )
-    st.fragment(table, run_every=1.0 if pending else None)()
+    st.fragment(table, run_every=POLL_SECONDS if pending else None)()
     failed = [key for key, calibration in found.items() if calibration["status"] == "failed"]
     if failed:
         st.button("Measure again", on_click=store.retry_calibrations, args=(failed,))
@@ -267,7 +267,7 @@ def live_panel() -> None:
         st.caption(literal("Queued: " + "; ".join(lines) if lines else "Queued: starting…"))
 
 
-st.fragment(live_panel, run_every=TRAINING_POLL_SECONDS if busy else None)()
+st.fragment(live_panel, run_every=POLL_SECONDS if busy else None)()
 
 here = comparable_key({"config": {"dataset": dataset_description(dataset)}})
 finished = [

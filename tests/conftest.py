@@ -59,6 +59,8 @@ def finished_run(
     train: dict[str, Any] | None = None,
     settings: dict[str, Any] | None = None,
     history: list[dict[str, Any]] | None = None,
+    params: int = 100,
+    train_seconds: float = 1.0,
 ) -> dict[str, Any]:
     """A completed run record as the store keeps it, made of the few fields a test is about."""
     return {
@@ -69,8 +71,8 @@ def finished_run(
         "task": task,
         "status": "completed",
         "reason": "",
-        "params": 100,
-        "train_seconds": 1.0,
+        "params": params,
+        "train_seconds": train_seconds,
         "created": 1.0,
         "config": {
             "dataset": {"id": dataset, "settings": settings or {}},

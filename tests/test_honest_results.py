@@ -135,3 +135,24 @@ def test_an_upload_with_a_dominant_class_and_too_little_training_is_flagged_not_
     assert list(table["Beats baseline"]) == ["no", "no"]
     _, best = comparison_table(RunStore().runs(ids=at.session_state["runs"]))
     assert not any(best["Accuracy"]) and not any(best["Macro F1"])  # nothing crowned green
+
+
+def test_a_run_with_too_many_classes_for_a_matrix_lists_its_most_confused_pairs(tmp_path, monkeypatch):
+    """A drawn matrix of an upload's 1,000 classes would be a million cells: beyond 50, a short table."""
+    monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
+    names = [f"topic {i}" for i in range(60)]
+    matrix = np.eye(60, dtype=int) * 3
+    matrix[4, 7], matrix[9, 2] = 5, 2
+    many = run("GRU", 0.7, class_names=names, confusion_matrix=matrix.tolist())
+    for record in (many, run("CNN", 0.8)):  # the CNN has two classes: its matrix is drawn
+        RunStore().save_record(record, "mine")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.session_state["workspace"] = "mine"
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("60 classes are too many to draw as a matrix; the 2 pairs" in c.value for c in at.caption)
+    pairs = at.dataframe[-1].value
+    assert pairs.to_dict("records")[0] == {"True": "topic 4", "Predicted": "topic 7", "Test samples": 5}
+    assert len(pairs) == 2
+    matrices = [chart for chart in at.get("vega_lite_chart") if "Confusion matrix" in chart.proto.spec]
+    assert len(matrices) == 1

@@ -84,7 +84,7 @@ def test_lab_reproduce_quick_trains_the_plan_through_the_workers_and_prints_the_
     assert len(table) == 16  # the paper's four tasks x four models
     for line in table:
         trained = line.split()[0] in ("Adding", "Copy")
-        assert ("ours –" in line) != trained and line.endswith(("reproduced", "not in this plan")), line
+        assert ("ours –" in line) != trained and line.endswith(("reproduced", reproduce.NOT_IN_PLAN)), line
     claims = [line for line in done.stdout.splitlines() if line.startswith("  [")]
     assert len(claims) == 10  # per task: four models learn it or not, and which is best
     assert all(line.split("]")[0][3:] in reproduce.STATUSES for line in claims)
@@ -122,7 +122,7 @@ def test_each_claim_is_reproduced_not_reproduced_or_not_run_against_the_baseline
     assert rows.loc[("Adding problem", "GRU"), "Ours"] == "0.011 ± 0.001 (3 seeds)"
     assert rows.loc[("Adding problem", "GRU"), "Paper"] == "5.3e-05"
     assert rows.loc[("Copy memory", "SimpleRNN"), "Ours"] == "–"
-    assert rows.loc[("Sequential MNIST", TCN), "Verdict"] == "not in this plan"
+    assert rows.loc[("Sequential MNIST", TCN), "Verdict"] == reproduce.NOT_IN_PLAN
 
 
 @pytest.mark.parametrize(

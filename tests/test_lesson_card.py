@@ -117,7 +117,7 @@ def text_run(
     }
     run_id = f"{name}-{seed}-{len(true)}-{accuracy}"
     history = [{"epoch": 1, "seconds": 1.0, "wall_seconds": 1.0, "samples_per_second": 500.0}]
-    record = finished_run(
+    return finished_run(
         run_id,
         name,
         "rotten_tomatoes",
@@ -127,8 +127,9 @@ def text_run(
         model=preset(name).to_dict(),
         train={"seed": seed},
         history=history,
+        params=1000,
+        train_seconds=2.0,
     )
-    return record | {"params": 1000, "train_seconds": 2.0}
 
 
 LENGTHS = [2, 4, 6, 8, 10, 12, 14, 16]

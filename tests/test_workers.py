@@ -286,7 +286,9 @@ def test_no_time_is_promised_before_enough_of_the_run_has_been_timed():
     per_epoch = (4.0 - 1.0 - 1.0) * 10 / 9 + (1.0 - 0.6) * 5 / 4  # both less their tracing
     assert eta_seconds(validated) == pytest.approx(3 * per_epoch)
     probed = {**validated, "first_probe_seconds": 0.5, "first_epoch_seconds": 4.5, "last_epoch_end": 4.5}
-    assert eta_seconds({**probed, "fit_seconds": 4.5}) == pytest.approx(3 * per_epoch)  # its trace left out
+    assert eta_seconds({**probed, "fit_seconds": 4.5}) == pytest.approx(3 * per_epoch)  # first probe left out
+    # the epoch's last batch ended before its validation and probe: nothing of the next is done yet
+    assert eta_seconds({**probed, "fit_seconds": 3.0}) == pytest.approx(3 * per_epoch)
     later = {**after_one, "epochs_done": 3, "last_epoch_end": 10.0, "fit_seconds": 11.0}
     assert eta_seconds(later) == pytest.approx(3.0 - 1.0)  # the pace of epochs 2-3, less what is done
     assert eta_seconds({**later, "phase": "evaluating"}) is None
