@@ -17,7 +17,7 @@ COUNTED_CELL_PIXELS = 20  # cells at least this wide show their count (three dig
 NAMED_CELL_PIXELS = 10  # cells at least this wide have their class names on the axes
 MOST_DRAWN_CLASSES = 50  # beyond this (uploads may have 1,000) a table lists the most confused pairs
 CONFUSED_PAIRS = 20
-LABEL_PIXELS = 90  # class names longer than this are cut with an ellipsis (the tooltip has them whole)
+LABEL_PIXELS = 90  # class names wider than this are cut with an ellipsis (the tooltip has them whole)
 
 
 def confusion_panel(record: dict[str, Any]) -> None:
@@ -57,7 +57,7 @@ def confusion_matrix(names: list[str], matrix: np.ndarray) -> None:
         ]
     )
     cell = min(CELL_PIXELS, MATRIX_PIXELS // len(names))
-    angle = 0 if max(len(str(name)) for name in names) <= 3 else -45  # short names read level
+    label_angle = 0 if max(len(str(name)) for name in names) <= 3 else -45  # short names read level
     named = cell >= NAMED_CELL_PIXELS
     heat = (
         alt.Chart(cells, title="Confusion matrix (test split)")
@@ -67,7 +67,7 @@ def confusion_matrix(names: list[str], matrix: np.ndarray) -> None:
                 "predicted:N",
                 sort=names,
                 title="Predicted",
-                axis=alt.Axis(labelLimit=LABEL_PIXELS, labelAngle=angle, labels=named),
+                axis=alt.Axis(labelLimit=LABEL_PIXELS, labelAngle=label_angle, labels=named),
             ),
             y=alt.Y("true:N", sort=names, title="True", axis=alt.Axis(labelLimit=LABEL_PIXELS, labels=named)),
             color=alt.Color(
