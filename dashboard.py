@@ -1,5 +1,5 @@
 """CNN vs RNN: build, train and compare convolutional and recurrent networks on real data."""
 
-from pages.common import navigate
+from pages.parts.common import navigate
 
 navigate()

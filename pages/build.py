@@ -14,7 +14,7 @@ from core.presets import presets_for
 from core.receptive_field import receptive_field, step_unit
 from core.spec import ModelSpec
 from core.trace import Limits, TraceRow, trace_model
-from pages.common import (
+from pages.parts.common import (
     current_dataset,
     dataset_title,
     entry,

@@ -19,7 +19,7 @@ from core.runs import (
 )
 from core.script import NOT_REPRODUCIBLE, reproduce_script, reproducible, script_name
 from core.task_registry import TASKS
-from pages.common import (
+from pages.parts.common import (
     current_dataset,
     delete_runs,
     finished_runs,
@@ -30,7 +30,7 @@ from pages.common import (
     state,
     through_dashboard,
 )
-from pages.fair_compare import (
+from pages.parts.fair_compare import (
     band_section,
     disagreement_section,
     groups_of,
@@ -38,8 +38,8 @@ from pages.fair_compare import (
     seed_group_section,
     significance_section,
 )
-from pages.lesson_card import lesson_card_section
-from pages.task_panels import PANELS
+from pages.parts.lesson_card import lesson_card_section
+from pages.parts.task_panels import PANELS
 
 through_dashboard()
 

@@ -12,7 +12,7 @@ from core.datasets.advice import class_counts, coarse_test_note, imbalance_note
 from core.datasets.base import MODALITIES
 from core.datasets.described import described_kind, load_described
 from core.errors import SpecError, UserError
-from pages.common import (
+from pages.parts.common import (
     current_dataset,
     dataset_names,
     literal,

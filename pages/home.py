@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.common import through_dashboard
+from pages.parts.common import through_dashboard
 
 through_dashboard()
 

@@ -13,7 +13,7 @@ from core.presets import presets_for
 from core.queue import enqueue
 from core.shapes import SEQUENCE, TOKENS
 from core.spec import ModelSpec
-from pages.common import (
+from pages.parts.common import (
     POLL_SECONDS,
     QUEUE_ADVICE,
     current_dataset,

@@ -13,7 +13,7 @@ from core.queue import eta_seconds, queue_waits
 from core.runs import baseline_sentence, comparable_key, curves, verdict
 from core.task_registry import TASKS
 from core.tasks import TRAIN_SETTINGS, train_settings_for
-from pages.common import (
+from pages.parts.common import (
     POLL_SECONDS,
     current_dataset,
     dataset_description,
@@ -30,7 +30,7 @@ from pages.common import (
     through_dashboard,
     worker_pool,
 )
-from pages.fair_compare import GRADIENT_CAPTION, gradient_chart
+from pages.parts.fair_compare import GRADIENT_CAPTION, gradient_chart
 
 through_dashboard()
 

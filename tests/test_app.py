@@ -16,7 +16,7 @@ from core.datasets.described import load_described
 from core.presets import presets_for
 from core.queue import enqueue, queued_record
 from core.store import RunStore
-from pages.common import DEFAULT_DATASET
+from pages.parts.common import DEFAULT_DATASET
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
@@ -216,7 +216,7 @@ from core.datasets.described import load_described
 from core.presets import presets_for
 from core.queue import enqueue, queued_record
 from core.store import RunStore
-from pages.common import DEFAULT_DATASET
+from pages.parts.common import DEFAULT_DATASET
 
 at = AppTest.from_file({APP!r}, default_timeout=60).run()
 for page in ("pages/data.py", "pages/build.py", "pages/train.py"):

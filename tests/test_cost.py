@@ -29,7 +29,7 @@ from core.spec import ModelSpec
 from core.store import APPLICATION_ID, MIGRATIONS, SCHEMA, RunStore, this_process
 from core.tasks import train_settings_for
 from core.worker import Worker
-from pages.common import DEFAULT_DATASET
+from pages.parts.common import DEFAULT_DATASET
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")

@@ -150,7 +150,7 @@ def test_a_benchmark_beyond_the_dataset_budget_is_one_sentence():
 @pytest.mark.parametrize("task", list(TASKS))
 def test_each_task_names_its_evaluation_schema_and_panel(task):
     from core.evaluation import EVALUATIONS
-    from pages.task_panels import PANELS
+    from pages.parts.task_panels import PANELS
 
     entry = TASKS[task]
     assert entry.evaluation in EVALUATIONS and entry.schema in METRICS and entry.panel in PANELS

@@ -22,7 +22,7 @@ from core.seed_groups import SeedGroup, group_curves, group_table, seed_groups
 from core.significance import compare, probability
 from core.store import RunStore
 from core.task_registry import TASKS
-from pages.common import literal
+from pages.parts.common import literal
 
 MOST_PAIRS = 15  # significance tests shown at once (pairs of groups)
 SPLIT_ORDER = ["train", "validation"]

@@ -16,7 +16,7 @@ from core.script import NOT_REPRODUCIBLE, reproducible
 from core.seed_groups import seed_groups
 from core.spec import ModelSpec
 from core.store import RunStore
-from pages.common import literal, load_choice, sentence, worker_pool
+from pages.parts.common import literal, load_choice, sentence, worker_pool
 
 
 def cost_points(selected: list[dict[str, Any]]) -> list[length_cost.Point]:
