@@ -86,6 +86,23 @@ def finished_run(
     }
 
 
+def assert_web_process_stays_light(script: str, timeout: int = 120) -> None:
+    """Run an AppTest ``script`` in a fresh Python process (``at`` is the app after its first run) and
+    assert that it passes and never imports TensorFlow or Keras.
+    """
+    code = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"at = AppTest.from_file({str(ROOT / 'dashboard.py')!r}, default_timeout=60).run()\n"
+        f"{script}\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 def cli_with_store(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     """``python -m core ARGS`` with its run store in ``tmp_path``."""
     env = {**os.environ, "RUNS_DB": str(tmp_path / "runs.db")}

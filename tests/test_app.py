@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import shown
+from conftest import assert_web_process_stays_light, shown
 from streamlit.testing.v1 import AppTest
 
 from core.datasets.described import load_described
@@ -57,18 +55,9 @@ def wait_for_runs(at: AppTest, timeout: float = 240) -> list[dict]:
 
 
 def test_home_renders_without_tensorflow():
-    code = (
-        "import sys\n"
-        "from streamlit.testing.v1 import AppTest\n"
-        f"at = AppTest.from_file({APP!r}, default_timeout=30).run()\n"
-        "assert not at.exception, at.exception\n"
-        "assert at.title[0].value == 'CNN vs RNN'\n"
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    assert_web_process_stays_light(
+        "assert not at.exception, at.exception\nassert at.title[0].value == 'CNN vs RNN'"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -209,16 +198,14 @@ def test_compare_deletes_runs():
 
 def test_the_web_process_never_loads_tensorflow():
     """Data, Build, Train (a real run, in a worker), Compare with its panels and downloads."""
-    code = f"""
-import sys, time
-from streamlit.testing.v1 import AppTest
+    script = """
+import time
 from core.datasets.described import load_described
 from core.presets import presets_for
 from core.queue import enqueue, queued_record
 from core.store import RunStore
 from pages.parts.common import DEFAULT_DATASET
 
-at = AppTest.from_file({APP!r}, default_timeout=60).run()
 for page in ("pages/data.py", "pages/build.py", "pages/train.py"):
     at.switch_page(page).run()
     assert not at.exception and not at.error, (page, at.exception, at.error)
@@ -235,12 +222,8 @@ assert not at.exception and not at.error, (at.exception, at.error)
 labels = [button.proto.label for button in at.get("download_button")]
 assert labels.count("Model (.keras)") == 2 and labels.count("Keras script") == 2, labels
 assert len(at.get("vega_lite_chart")) >= 3
-assert "tensorflow" not in sys.modules and "keras" not in sys.modules
 """
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=400
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert_web_process_stays_light(script, timeout=400)
 
 
 def test_a_failed_run_shows_its_reason_on_the_train_page(tmp_path, monkeypatch):

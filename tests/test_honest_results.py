@@ -106,6 +106,9 @@ def test_compare_shows_one_dataset_at_a_time_with_the_flag(tmp_path, monkeypatch
     at.selectbox(key="compare:group").select_index(1).run()
     assert list(at.dataframe[0].value["Model"]) == ["GRU"]
     assert any("no better than always answering the commonest class" in shown(w.value) for w in at.warning)
+    infos = [info.value for info in at.info]
+    assert any(info.startswith("Choose two or more completed runs above") for info in infos)  # one run
+    assert any(info.startswith("None of these runs has gradients through time") for info in infos)
 
 
 def test_an_upload_with_a_dominant_class_and_too_little_training_is_flagged_not_crowned():
