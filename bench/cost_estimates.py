@@ -1,5 +1,5 @@
 """How close the cost estimated before training comes: for every preset on the built-in data, the
-estimate (``core.cost``, as the Train page shows it) against what the run then cost.
+estimate (``core.runs.estimates``, as the Train page shows it) against what the run then estimates.
 
 Each run takes the dashboard's path, in this one process: its calibration is requested and the run
 queued in a fresh run store, and a ``Worker`` serves both — the calibration first; the estimate is
@@ -15,8 +15,8 @@ at most, then it goes on and says so).
 
 Prints, per run, the source used, the actual seconds per epoch, and estimate / actual for the seconds
 per epoch, for what each source alone said, for the total training seconds and for the peak memory
-(the memory the run added to the worker at its peak; see ``core.cost``); then the median ratios and the
-share of runs within +-35%, over every run and over the runs begun below the load gate.
+(the memory the run added to the worker at its peak; see ``core.runs.estimates``); then the median
+ratios and the share of runs within +-35%, over every run and over the runs begun below the load gate.
 
     python -m bench.cost_estimates [--epochs 3] [DATASET_ID ...]
 """
@@ -30,14 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.measure import wait_until_quiet
-from core import cost
 from core.datasets import DATASETS
 from core.datasets.described import load_described
-from core.presets import presets_for
-from core.queue import enqueue, queued_record
-from core.store import RunStore
-from core.tasks import train_settings_for
-from core.worker import Worker
+from core.model.presets import presets_for
+from core.runs import estimates
+from core.runs.queue import enqueue, queued_record
+from core.runs.store import RunStore
+from core.tasks.settings import train_settings_for
+from core.training.worker import Worker
 
 TOLERANCE = 0.35
 LIMITS = {  # training samples kept of the largest sets (a quarter as many validate)
@@ -56,7 +56,7 @@ def estimate_then_train(store: RunStore, worker: Worker, description: dict, pres
     dataset = load_described(description)
     spec = presets_for(dataset.signature)[preset]
     settings = train_settings_for(dataset, {"epochs": epochs, "patience": 0})
-    store.request_calibrations(cost.calibration_requests({preset: spec}, dataset.signature, settings))
+    store.request_calibrations(estimates.calibration_requests({preset: spec}, dataset.signature, settings))
     [run_id] = enqueue(
         store, [queued_record(description, dataset.info, dataset.signature, spec, settings)], "bench"
     )
@@ -66,7 +66,7 @@ def estimate_then_train(store: RunStore, worker: Worker, description: dict, pres
 
 def ratios(record: dict[str, Any]) -> dict[str, float | None]:
     """Estimate / actual for each measure (None where either side is missing)."""
-    made, actual = record["estimate"], cost.actual_cost(record)
+    made, actual = record["estimate"], estimates.actual_cost(record)
 
     def ratio(estimated: float | None, measured: float | None) -> float | None:
         return estimated / measured if estimated and measured else None
@@ -117,7 +117,7 @@ def main() -> None:
                     for found in kept_in if value is not None else []:
                         found[measure].append(value)
                 shown = " ".join("          –" if v is None else f"{v:11.2f}" for v in measured.values())
-                actual = cost.actual_cost(record)["seconds_per_epoch"]
+                actual = estimates.actual_cost(record)["seconds_per_epoch"]
                 source = record["estimate"]["source"]
                 print(f"{name:<16} {preset:<28} {source:<12} {actual:8.3f} {shown}   ({gate})", flush=True)
     summarize(every, "every run")

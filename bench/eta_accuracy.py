@@ -1,7 +1,7 @@
 """How close the Train page's "time left" comes to the truth, for every preset on the built-in data.
 
 Trains each preset with its dataset's default settings (epochs capped with ``--epochs``) and records
-every estimate ``core.queue.eta_seconds`` gives from the run's live progress; after the run, each is
+every estimate ``core.runs.queue.eta_seconds`` gives from the run's live progress; after the run, each is
 compared with the training time that was actually left (estimates made with less than a second
 left are not judged). Prints, per run, the ratio estimate / actual at the first estimate (after
 epoch 1) and the median over all estimates, then the share of runs within +-30%.
@@ -20,10 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.datasets import DATASETS, load_dataset
-from core.presets import presets_for
-from core.queue import eta_seconds
-from core.tasks import check_train_settings
-from core.training import PROGRESS_KEYS, TrainingJob
+from core.model.presets import presets_for
+from core.runs.queue import eta_seconds
+from core.tasks.settings import check_train_settings
+from core.training.job import PROGRESS_KEYS, TrainingJob
 
 TOLERANCE = 0.30
 SHORTEST = 1.0  # seconds actually left: the page shows whole seconds, so shorter waits are not judged

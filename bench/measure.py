@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.store import RunStore
+from core.runs.store import RunStore
 from tests.browser import CHROMIUM_ARGS, IDLE, ensure_chromium, settle
 
 LOAD_LIMIT = 0.6  # a round starts once the 1-minute load is below this ...

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from bench.measure import FINISHED, resident_mb, wait_until_idle
 from core.datasets import load_dataset
-from core.presets import presets_for
-from core.queue import enqueue, queued_record
-from core.store import RunStore
+from core.model.presets import presets_for
+from core.runs.queue import enqueue, queued_record
+from core.runs.store import RunStore
 from tests.browser import ROOT
 
 SKIP = 3  # runs at the start of each worker generation left out of its growth (TensorFlow warms up)

@@ -13,9 +13,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.datasets import DATASETS, load_dataset
-from core.presets import presets_for
-from core.task_registry import TASKS
-from core.training import TrainingJob
+from core.model.presets import presets_for
+from core.tasks.registry import TASKS
+from core.training.job import TrainingJob
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from bench.measure import Measurement, TrainPage, alternate, chromium, summarize
-from core.store import RunStore
+from core.runs.store import RunStore
 from tests.browser import ROOT, streamlit_server
 
 DATASET = "mnist_5k"
@@ -39,10 +39,10 @@ def plain_fits(epochs: int) -> None:
     """
     import keras
 
-    from core.builder import build_model, compile_model
     from core.datasets import load_dataset
-    from core.presets import presets_for
-    from core.tasks import check_train_settings
+    from core.model.presets import presets_for
+    from core.tasks.settings import check_train_settings
+    from core.training.builder import build_model, compile_model
 
     dataset = load_dataset(DATASET)
     presets = presets_for(dataset.signature)

@@ -32,7 +32,7 @@ from bench.measure import (
     resident_mb,
     summarize,
 )
-from core.store import RunStore
+from core.runs.store import RunStore
 from tests.browser import ROOT, streamlit_server
 
 BARE_APP = 'import streamlit as st\nst.title("Hello")\n'

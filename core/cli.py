@@ -13,21 +13,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from core import budget, ray_sweep
-from core.comparison import compare_pair
+from core import budget
+from core.compare.pair import compare_pair
+from core.compare.seed_groups import group_metrics, seed_groups, seeds_from_text
 from core.datasets import DATASETS, Dataset
 from core.datasets.described import load_described
 from core.errors import SpecError, UserError
 from core.inputs import check_workspace, load_json, read_text, shown, whole_number
-from core.param_match import SMALLEST, match_params
-from core.presets import presets_for
-from core.seed_groups import group_metrics, seed_groups, seeds_from_text
-from core.spec import ModelSpec
-from core.store import RunStore
-from core.sweep import named_preset
-from core.task_registry import TASKS
-from core.tasks import check_train_settings
-from core.trace import MOST_PARAMS, Limits, validate
+from core.model.param_match import SMALLEST, match_params
+from core.model.presets import presets_for
+from core.model.spec import ModelSpec
+from core.model.trace import MOST_PARAMS, Limits, validate
+from core.runs.store import RunStore
+from core.runs.sweep import named_preset
+from core.tasks.registry import TASKS
+from core.tasks.settings import check_train_settings
+from core.training import ray_sweep
 
 CLI_WORKSPACE = "cli"
 LAB_WORKSPACE = "lab"
@@ -217,18 +218,24 @@ def _add_lab_commands(commands: Any) -> None:
         "lab", help="reproduce Bai et al. (2018) at CPU scale, or measure cost against sequence length"
     )
     lab_commands = lab.add_subparsers(required=True, metavar="LAB_COMMAND")
-    reproduce = lab_commands.add_parser(
+    reproduce_command = lab_commands.add_parser(
         "reproduce",
         help="train the four benchmark presets on adding and copy_memory and print them beside the "
         "paper's Table 1, with a verdict on each claim",
     )
-    reproduce.add_argument("--quick", action="store_true", help="a plan small enough for a test (seconds)")
-    reproduce.add_argument("--mnist", action="store_true", help="also sequential and permuted MNIST (14x14)")
-    reproduce.add_argument("--seeds", metavar="1,2,3", help="one run per seed of each model (default: 42)")
-    reproduce.add_argument(
+    reproduce_command.add_argument(
+        "--quick", action="store_true", help="a plan small enough for a test (seconds)"
+    )
+    reproduce_command.add_argument(
+        "--mnist", action="store_true", help="also sequential and permuted MNIST (14x14)"
+    )
+    reproduce_command.add_argument(
+        "--seeds", metavar="1,2,3", help="one run per seed of each model (default: 42)"
+    )
+    reproduce_command.add_argument(
         "--workspace", type=WORKSPACE, default=LAB_WORKSPACE, help=f"default: {LAB_WORKSPACE}"
     )
-    reproduce.set_defaults(handler=_lab_reproduce)
+    reproduce_command.set_defaults(handler=_lab_reproduce)
     cost = lab_commands.add_parser(
         "cost",
         help="training samples per second and inference latency per sample at T = 32 ... 1024, "
@@ -266,7 +273,7 @@ def _add_workspace_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from core.worker import Worker, WorkerSettings
+    from core.training.worker import Worker, WorkerSettings
 
     settings = WorkerSettings.from_env()
     Limits.from_env()  # a bad cap is told now, not as the failure of every run
@@ -277,8 +284,8 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from core.queue import queued_record
-    from core.sweep import read_sweep
+    from core.runs.queue import queued_record
+    from core.runs.sweep import read_sweep
 
     _check_sweep_options(args)
     plan = read_sweep(args.file, args.match_params)
@@ -305,18 +312,18 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _lab_reproduce(args: argparse.Namespace) -> int:
     """Train the reproduction plan through the worker code path and print it beside the paper."""
-    from core import reproduce
+    from core.lab import paper
 
-    seeds = seeds_from_text(args.seeds) if args.seeds else [reproduce.DEFAULT_SEED]
-    plan = reproduce.plan(quick=args.quick, mnist=args.mnist)
-    records = reproduce.planned_runs(plan, seeds)
+    seeds = seeds_from_text(args.seeds) if args.seeds else [paper.DEFAULT_SEED]
+    plan = paper.plan(quick=args.quick, mnist=args.mnist)
+    records = paper.planned_runs(plan, seeds)
     labels = {
         record["id"]: f"{record['name']} on {record['dataset']} (seed {record['config']['train']['seed']})"
         for record in records
     }
     store = RunStore()
     ids = _train_here(store, records, args.workspace, labels)
-    print("\n".join(reproduce.report(plan, store.runs(args.workspace)).lines()))
+    print("\n".join(paper.report(plan, store.runs(args.workspace)).lines()))
     completed = sum(record["status"] == "completed" for record in store.runs(ids=ids))
     where = f"{store.path}; open them with ?workspace={args.workspace}"
     print(f"{completed} of {len(ids)} runs completed into {where}")
@@ -327,7 +334,8 @@ def _lab_cost(args: argparse.Namespace) -> int:
     """Measure the models at each length in this process, through the store's calibrations as the Lab
     page's workers do, then print the measurements, the slopes and what they show.
     """
-    from core import length_cost
+    from core.lab import length_cost
+    from core.training.worker import measure_here
 
     lengths = length_cost.read_lengths(args.lengths) if args.lengths else length_cost.LENGTHS
     given = [(text, _given_spec(text)) for text in args.models or []]
@@ -340,7 +348,7 @@ def _lab_cost(args: argparse.Namespace) -> int:
     def show(done: int, point: length_cost.Point) -> None:
         _bar(done / len(points), f"{done}/{len(points)} measured; now {point.model} at T = {point.length}")
 
-    measured = length_cost.measure_here(RunStore(), points, show)
+    measured = measure_here(RunStore(), points, show)
     print(file=sys.stderr)
     print("\n".join(measured.lines()))
     return 0 if (measured.frame["status"] == "done").all() else 1
@@ -364,11 +372,11 @@ def _sweep_here(
     """Queue the runs in the store and train them in this process (and any other workers); their ids."""
     strategy = None
     if args.cpu_devices:
-        from core.distribute import split_cpu
+        from core.training.distribute import split_cpu
 
         split_cpu(args.cpu_devices)
     if args.distribute:
-        from core.distribute import mirrored_strategy
+        from core.training.distribute import mirrored_strategy
 
         strategy = mirrored_strategy()
         print(f"training on {strategy.num_replicas_in_sync} device(s) in sync", file=sys.stderr)
@@ -381,8 +389,8 @@ def _train_here(
     """Queue the runs and train them in this process (and any other workers), with a progress bar;
     returns their ids once every one has finished.
     """
-    from core.queue import enqueue
-    from core.worker import Worker
+    from core.runs.queue import enqueue
+    from core.training.worker import Worker
 
     ids = enqueue(store, records, workspace)
     progress = _Progress(lambda job: f"run {ids.index(job.id) + 1}/{len(ids)}: {labels[job.id]}")
@@ -401,7 +409,7 @@ def _sweep_on_ray(
     args: argparse.Namespace, store: RunStore, records: list[dict], workspace: str, labels: dict[str, str]
 ) -> list[str]:
     """Train each run as a Ray task; each lands in the store as it finishes. Returns the runs' ids."""
-    from core.queue import in_order
+    from core.runs.queue import in_order
 
     ids = in_order(records)
     where = "a Ray started here" if args.ray == ray_sweep.LOCAL else args.ray
@@ -621,7 +629,7 @@ def _train(args: argparse.Namespace) -> int:
         matched = match_params(spec, dataset.signature, args.match_params, limits)
         print(matched)
         spec = matched.spec
-    from core.training import TrainingJob  # TensorFlow loads only for training, once all is checked
+    from core.training.job import TrainingJob  # TensorFlow loads only for training, once all is checked
 
     if args.limit:
         dataset = dataset.head(args.limit)

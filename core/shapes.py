@@ -48,7 +48,7 @@ class Signature:
     """What a prepared dataset feeds a model and expects back."""
 
     input: Shape
-    task: str  # a task of core.task_registry.TASKS, e.g. "classification"
+    task: str  # a task of core.tasks.registry.TASKS, e.g. "classification"
     outputs: int  # classes, forecast horizon, or vocabulary size
     vocab_size: int = 0
 

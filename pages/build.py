@@ -5,15 +5,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.codegen import model_code
-from core.diagram import to_dot
 from core.errors import SpecError, UserError
-from core.layers import KINDS
-from core.param_match import SMALLEST, TOLERANCE, match_models
-from core.presets import presets_for
-from core.receptive_field import receptive_field, step_unit
-from core.spec import ModelSpec
-from core.trace import Limits, TraceRow, trace_model
+from core.model.codegen import model_code
+from core.model.diagram import to_dot
+from core.model.layers import KINDS
+from core.model.param_match import SMALLEST, TOLERANCE, match_models
+from core.model.presets import presets_for
+from core.model.receptive_field import receptive_field, step_unit
+from core.model.spec import ModelSpec
+from core.model.trace import Limits, TraceRow, trace_model
 from pages.parts.common import (
     current_dataset,
     dataset_title,

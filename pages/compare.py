@@ -6,9 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.bundle import export_bundle, import_into
-from core.errors import UserError
-from core.runs import (
+from core.compare.table import (
     comparable_groups,
     comparison_table,
     curve_metrics,
@@ -17,8 +15,10 @@ from core.runs import (
     run_label,
     verdict,
 )
-from core.script import NOT_REPRODUCIBLE, reproduce_script, reproducible, script_name
-from core.task_registry import TASKS
+from core.errors import UserError
+from core.exchange.bundle import export_bundle, import_into
+from core.exchange.script import NOT_REPRODUCIBLE, reproduce_script, reproducible, script_name
+from core.tasks.registry import TASKS
 from pages.parts.common import (
     current_dataset,
     delete_runs,

@@ -5,14 +5,15 @@ from typing import Any
 import altair as alt
 import streamlit as st
 
-from core import budget, length_cost, reproduce
-from core.cost import measuring
+from core import budget
 from core.datasets import DATASETS
 from core.errors import UserError
-from core.presets import presets_for
-from core.queue import enqueue
+from core.lab import length_cost, paper
+from core.model.presets import presets_for
+from core.model.spec import ModelSpec
+from core.runs.estimates import measuring
+from core.runs.queue import enqueue
 from core.shapes import SEQUENCE, TOKENS
-from core.spec import ModelSpec
 from pages.parts.common import (
     POLL_SECONDS,
     QUEUE_ADVICE,
@@ -33,10 +34,10 @@ through_dashboard()
 UNFINISHED = ("queued", "running")
 MOST_SEEDS = 5
 VERDICT_ICONS = {
-    reproduce.REPRODUCED: ":material/check_circle:",
-    reproduce.NOT_REPRODUCED: ":material/cancel:",
-    reproduce.INCONCLUSIVE: ":material/help:",
-    reproduce.NOT_RUN: ":material/schedule:",
+    paper.REPRODUCED: ":material/check_circle:",
+    paper.NOT_REPRODUCED: ":material/cancel:",
+    paper.INCONCLUSIVE: ":material/help:",
+    paper.NOT_RUN: ":material/schedule:",
 }
 BENCHMARK = {"id": "adding", "settings": {}}  # whose presets the cost section offers
 
@@ -53,7 +54,7 @@ st.title("Lab")
 
 st.subheader("Reproduce Bai et al. (2018)")
 st.caption(
-    f"{literal(reproduce.CITATION)} The four benchmark presets (about 12,000 parameters each) train at CPU "
+    f"{literal(paper.CITATION)} The four benchmark presets (about 12,000 parameters each) train at CPU "
     "scale. A model *learns* a task when it beats what the task scores without a model by 10% of that; "
     "which model is *best* is judged with a significance test where one applies (several seeds, or "
     "single runs compared example by example)."
@@ -71,16 +72,16 @@ seeds = int(
         help="Seeds 42, 43 ... With two or more, Welch's t-test says whether the best model is really best.",
     )
 )
-plan = reproduce.plan(quick, mnist)
+plan = paper.plan(quick, mnist)
 scales = "; ".join(f"{DATASETS[data.dataset].name} at {plan.scale(data.dataset)}" for data in plan.data)
-runs_planned = len(plan.data) * len(reproduce.MODELS) * seeds
+runs_planned = len(plan.data) * len(paper.MODELS) * seeds
 st.caption(f"The plan: {scales}; the four presets on each, {runs_planned} runs in all.")
 
 
 def queue_plan() -> None:
     """Queue the plan's runs for the workers, within the visitor's budget of waiting runs."""
-    first = reproduce.DEFAULT_SEED
-    records = reproduce.planned_runs(plan, list(range(first, first + seeds)))
+    first = paper.DEFAULT_SEED
+    records = paper.planned_runs(plan, list(range(first, first + seeds)))
     waiting = len({*store.queued(), *store.running()} & set(session["runs"]))
     try:
         budget.check(waiting + len(records), budget.QUEUED_RUNS, "runs waiting or training", QUEUE_ADVICE)
@@ -138,7 +139,7 @@ def progress_panel() -> None:
 
 st.fragment(progress_panel, run_every=POLL_SECONDS if training else None)()
 
-made = reproduce.report(plan, store.runs(session["workspace"]))
+made = paper.report(plan, store.runs(session["workspace"]))
 st.dataframe(made.rows, hide_index=True, height="content")
 st.caption(
     "Verdict: whether the model learns the task here as the paper says it does (or does not). Which model is "
@@ -146,7 +147,7 @@ st.caption(
 )
 
 
-def verdict_line(verdict: reproduce.Verdict) -> str:
+def verdict_line(verdict: paper.Verdict) -> str:
     return (
         f"{VERDICT_ICONS[verdict.status]} {literal(verdict.claim)}: **{verdict.status}**. "
         f"{literal(verdict.detail)}"

@@ -7,12 +7,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.cost import calibration_requests, cost_line, estimate_rows, measuring
-from core.probes import gradient_frame, input_gradient
-from core.queue import eta_seconds, queue_waits
-from core.runs import baseline_sentence, comparable_key, curves, verdict
-from core.task_registry import TASKS
-from core.tasks import TRAIN_SETTINGS, train_settings_for
+from core.compare.memory import gradient_frame, input_gradient
+from core.compare.table import baseline_sentence, comparable_key, curves, verdict
+from core.runs.estimates import calibration_requests, cost_line, estimate_rows, measuring
+from core.runs.queue import eta_seconds, queue_waits
+from core.tasks.registry import TASKS
+from core.tasks.settings import TRAIN_SETTINGS, train_settings_for
 from pages.parts.common import (
     POLL_SECONDS,
     current_dataset,

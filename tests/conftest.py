@@ -113,7 +113,7 @@ def cli_with_store(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 def script_result(record: dict, signature, folder: Path) -> float:
     """Export ``record``'s plain-Keras script, run it, and return the metric it prints last."""
-    from core.script import reproduce_script, script_name
+    from core.exchange.script import reproduce_script, script_name
 
     script = folder / script_name(record)
     script.write_text(reproduce_script(record, signature))

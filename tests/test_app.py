@@ -11,9 +11,9 @@ from conftest import assert_web_process_stays_light, shown
 from streamlit.testing.v1 import AppTest
 
 from core.datasets.described import load_described
-from core.presets import presets_for
-from core.queue import enqueue, queued_record
-from core.store import RunStore
+from core.model.presets import presets_for
+from core.runs.queue import enqueue, queued_record
+from core.runs.store import RunStore
 from pages.parts.common import DEFAULT_DATASET
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,9 +201,9 @@ def test_the_web_process_never_loads_tensorflow():
     script = """
 import time
 from core.datasets.described import load_described
-from core.presets import presets_for
-from core.queue import enqueue, queued_record
-from core.store import RunStore
+from core.model.presets import presets_for
+from core.runs.queue import enqueue, queued_record
+from core.runs.store import RunStore
 from pages.parts.common import DEFAULT_DATASET
 
 for page in ("pages/data.py", "pages/build.py", "pages/train.py"):

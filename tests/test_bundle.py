@@ -14,11 +14,11 @@ import pytest
 from conftest import script_result, small
 
 from core import budget
-from core.bundle import FORMAT, export_bundle, import_bundle, import_into
 from core.errors import UserError
-from core.presets import presets_for
-from core.store import RunStore
-from core.training import TrainingJob
+from core.exchange.bundle import FORMAT, export_bundle, import_bundle, import_into
+from core.model.presets import presets_for
+from core.runs.store import RunStore
+from core.training.job import TrainingJob
 
 ROOT = Path(__file__).resolve().parents[1]
 

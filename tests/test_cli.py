@@ -6,7 +6,7 @@ import sys
 
 from conftest import ROOT, cli_with_store, sweep_file
 
-from core.store import RunStore
+from core.runs.store import RunStore
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

@@ -18,17 +18,18 @@ from conftest import shown
 from scipy.optimize import nnls
 from streamlit.testing.v1 import AppTest
 
-from core import cost
-from core.bundle import FORMAT, export_bundle, import_bundle
 from core.datasets.described import load_described
 from core.errors import UserError
-from core.presets import presets_for
-from core.queue import enqueue, queued_record
-from core.record_schema import check_estimate
-from core.spec import ModelSpec
-from core.store import APPLICATION_ID, MIGRATIONS, SCHEMA, RunStore, this_process
-from core.tasks import train_settings_for
-from core.worker import Worker
+from core.exchange.bundle import FORMAT, export_bundle, import_bundle
+from core.model.presets import presets_for
+from core.model.spec import ModelSpec
+from core.runs import estimates
+from core.runs.queue import enqueue, queued_record
+from core.runs.schema import check_estimate
+from core.runs.store import APPLICATION_ID, MIGRATIONS, SCHEMA, RunStore, this_process
+from core.tasks.settings import train_settings_for
+from core.training import calibration
+from core.training.worker import Worker
 from pages.parts.common import DEFAULT_DATASET
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +50,7 @@ def requests_for(description: dict, names: list[str], settings: dict | None = No
     dataset = load_described(description)
     presets = presets_for(dataset.signature)
     specs = {name: presets[name] for name in names}
-    return cost.calibration_requests(specs, dataset.signature, train_settings_for(dataset, settings))
+    return estimates.calibration_requests(specs, dataset.signature, train_settings_for(dataset, settings))
 
 
 def basis(train: int, sequential: int, multiply_adds: int, batch: int = 32) -> dict:
@@ -118,7 +119,7 @@ def test_a_worker_calibrates_then_trains_with_the_estimate_kept_beside_the_run(t
     assert made["total_seconds"] >= 2 * made["seconds_per_epoch"] and made["peak_memory_mb"] > 0
     assert made["measured_peak_memory_mb"] > 0
     assert made["basis"]["train_samples"] == 64 and made["basis"]["batch_size"] == 16
-    assert cost.cost_line(run).startswith("Estimated before training from a calibration: ")
+    assert estimates.cost_line(run).startswith("Estimated before training from a calibration: ")
     epochs = [entry["seconds"] for entry in run["history"]]
     history = [{"estimate": made, "epoch_seconds": epochs, "train_seconds": run["train_seconds"]}]
     assert store.cost_history() == history and len(epochs) == 2
@@ -150,13 +151,14 @@ def test_the_history_model_recovers_the_costs_of_constructed_runs():
         }
         for b in bases
     ]
-    fitted = cost.HistoryModel.fit(history)
+    fitted = estimates.HistoryModel.fit(history)
     assert fitted is not None and fitted.runs == 5 and fitted.once_seconds == pytest.approx(1.5)
     new = basis(3000, 40, 500_000, 64)
     assert fitted.epoch_seconds(new) == pytest.approx(seconds(new), rel=1e-6)
-    assert cost.HistoryModel.fit(history[:3]) is None  # too few runs to fit
+    assert estimates.HistoryModel.fit(history[:3]) is None  # too few runs to fit
     assert (
-        cost.HistoryModel.fit([{**run, "epoch_seconds": run["epoch_seconds"][:1]} for run in history]) is None
+        estimates.HistoryModel.fit([{**run, "epoch_seconds": run["epoch_seconds"][:1]} for run in history])
+        is None
     )
 
 
@@ -166,7 +168,7 @@ def test_the_closer_source_is_chosen_by_its_record_on_earlier_runs():
     )
     dataset = load_described(TINY)
     settings = train_settings_for(dataset, {"epochs": 3})
-    made = cost.estimate(spec, dataset.signature, settings, (64, 16), CALIBRATED, [])
+    made = estimates.estimate(spec, dataset.signature, settings, (64, 16), CALIBRATED, [])
     assert made["source"] == "calibration" and set(made["candidates"]) == {"calibration"}
     assert made["seconds_per_epoch"] == pytest.approx(2 * 0.01 + 1 * 0.004 + 0.05)
     assert made["total_seconds"] == pytest.approx(3 * made["seconds_per_epoch"] + 1.0)
@@ -182,14 +184,17 @@ def test_the_closer_source_is_chosen_by_its_record_on_earlier_runs():
         {"calibration": 2.0, "history": 1.1},
     ]
     runs = [earlier(number, candidates) for number, candidates in enumerate(said, start=1)]
-    record = cost.track_record(runs)
+    record = estimates.track_record(runs)
     assert record == {"calibration": pytest.approx(np.log(2)), "history": pytest.approx(np.log(1.1))}
-    assert cost.estimate(spec, dataset.signature, settings, (64, 16), CALIBRATED, runs)["source"] == "history"
+    assert (
+        estimates.estimate(spec, dataset.signature, settings, (64, 16), CALIBRATED, runs)["source"]
+        == "history"
+    )
     for run in runs[:2]:  # two runs left where both were tried: too few to judge
         run["estimate"]["candidates"].pop("calibration")
-    assert cost.track_record(runs) == {}
+    assert estimates.track_record(runs) == {}
     assert (
-        cost.estimate(spec, dataset.signature, settings, (64, 16), CALIBRATED, runs)["source"]
+        estimates.estimate(spec, dataset.signature, settings, (64, 16), CALIBRATED, runs)["source"]
         == "calibration"
     )
 
@@ -198,14 +203,14 @@ def test_non_negative_least_squares_agrees_with_scipy():
     rng = np.random.default_rng(3)
     for _ in range(50):
         a, b = rng.standard_normal((6, 3)), rng.standard_normal(6)
-        assert cost.non_negative_least_squares(a, b) == pytest.approx(nnls(a, b)[0], abs=1e-8)
+        assert estimates.non_negative_least_squares(a, b) == pytest.approx(nnls(a, b)[0], abs=1e-8)
 
 
 def test_a_failed_calibration_is_one_sentence(tmp_path, monkeypatch):
     def explode(request):
         raise RuntimeError("kernel exploded\nwith a second line")
 
-    monkeypatch.setattr(cost, "calibrate", explode)
+    monkeypatch.setattr(calibration, "calibrate", explode)
     store = RunStore(tmp_path / "runs.db")
     requests = requests_for(TINY, ["CNN"])
     store.request_calibrations(requests)
@@ -226,7 +231,7 @@ def test_a_failed_calibration_is_one_sentence(tmp_path, monkeypatch):
 def test_a_bundle_carries_the_estimate_and_refuses_a_bad_one():
     dataset = load_described(TINY)
     record = queued_record(TINY, dataset.info, dataset.signature, presets_for(dataset.signature)["CNN"])
-    made = cost.estimate(
+    made = estimates.estimate(
         presets_for(dataset.signature)["CNN"],
         dataset.signature,
         record["config"]["train"],

@@ -17,13 +17,13 @@ from test_app import APP
 from test_share import GOOD_MODEL
 from test_uploads import image_zip
 
-from core import share
 from core.datasets import Split, uploads
 from core.datasets.advice import coarse_test_note, imbalance_note
 from core.datasets.base import counted
 from core.errors import UserError
-from core.spec import ModelSpec
-from core.tasks import class_weights, train_settings_for
+from core.exchange import share
+from core.model.spec import ModelSpec
+from core.tasks.settings import class_weights, train_settings_for
 
 HOURS = np.arange(240)
 WAVE = pd.DataFrame(  # hourly readings, with a row counter
@@ -200,7 +200,7 @@ def test_class_weights_make_every_class_weigh_the_same():
 
 
 def test_a_balanced_run_trains_and_weighs_its_loss():
-    from core.training import TrainingJob
+    from core.training.job import TrainingJob
 
     dataset = small("digits_8x8", 64)
     skewed = replace(dataset, train=Split(dataset.train.x, np.where(dataset.train.y < 7, 0, dataset.train.y)))

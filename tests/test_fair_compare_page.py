@@ -7,8 +7,8 @@ from conftest import cli_with_store
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
-from core.store import RunStore
-from core.supervisor import WorkerPool
+from core.runs.pool import WorkerPool
+from core.runs.store import RunStore
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,14 @@ import pytest
 from conftest import cli_with_store, finished_run, small
 from scipy import stats
 
+from core.compare.disagreement import check_pair, disagreement
+from core.compare.seed_groups import group_curves, group_table, seed_groups, seeds_from_text, summarize
+from core.compare.significance import compare, compare_groups, compare_runs
 from core.datasets import load_dataset
-from core.disagreement import check_pair, disagreement
 from core.errors import UserError
-from core.queue import one_per_seed
-from core.record_schema import check_metrics
-from core.seed_groups import group_curves, group_table, seed_groups, seeds_from_text, summarize
-from core.significance import compare, compare_groups, compare_runs
-from core.store import RunStore
+from core.runs.queue import one_per_seed
+from core.runs.schema import check_metrics
+from core.runs.store import RunStore
 
 CLASSES = ["zero", "one", "two"]
 
@@ -274,8 +274,8 @@ def test_seeds_are_read_checked_and_queued_one_run_each():
 
 
 def test_classification_records_keep_each_test_example_compactly():
-    from core.presets import presets_for
-    from core.training import TrainingJob
+    from core.model.presets import presets_for
+    from core.training.job import TrainingJob
 
     dataset = small("digits_8x8", 128)
     run = TrainingJob(dataset, presets_for(dataset.signature)["CNN"], {"epochs": 1}).run()
@@ -291,8 +291,8 @@ def test_classification_records_keep_each_test_example_compactly():
 
 
 def test_forecasting_records_keep_each_window_and_the_values_they_span():
-    from core.presets import presets_for
-    from core.training import TrainingJob
+    from core.model.presets import presets_for
+    from core.training.job import TrainingJob
 
     dataset = load_dataset("sunspots", {"window": 12, "horizon": 3}).head(96)
     run = TrainingJob(dataset, presets_for(dataset.signature)["CNN"], {"epochs": 1}).run()

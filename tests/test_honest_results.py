@@ -11,9 +11,9 @@ from conftest import finished_run, shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP, wait_for_runs
 
-from core.evaluation import _class_baselines, _unigram_perplexity
-from core.runs import beats_baseline, comparable_groups, comparison_table, group_label, verdict
-from core.store import RunStore
+from core.compare.table import beats_baseline, comparable_groups, comparison_table, group_label, verdict
+from core.runs.store import RunStore
+from core.training.evaluation import _class_baselines, _unigram_perplexity
 
 
 def run(

@@ -21,8 +21,8 @@ from conftest import ROOT
 from core import budget
 from core.cli import main
 from core.errors import UserError
-from core.supervisor import worker_count
-from core.sweep import read_sweep
+from core.runs.pool import worker_count
+from core.runs.sweep import read_sweep
 
 FOLDER = None  # a case's "file" made as a folder
 TRAIN = ("train", "--dataset", "digits_8x8")

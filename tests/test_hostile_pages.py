@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 from test_app import APP, PAGES
 from test_share import GOOD_MODEL, HOSTILE, comparison, token_of
 
-from core.bundle import FORMAT, import_into
-from core.store import RunStore
+from core.exchange.bundle import FORMAT, import_into
+from core.runs.store import RunStore
 
 UNESCAPED = re.compile(r"(?<!\\)(!\[|\]\(|:red\[|\*\*evil)")  # the marks the hostile texts carry
 NAMES = ["![pixel](http://evil.example/x.png)", "**evil** :red[evil] [evil](http://evil.example)"]

@@ -13,16 +13,16 @@ from conftest import assert_web_process_stays_light, cli_with_store, shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
-from core import length_cost, reproduce
 from core.datasets import load_dataset
 from core.errors import UserError
-from core.presets import presets_for
+from core.lab import length_cost, paper
+from core.model.presets import presets_for
+from core.model.spec import ModelSpec
+from core.runs.pool import WorkerPool
+from core.runs.store import RunStore
 from core.shapes import IMAGE, SEQUENCE, Shape, Signature
-from core.spec import ModelSpec
-from core.store import RunStore
-from core.supervisor import WorkerPool
 
-TCN = reproduce.TCN
+TCN = paper.TCN
 BASELINE_MSE = 0.167
 BASELINE_LOSS = 0.6
 ADDING = Signature(Shape(SEQUENCE, (100, 2)), "regression", 1)
@@ -34,7 +34,7 @@ def finished(record: dict, metrics: dict, at: float = 0.0) -> dict:
 
 
 def planned_results(
-    chosen: reproduce.Plan, adding: dict[str, list[float]], copy: dict[str, list[float]]
+    chosen: paper.Plan, adding: dict[str, list[float]], copy: dict[str, list[float]]
 ) -> list[dict]:
     """Completed runs of the plan: each model's test MSE on adding (loss on copy memory), seed by seed
     from 1; models missing from ``adding`` or ``copy`` have no runs there.
@@ -42,7 +42,7 @@ def planned_results(
     results = {"adding": adding, "copy_memory": copy}
     seeds = max(len(values) for values in [*adding.values(), *copy.values()])
     records = []
-    for record in reproduce.planned_runs(chosen, list(range(1, seeds + 1))):
+    for record in paper.planned_runs(chosen, list(range(1, seeds + 1))):
         values = results.get(record["dataset"], {}).get(record["name"], [])
         seed = record["config"]["train"]["seed"]
         if seed > len(values):
@@ -61,7 +61,7 @@ def planned_results(
     return records
 
 
-def verdict(made: reproduce.Report, dataset: str, model: str | None) -> reproduce.Verdict:
+def verdict(made: paper.Report, dataset: str, model: str | None) -> paper.Verdict:
     return next(v for v in made.verdicts if v.dataset == dataset and v.model == model)
 
 
@@ -74,7 +74,7 @@ def test_lab_reproduce_quick_trains_the_plan_through_the_workers_and_prints_the_
     assert "8 of 8 runs completed" in done.stdout and "?workspace=quick" in done.stdout
     runs = RunStore(tmp_path / "runs.db").runs("quick")
     assert sorted((run["dataset"], run["name"]) for run in runs) == sorted(
-        (dataset, model) for dataset in ("adding", "copy_memory") for model in reproduce.MODELS
+        (dataset, model) for dataset in ("adding", "copy_memory") for model in paper.MODELS
     )
     assert all(run["status"] == "completed" and run["config"]["train"]["epochs"] == 1 for run in runs)
     assert {run["config"]["dataset"]["settings"]["length"] for run in runs} == {20, 10}
@@ -82,70 +82,70 @@ def test_lab_reproduce_quick_trains_the_plan_through_the_workers_and_prints_the_
     assert len(table) == 16  # the paper's four tasks x four models
     for line in table:
         trained = line.split()[0] in ("Adding", "Copy")
-        assert ("ours –" in line) != trained and line.endswith(("reproduced", reproduce.NOT_IN_PLAN)), line
+        assert ("ours –" in line) != trained and line.endswith(("reproduced", paper.NOT_IN_PLAN)), line
     claims = [line for line in done.stdout.splitlines() if line.startswith("  [")]
     assert len(claims) == 10  # per task: four models learn it or not, and which is best
-    assert all(line.split("]")[0][3:] in reproduce.STATUSES for line in claims)
+    assert all(line.split("]")[0][3:] in paper.STATUSES for line in claims)
     assert "T = 20, 200 samples, 1 epoch" in done.stdout
     assert "Not in this plan: Sequential MNIST, Permuted MNIST" in done.stdout
-    assert reproduce.CITATION in done.stdout
+    assert paper.CITATION in done.stdout
 
 
 # ---- reproduce: the verdicts --------------------------------------------------------------------
 
 
 def test_each_claim_is_reproduced_not_reproduced_or_not_run_against_the_baseline():
-    chosen = reproduce.plan(quick=True)
+    chosen = paper.plan(quick=True)
     adding = {"GRU": [0.010, 0.011, 0.012], TCN: [0.030, 0.031, 0.032]}
     adding |= {"LSTM": [0.166, 0.167, 0.168], "SimpleRNN": [0.17, 0.168, 0.169]}
     copy = {TCN: [0.58, 0.59, 0.6], "LSTM": [0.6] * 3, "GRU": [0.59, 0.6, 0.61]}  # no SimpleRNN run
-    made = reproduce.report(chosen, planned_results(chosen, adding, copy))
-    for model in reproduce.MODELS:  # GRU and TCN learn adding, LSTM and SimpleRNN stay at the baseline
-        assert verdict(made, "adding", model).status == reproduce.REPRODUCED
+    made = paper.report(chosen, planned_results(chosen, adding, copy))
+    for model in paper.MODELS:  # GRU and TCN learn adding, LSTM and SimpleRNN stay at the baseline
+        assert verdict(made, "adding", model).status == paper.REPRODUCED
     best = verdict(made, "adding", None)
-    assert best.claim.startswith("GRU is best on the adding problem") and best.status == reproduce.REPRODUCED
+    assert best.claim.startswith("GRU is best on the adding problem") and best.status == paper.REPRODUCED
     assert "Welch's t-test" in best.detail and "so GRU is better" in best.detail
     assert "GRU 0.011, Dilated causal CNN (TCN) 0.031" in best.detail
     tcn = verdict(made, "copy_memory", TCN)
-    assert tcn.claim == f"{TCN} learns copy memory at T = 1000" and tcn.status == reproduce.NOT_REPRODUCED
+    assert tcn.claim == f"{TCN} learns copy memory at T = 1000" and tcn.status == paper.NOT_REPRODUCED
     assert "so it does not learn it" in tcn.detail and "T = 10, 200 samples, 1 epoch" in tcn.detail
     assert (
-        verdict(made, "copy_memory", "GRU").status == reproduce.REPRODUCED
+        verdict(made, "copy_memory", "GRU").status == paper.REPRODUCED
     )  # it does not learn, as in the paper
-    assert verdict(made, "copy_memory", "SimpleRNN").status == reproduce.NOT_RUN
-    assert verdict(made, "copy_memory", None).status == reproduce.NOT_RUN
+    assert verdict(made, "copy_memory", "SimpleRNN").status == paper.NOT_RUN
+    assert verdict(made, "copy_memory", None).status == paper.NOT_RUN
     assert made.left_out == ["Sequential MNIST", "Permuted MNIST"]
     assert {v.dataset for v in made.verdicts} == {"adding", "copy_memory"}
     rows = made.rows.set_index(["Task", "Model"])
     assert rows.loc[("Adding problem", "GRU"), "Ours"] == "0.011 ± 0.001 (3 seeds)"
     assert rows.loc[("Adding problem", "GRU"), "Paper"] == "5.3e-05"
     assert rows.loc[("Copy memory", "SimpleRNN"), "Ours"] == "–"
-    assert rows.loc[("Sequential MNIST", TCN), "Verdict"] == reproduce.NOT_IN_PLAN
+    assert rows.loc[("Sequential MNIST", TCN), "Verdict"] == paper.NOT_IN_PLAN
 
 
 @pytest.mark.parametrize(
     ("gru", "tcn", "status", "said"),
     [
-        ([0.010, 0.050, 0.020], [0.015, 0.045, 0.030], reproduce.INCONCLUSIVE, "not rare enough"),
-        ([0.010, 0.011, 0.012], [0.0010, 0.0011, 0.0012], reproduce.NOT_REPRODUCED, "so Dilated causal"),
-        ([0.010], [0.030], reproduce.REPRODUCED, reproduce.UNTESTED),
-        ([0.030], [0.010], reproduce.NOT_REPRODUCED, reproduce.UNTESTED),
-        ([0.20, 0.21], [0.001, 0.002], reproduce.NOT_REPRODUCED, "GRU does not beat the baseline"),
+        ([0.010, 0.050, 0.020], [0.015, 0.045, 0.030], paper.INCONCLUSIVE, "not rare enough"),
+        ([0.010, 0.011, 0.012], [0.0010, 0.0011, 0.0012], paper.NOT_REPRODUCED, "so Dilated causal"),
+        ([0.010], [0.030], paper.REPRODUCED, paper.UNTESTED),
+        ([0.030], [0.010], paper.NOT_REPRODUCED, paper.UNTESTED),
+        ([0.20, 0.21], [0.001, 0.002], paper.NOT_REPRODUCED, "GRU does not beat the baseline"),
     ],
 )
 def test_which_model_is_best_is_judged_by_a_significance_test_where_one_applies(gru, tcn, status, said):
-    chosen = reproduce.plan(quick=True)
+    chosen = paper.plan(quick=True)
     stuck = [0.167] * len(gru)
     adding = {"GRU": gru, TCN: tcn, "LSTM": stuck, "SimpleRNN": stuck}
-    best = verdict(reproduce.report(chosen, planned_results(chosen, adding, {})), "adding", None)
+    best = verdict(paper.report(chosen, planned_results(chosen, adding, {})), "adding", None)
     assert best.status == status and said in best.detail, best
 
 
 def test_a_seed_trained_twice_counts_once_by_its_newest_run():
-    chosen = reproduce.plan(quick=True)
-    records = planned_results(chosen, {model: [0.01] for model in reproduce.MODELS}, {})
+    chosen = paper.plan(quick=True)
+    records = planned_results(chosen, {model: [0.01] for model in paper.MODELS}, {})
     older = finished(records[0], {**records[0]["metrics"], "mse": 9.0}, at=1.0)
-    made = reproduce.report(chosen, [older, *records])
+    made = paper.report(chosen, [older, *records])
     assert (made.rows["Ours"][:4] == "0.01").all()
 
 
@@ -284,7 +284,7 @@ def filled_store(tmp_path, monkeypatch):
     monkeypatch.setattr(WorkerPool, "ensure", lambda self: None)
     store = RunStore(tmp_path / "runs.db")
     adding = {"GRU": [0.0046], TCN: [0.0022], "LSTM": [0.176], "SimpleRNN": [0.181]}
-    for record in planned_results(reproduce.plan(), adding, {}):
+    for record in planned_results(paper.plan(), adding, {}):
         store.save_record(record, "mine")
     signature = load_dataset("adding").signature
     points = length_cost.plan(presets_for(signature), signature)
@@ -310,14 +310,12 @@ def test_the_lab_page_shows_ours_beside_the_paper_and_the_cost_against_length(fi
         rows.loc[("Adding problem", TCN), "Ours"] == "0.0022"
         and rows.loc[("Adding problem", TCN), "Paper"] == "5.8e-05"
     )
-    assert rows.loc[("Copy memory", "GRU"), "Verdict"] == reproduce.NOT_RUN
+    assert rows.loc[("Copy memory", "GRU"), "Verdict"] == paper.NOT_RUN
     claims = [shown(item.value) for item in at.markdown]
     assert any(
         "GRU is best on the adding problem" in claim and "**not reproduced**" in claim for claim in claims
     )
-    assert any(
-        "T = 100, 10,000 samples, 8 epochs" in claim and reproduce.UNTESTED in claim for claim in claims
-    )
+    assert any("T = 100, 10,000 samples, 8 epochs" in claim and paper.UNTESTED in claim for claim in claims)
     assert len(at.get("vega_lite_chart")) == 2  # training and inference, on log-log axes
     assert any("grows about linearly with T for LSTM (slope 1.00) and GRU (slope 1.00)" in c for c in claims)
     assert not at.get("progress")  # nothing is pending: nothing polls
@@ -365,11 +363,11 @@ def test_a_worker_claims_only_the_measurements_it_was_given(tmp_path):
 
 
 def test_the_plans_say_their_scale_and_the_mnist_switch_adds_both_mnist_tasks():
-    default, quick = reproduce.plan(mnist=True), reproduce.plan(quick=True, mnist=True)
+    default, quick = paper.plan(mnist=True), paper.plan(quick=True, mnist=True)
     assert default.scale("adding") == "T = 100, 10,000 samples, 8 epochs"
     assert quick.scale("perm_mnist") == "14x14 digits, the first 64 training samples, 1 epoch"
-    assert reproduce.plan().scale("seq_mnist") is None
-    records = reproduce.planned_runs(quick, [7])
+    assert paper.plan().scale("seq_mnist") is None
+    records = paper.planned_runs(quick, [7])
     assert len(records) == 16 and {record["config"]["train"]["seed"] for record in records} == {7}
     mnist = [record for record in records if record["dataset"].endswith("mnist")]
     assert {record["config"]["dataset"]["limit"] for record in mnist} == {64}

@@ -12,18 +12,18 @@ from conftest import finished_run, shown, small
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
+from core.compare.seed_groups import seed_groups
 from core.errors import SpecError, UserError
-from core.evaluation import classification
-from core.lesson_card import bucket_edges, card_rows, family_wins, length_accuracy
-from core.presets import TEXT_PRESETS
-from core.record_schema import check_metrics
-from core.script import reproduce_script
-from core.seed_groups import seed_groups
+from core.exchange.script import reproduce_script
+from core.lab.lesson_card import bucket_edges, card_rows, family_wins, length_accuracy
+from core.model.presets import TEXT_PRESETS
+from core.model.spec import ModelSpec
+from core.model.trace import trace_model
+from core.runs.schema import check_metrics
+from core.runs.store import RunStore
 from core.shapes import TOKENS, Shape, Signature
-from core.spec import ModelSpec
-from core.store import RunStore
-from core.tasks import check_train_settings
-from core.trace import trace_model
+from core.tasks.settings import check_train_settings
+from core.training.evaluation import classification
 
 TEXT = Signature(Shape(TOKENS, (12,)), "classification", 2, 50)
 COPY = Signature(Shape(TOKENS, (30,)), "sequence-labelling", 10, 10)
@@ -55,7 +55,7 @@ def test_the_trace_names_the_layer_that_drops_the_mask():
 
 
 def test_a_recurrent_prediction_is_unchanged_by_more_padding_and_the_script_masks_too():
-    from core.builder import build_model
+    from core.training.builder import build_model
 
     short, long = (Signature(Shape(TOKENS, (n,)), "classification", 2, 50) for n in (6, 15))
     a, b = build_model(preset("GRU"), short), build_model(preset("GRU"), long)
@@ -76,7 +76,7 @@ def test_a_recurrent_prediction_is_unchanged_by_more_padding_and_the_script_mask
 
 
 def test_clipnorm_is_validated_reaches_the_optimizer_and_the_script():
-    from core.builder import build_model, compile_model
+    from core.training.builder import build_model, compile_model
 
     assert check_train_settings({})["clipnorm"] == 0.0
     assert check_train_settings({}, "sequence-labelling")["clipnorm"] == 1.0  # copy_memory's task

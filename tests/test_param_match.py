@@ -14,15 +14,15 @@ from test_app import APP, button, open_page
 
 from core.cli import main
 from core.errors import UserError
-from core.layers import KINDS
-from core.param_match import SMALLEST, TOLERANCE, Matched, match_models, match_params, read_target
-from core.presets import presets_for
+from core.model.layers import KINDS
+from core.model.param_match import SMALLEST, TOLERANCE, Matched, match_models, match_params, read_target
+from core.model.presets import presets_for
+from core.model.spec import ModelSpec
+from core.model.trace import Limits, trace_model, validate
+from core.runs.pool import WorkerPool
+from core.runs.store import RunStore
+from core.runs.sweep import read_sweep
 from core.shapes import Signature
-from core.spec import ModelSpec
-from core.store import RunStore
-from core.supervisor import WorkerPool
-from core.sweep import read_sweep
-from core.trace import Limits, trace_model, validate
 
 PRESETS = {  # a CNN, an LSTM, a GRU and a TCN (where the data has one) on images, text and series
     "digits_8x8": ["CNN", "LSTM", "GRU", "CNN+LSTM"],

@@ -12,22 +12,22 @@ from conftest import cli_with_store, small
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
-from core.builder import build_model, compile_model
-from core.datasets import load_dataset
-from core.errors import UserError
-from core.presets import presets_for
-from core.probes import (
-    GradientProbe,
+from core.compare.memory import (
     gradient_frame,
     input_gradient,
     memory_frame,
     memory_horizon,
     memory_metrics,
 )
-from core.receptive_field import receptive_field
-from core.record_schema import MAX_STEPS, check_history, check_metrics
-from core.spec import ModelSpec
-from core.training import TrainingJob
+from core.datasets import load_dataset
+from core.errors import UserError
+from core.model.presets import presets_for
+from core.model.receptive_field import receptive_field
+from core.model.spec import ModelSpec
+from core.runs.schema import MAX_STEPS, check_history, check_metrics
+from core.training.builder import build_model, compile_model
+from core.training.gradient_probe import GradientProbe
+from core.training.job import TrainingJob
 
 SHORT = {"length": 40, "samples": 300}  # a generated benchmark, short and small
 KINDS_OF_INPUT = [  # (dataset, its settings, preset): every kind of input, every task

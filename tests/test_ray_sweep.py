@@ -9,10 +9,10 @@ import time
 import pytest
 from conftest import ROOT, cli_with_store, small, sweep_file
 
-from core.queue import queued_record
-from core.ray_sweep import connected, train_on_ray
-from core.spec import ModelSpec
-from core.store import RunStore
+from core.model.spec import ModelSpec
+from core.runs.queue import queued_record
+from core.runs.store import RunStore
+from core.training.ray_sweep import connected, train_on_ray
 
 GRID = """
 workspace: ray

@@ -3,8 +3,8 @@
 import pytest
 
 from core.datasets import load_dataset
-from core.receptive_field import ReceptiveField, receptive_field, step_unit
-from core.spec import ModelSpec
+from core.model.receptive_field import ReceptiveField, receptive_field, step_unit
+from core.model.spec import ModelSpec
 
 
 def spec(*layers: dict) -> ModelSpec:

@@ -8,8 +8,8 @@ import pytest
 from conftest import small
 
 from core.errors import SpecError
-from core.presets import presets_for
-from core.script import reproduce_script, script_name
+from core.exchange.script import reproduce_script, script_name
+from core.model.presets import presets_for
 
 HOSTILE_NAMES = [
     'x"""\nimport os; os.system("rm -rf /")\n"""',

@@ -15,17 +15,17 @@ from conftest import finished_run, script_result, shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
+from core.compare.table import baseline_sentence, comparison_table, verdict
 from core.datasets import DATASETS, load_dataset
 from core.errors import UserError
-from core.presets import BENCHMARK_PARAMS, presets_for, tcn_dilations
-from core.receptive_field import receptive_field
-from core.record_schema import METRICS, check_metrics
-from core.runs import baseline_sentence, comparison_table, verdict
+from core.model.presets import BENCHMARK_PARAMS, presets_for, tcn_dilations
+from core.model.receptive_field import receptive_field
+from core.model.spec import ModelSpec
+from core.model.trace import trace_model
+from core.runs.schema import METRICS, check_metrics
+from core.runs.store import RunStore
 from core.shapes import SEQUENCE, TOKENS, Shape, Signature
-from core.spec import ModelSpec
-from core.store import RunStore
-from core.task_registry import REGRESSION, TASKS
-from core.trace import trace_model
+from core.tasks.registry import REGRESSION, TASKS
 
 BENCHMARKS = ["adding", "copy_memory", "seq_mnist", "perm_mnist"]
 SHORT = {  # short versions that train in seconds
@@ -78,7 +78,7 @@ def test_adding_marks_one_step_in_each_half_and_sums_them():
 
 
 def test_predicting_the_mean_of_the_adding_problem_scores_about_a_sixth():
-    from core.evaluation import PREDICTION_POINTS, regression
+    from core.training.evaluation import PREDICTION_POINTS, regression
 
     dataset = load_dataset("adding", {"length": 10, "samples": 50_000})
     constant = np.full((len(dataset.test), 1), dataset.train.y.mean())
@@ -103,7 +103,7 @@ def test_copy_memory_repeats_ten_symbols_after_the_delimiter():
 
 
 def test_the_copy_memory_baseline_is_ten_ln_eight_over_t_plus_twenty():
-    from core.evaluation import sequence_labelling
+    from core.training.evaluation import sequence_labelling
 
     length = 40
     dataset = load_dataset("copy_memory", {"length": length, "samples": 20_000})
@@ -149,7 +149,7 @@ def test_a_benchmark_beyond_the_dataset_budget_is_one_sentence():
 
 @pytest.mark.parametrize("task", list(TASKS))
 def test_each_task_names_its_evaluation_schema_and_panel(task):
-    from core.evaluation import EVALUATIONS
+    from core.training.evaluation import EVALUATIONS
     from pages.parts.task_panels import PANELS
 
     entry = TASKS[task]
@@ -161,7 +161,7 @@ def test_each_task_names_its_evaluation_schema_and_panel(task):
 
 @pytest.mark.parametrize("task", list(TASKS))
 def test_the_builder_appends_the_head_and_compiles_the_loss_of_the_task_entry(task):
-    from core.builder import build_model, compile_model
+    from core.training.builder import build_model, compile_model
 
     signature = SIGNATURES[task]
     entry = TASKS[task]
@@ -245,7 +245,7 @@ def test_regression_and_labelling_runs_are_told_against_their_baselines():
 
 @pytest.mark.parametrize("dataset_id", BENCHMARKS)
 def test_benchmark_presets_match_in_size_and_the_tcn_covers_the_sequence(dataset_id):
-    from core.builder import build_model
+    from core.training.builder import build_model
 
     dataset = short(dataset_id)
     presets = presets_for(dataset.signature)
@@ -273,7 +273,7 @@ PRESET_CASES = [
 
 @pytest.mark.parametrize(("dataset_id", "preset"), PRESET_CASES, ids=[f"{d}-{p}" for d, p in PRESET_CASES])
 def test_benchmark_presets_train_one_epoch_on_short_versions(dataset_id, preset):
-    from core.training import TrainingJob
+    from core.training.job import TrainingJob
 
     dataset = short(dataset_id)
     record = TrainingJob(
@@ -291,7 +291,7 @@ def test_benchmark_presets_train_one_epoch_on_short_versions(dataset_id, preset)
 @pytest.fixture(scope="module")
 def trained() -> list[dict]:
     """A short GRU run on each new task's benchmark."""
-    from core.training import TrainingJob
+    from core.training.job import TrainingJob
 
     runs = []
     for dataset_id in ("adding", "copy_memory"):

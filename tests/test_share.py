@@ -8,12 +8,12 @@ from conftest import shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
-from core import share
 from core.datasets import DATASETS, load_dataset
 from core.errors import UserError
-from core.presets import presets_for
-from core.spec import ModelSpec
-from core.trace import Limits
+from core.exchange import share
+from core.model.presets import presets_for
+from core.model.spec import ModelSpec
+from core.model.trace import Limits
 
 BUILT_IN = [name for name, info in DATASETS.items() if info.origin == "built-in"]
 GOOD_MODEL = {"name": "GRU", "layers": [{"kind": "GRU", "units": 8}]}

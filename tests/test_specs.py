@@ -5,11 +5,11 @@ import json
 import pytest
 
 from core.errors import SpecError, UserError
-from core.layers import KINDS
-from core.presets import presets_for
+from core.model.layers import KINDS
+from core.model.presets import presets_for
+from core.model.spec import ModelSpec
+from core.model.trace import Limits, trace_model
 from core.shapes import IMAGE, SEQUENCE, TOKENS, Shape, Signature
-from core.spec import ModelSpec
-from core.trace import Limits, trace_model
 
 IMAGES = Signature(Shape(IMAGE, (28, 28, 1)), "classification", 10)
 SERIES = Signature(Shape(SEQUENCE, (24, 1)), "forecasting", 1)

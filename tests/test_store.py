@@ -14,9 +14,9 @@ import pytest
 from conftest import small
 
 from core.errors import UserError
-from core.presets import presets_for
-from core.store import APPLICATION_ID, SCHEMA, SCHEMA_VERSION, RunStore
-from core.training import TrainingJob
+from core.model.presets import presets_for
+from core.runs.store import APPLICATION_ID, SCHEMA, SCHEMA_VERSION, RunStore
+from core.training.job import TrainingJob
 
 ROOT = Path(__file__).resolve().parents[1]
 

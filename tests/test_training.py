@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from conftest import MODALITY_DATASETS, small
 
-from core.builder import build_model
 from core.datasets import Split
 from core.errors import SpecError
-from core.presets import presets_for
-from core.trace import trace_model
-from core.training import TrainingJob
+from core.model.presets import presets_for
+from core.model.trace import trace_model
+from core.training.builder import build_model
+from core.training.job import TrainingJob
 
 PRESET_CASES = [(name, preset) for name in MODALITY_DATASETS for preset in presets_for(small(name).signature)]
 

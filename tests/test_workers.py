@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-import core.training
+import core.training.job
 from core.datasets.described import load_described
-from core.presets import presets_for
-from core.queue import enqueue, eta_seconds, queue_waits, queued_record
-from core.store import RunStore, owner_pid
-from core.supervisor import WorkerPool
-from core.worker import Worker
+from core.model.presets import presets_for
+from core.runs.pool import WorkerPool
+from core.runs.queue import enqueue, eta_seconds, queue_waits, queued_record
+from core.runs.store import RunStore, owner_pid
+from core.training.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"id": "digits_8x8", "settings": {}, "limit": 64}
@@ -172,7 +172,7 @@ def test_a_crash_inside_a_run_is_one_sentence(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("kernel exploded\nwith a second line")
 
-    monkeypatch.setattr(core.training, "evaluate", explode)
+    monkeypatch.setattr(core.training.job, "evaluate", explode)
     store = RunStore(tmp_path / "runs.db")
     [run_id] = queue(store)
     assert Worker(store).serve(once=True) == 1

@@ -15,18 +15,19 @@ import altair  # noqa: F401  (imported before the freeze below, like everything 
 import pandas  # noqa: F401
 import streamlit as st
 
-from core import budget, share
+from core import budget
 from core.datasets import DATASETS, Dataset, keras_classics
 from core.datasets.base import counted
 from core.datasets.described import load_described
 from core.errors import SpecError, UserError
+from core.exchange import share
 from core.inputs import WORKSPACE_NAME, WORKSPACE_RULE
+from core.model.presets import presets_for
+from core.model.spec import ModelSpec
 from core.params import Param
-from core.presets import presets_for
-from core.queue import enqueue, one_per_seed, queued_record
-from core.spec import ModelSpec
-from core.store import RunStore, default_path
-from core.supervisor import WorkerPool
+from core.runs.pool import WorkerPool
+from core.runs.queue import enqueue, one_per_seed, queued_record
+from core.runs.store import RunStore, default_path
 
 DEFAULT_DATASET = {"id": "mnist_5k", "settings": {}}
 QUEUE_ADVICE = "Wait for some of your runs to finish, or cancel the queued ones."

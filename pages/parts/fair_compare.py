@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.comparison import TITLES, compare_pair
-from core.disagreement import ClassDisagreement, examples_dataset, items_of, names_of
+from core.compare.disagreement import ClassDisagreement, examples_dataset, items_of, names_of
+from core.compare.memory import PROBE_SAMPLES, gradient_frame, input_gradient, memory_frame, step_word
+from core.compare.pair import TITLES, compare_pair
+from core.compare.seed_groups import SeedGroup, group_curves, group_table, seed_groups
+from core.compare.significance import compare, probability
+from core.compare.table import run_label
 from core.errors import UserError
-from core.probes import PROBE_SAMPLES, gradient_frame, input_gradient, memory_frame, step_word
-from core.runs import run_label
-from core.seed_groups import SeedGroup, group_curves, group_table, seed_groups
-from core.significance import compare, probability
-from core.store import RunStore
-from core.task_registry import TASKS
+from core.runs.store import RunStore
+from core.tasks.registry import TASKS
 from pages.parts.common import literal
 
 MOST_PAIRS = 15  # significance tests shown at once (pairs of groups)

@@ -1,5 +1,5 @@
 """The lesson's comparison card on Compare: a row per thing the lesson weighs, a column per model, each
-cell from this comparison's measurements (``core.lesson_card``), and the one click that fills a gap.
+cell from this comparison's measurements (``core.lab.lesson_card``), and the one click that fills a gap.
 """
 
 from typing import Any
@@ -8,14 +8,14 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import length_cost
-from core.cost import measuring
+from core.compare.seed_groups import seed_groups
 from core.errors import UserError
-from core.lesson_card import card_rows, length_accuracy
-from core.script import NOT_REPRODUCIBLE, reproducible
-from core.seed_groups import seed_groups
-from core.spec import ModelSpec
-from core.store import RunStore
+from core.exchange.script import NOT_REPRODUCIBLE, reproducible
+from core.lab import length_cost
+from core.lab.lesson_card import card_rows, length_accuracy
+from core.model.spec import ModelSpec
+from core.runs.estimates import measuring
+from core.runs.store import RunStore
 from pages.parts.common import literal, load_choice, sentence, worker_pool
 
 

@@ -1,4 +1,4 @@
-"""Each task's Compare panel, named by its entry in ``core.task_registry`` (``PANELS``): what one run
+"""Each task's Compare panel, named by its entry in ``core.tasks.registry`` (``PANELS``): what one run
 got right or wrong on its test split.
 """
 
@@ -241,7 +241,7 @@ def step_accuracy_panel(record: dict[str, Any]) -> None:
         )
 
 
-PANELS = {  # as tasks name them in core.task_registry
+PANELS = {  # as tasks name them in core.tasks.registry
     "confusion": confusion_panel,
     "forecast": forecast_panel,
     "generated_text": language_panel,

@@ -1,0 +1,156 @@
+"""The training queue: runs described as plain records and queued in the run store for workers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from copy import deepcopy
+from typing import Any
+
+from core.compare.seed_groups import checked_seeds
+from core.datasets import DatasetInfo
+from core.model.spec import ModelSpec
+from core.model.trace import Limits, validate
+from core.runs.store import RunStore
+from core.shapes import Signature
+from core.tasks.settings import check_train_settings
+
+
+def queued_record(
+    description: dict[str, Any],
+    info: DatasetInfo,
+    signature: Signature,
+    spec: ModelSpec,
+    settings: dict[str, Any] | None = None,
+    limits: Limits | None = None,
+) -> dict[str, Any]:
+    """A run ready to queue, checked as a worker will build it (SpecError names every problem).
+
+    ``description`` is how a worker finds the data again: ``{"id", "settings", "limit"?, "upload"?}``.
+    """
+    trace = validate(spec, signature, limits)
+    return {
+        "id": uuid.uuid4().hex[:10],
+        "name": spec.name,
+        "family": spec.family,
+        "dataset": info.id,
+        "task": signature.task,
+        "status": "queued",
+        "reason": "",
+        "params": trace.total_params,
+        "train_seconds": 0.0,
+        "created": time.time(),
+        "started": None,
+        "finished": None,
+        "config": {
+            "dataset": description,
+            "model": spec.to_dict(),
+            "train": check_train_settings(settings, signature.task),
+        },
+        "history": [],
+        "metrics": {},
+    }
+
+
+def one_per_seed(record: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]]:
+    """Copies of a queued run, one per seed (each with an id of its own), trained as one seed group."""
+    copies = []
+    for seed in checked_seeds(seeds):
+        copy = deepcopy(record)
+        copy["id"] = uuid.uuid4().hex[:10]
+        copy["config"]["train"]["seed"] = seed
+        copies.append(copy)
+    return copies
+
+
+def in_order(records: list[dict[str, Any]]) -> list[str]:
+    """Give runs made together creation times in this order, which the store lists them by; returns
+    their ids.
+    """
+    start = time.time()
+    for offset, record in enumerate(records):
+        record["created"] = start + offset * 1e-3
+    return [record["id"] for record in records]
+
+
+def enqueue(store: RunStore, records: list[dict[str, Any]], workspace: str) -> list[str]:
+    """Queue runs in this order; returns their ids."""
+    ids = in_order(records)
+    for record in records:
+        store.save_run(record, workspace)
+    return ids
+
+
+def eta_seconds(progress: dict[str, Any]) -> float | None:
+    """Seconds of training left in a running run, or None before enough of it has been timed.
+
+    The first batch traces the model and is never part of a pace. Before the first epoch ends, only
+    a one-epoch run is estimated (from its batches, once a tenth of them are done); after it, from
+    the first epoch without what traces functions (the first batch of its training and of its
+    validation, and the first gradient probe); from the second on, from the epochs since the first.
+    """
+    steps, batch, traced = (
+        progress.get("batches") or 0,
+        progress.get("batch", 0),
+        progress.get("first_batch_seconds"),
+    )
+    if traced is None or steps < 2 or progress.get("phase") == "evaluating":
+        return None
+    epochs, done = progress["epochs"], progress.get("epochs_done", 0)
+    if done == 0:
+        if epochs > 1 or batch < max(5, steps / 10):
+            return None
+        return (steps - batch) * (progress["fit_seconds"] - traced) / (batch - 1)
+    first = progress["first_epoch_seconds"]
+    if done == 1:
+        validation = progress.get("first_validation") or {}
+        validated = validation.get("seconds", 0.0)
+        probe = progress.get("first_probe_seconds", 0.0)
+        per_epoch = (first - probe - validated - traced) * steps / (steps - 1) + _untraced(validation)
+    else:
+        per_epoch = (progress["last_epoch_end"] - first) / (done - 1)
+    into_epoch = max(progress["fit_seconds"] - progress["last_epoch_end"], 0.0)  # 0 until a batch is done
+    return max((epochs - done) * per_epoch - into_epoch, 0.0)
+
+
+def _untraced(validation: dict[str, Any]) -> float:
+    """The first epoch's validation time, its tracing first batch replaced by an ordinary one."""
+    batches, seconds = validation.get("batches", 0), validation.get("seconds", 0.0)
+    if batches < 2:
+        return seconds
+    return (seconds - validation["first_batch_seconds"]) * batches / (batches - 1)
+
+
+def expected_seconds(run: dict[str, Any], finished: list[dict[str, Any]]) -> float | None:
+    """How long a queued run will take: its epochs at the median pace of earlier runs of the same
+    model on the same dataset (None when there are none yet).
+    """
+    paces = sorted(
+        entry["seconds"]
+        for earlier in finished
+        if earlier["name"] == run["name"] and earlier["dataset"] == run["dataset"]
+        for entry in earlier["history"]
+    )
+    if not paces:
+        return None
+    return paces[len(paces) // 2] * run["config"]["train"]["epochs"]
+
+
+def queue_waits(store: RunStore, workers: int) -> dict[str, tuple[int, float | None]]:
+    """For each queued run: its place in the queue (1 = next) and the seconds until it starts
+    (None where a run ahead of it has no estimate yet).
+    """
+    running = [eta_seconds(run["progress"]) for run in store.runs(ids=store.running(), live=True)]
+    idle = max(workers - len(running), 0)
+    free_in = sorted([0.0 if eta is None else eta for eta in running] + [0.0] * idle)
+    known = None not in running
+    queued = store.runs(ids=store.queued())
+    finished = store.runs(ids=store.completed_like(queued)) if queued else []
+    waits: dict[str, tuple[int, float | None]] = {}
+    for place, run in enumerate(queued, start=1):
+        start = free_in.pop(0)
+        waits[run["id"]] = (place, start if known else None)
+        duration = expected_seconds(run, finished)
+        known = known and duration is not None
+        free_in = sorted([*free_in, start + (duration or 0.0)])
+    return waits

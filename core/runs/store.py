@@ -1,0 +1,618 @@
+"""The run store: every run, its per-epoch history and its results, in one SQLite file (WAL mode).
+
+The file is ``$RUNS_DB`` (default ``runs/runs.db`` in the project). It is also the training queue:
+the dashboard and the command line insert runs as "queued"; worker processes claim them one at a
+time, write batch progress, each finished epoch, the test metrics and the trained model back, and beat
+a heartbeat while they train. A run whose worker is gone becomes "interrupted" with its finished epochs.
+Uploaded data is kept by its SHA-256 so that workers can read it; Keras downloads and cost calibrations
+(a few timed batches of a model: ``core.runs.estimates``, ``core.lab.length_cost``) are queued here too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from core.compare.table import RECORD_FIELDS
+from core.errors import UserError
+
+APPLICATION_ID = 0x434E5252  # "CNRR": marks a file as this app's run store
+SCHEMA_VERSION = 3
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "runs" / "runs.db"
+UNFINISHED = ("queued", "running")
+HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a worker on another machine is dead
+CALIBRATION_WORKER_DIED = "the worker measuring it stopped unexpectedly"
+WORKER_DIED = (
+    "the worker training this run stopped unexpectedly (killed, out of memory, or a crash inside "
+    "TensorFlow); the finished epochs are kept"
+)
+SCHEMA = """
+CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    name TEXT NOT NULL,
+    family TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    task TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    params INTEGER NOT NULL DEFAULT 0,
+    train_seconds REAL NOT NULL DEFAULT 0,
+    created REAL,
+    started REAL,
+    finished REAL,
+    owner TEXT NOT NULL,
+    config TEXT NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX runs_by_workspace ON runs (workspace, created);
+CREATE TABLE models (
+    run_id TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+    data BLOB NOT NULL
+);
+CREATE TABLE epochs (
+    run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+);
+"""
+MIGRATIONS = {  # version -> the SQL that brings a store of the version before it up to it
+    2: """
+ALTER TABLE runs ADD COLUMN progress TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE runs ADD COLUMN heartbeat REAL;
+ALTER TABLE runs ADD COLUMN stop_requested REAL;
+CREATE INDEX runs_by_status ON runs (status, created);
+CREATE TABLE uploads (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL, created REAL NOT NULL);
+CREATE TABLE downloads (
+    dataset TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    owner TEXT NOT NULL DEFAULT '',
+    requested REAL NOT NULL
+);
+""",
+    3: """
+ALTER TABLE runs ADD COLUMN estimate TEXT;
+CREATE TABLE calibrations (
+    key TEXT PRIMARY KEY,
+    request TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL DEFAULT '',
+    result TEXT,
+    owner TEXT NOT NULL DEFAULT '',
+    requested REAL NOT NULL
+);
+CREATE INDEX calibrations_by_status ON calibrations (status, requested);
+""",
+}
+RUN_COLUMNS = ("workspace", "owner", *(field for field in RECORD_FIELDS if field != "history"))
+LIVE_COLUMNS = ("progress", "heartbeat", "stop_requested")
+KEPT_ON_UPDATE = ("estimate",)  # set beside a run by its worker: saving a record without it keeps it
+COST_HISTORY_RUNS = 200  # the newest completed runs with an estimate that core.runs.estimates fits on
+
+
+def default_path() -> Path:
+    return Path(os.environ.get("RUNS_DB") or DEFAULT_PATH)
+
+
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_pid(owner: str) -> int | None:
+    """The process id behind an owner string, when that process runs on this machine."""
+    host, _, pid = owner.rpartition(":")
+    return int(pid) if host == socket.gethostname() and pid.isdigit() else None
+
+
+def _alive(owner: str, heartbeat: float | None) -> bool:
+    pid = owner_pid(owner)
+    if pid is None:  # another machine's process: judged by its heartbeat
+        return heartbeat is None or time.time() - heartbeat < HEARTBEAT_TIMEOUT
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunStore:
+    """Thread-safe access to one run database; refuses files that are not this app's, untouched."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_path()
+        self._lock = threading.Lock()
+        self._db = self._open()
+        self.mark_interrupted()
+
+    def _open(self) -> sqlite3.Connection:
+        fresh = not self.path.exists() or self.path.stat().st_size == 0
+        refuse = f"The runs database {self.path} was left untouched; set RUNS_DB to another file."
+        try:
+            if fresh:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+            if not fresh:
+                problem = _refusal(db, self.path)
+                if problem:
+                    db.close()
+                    raise UserError(f"{problem} {refuse}")
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            _create_or_migrate(db)
+        except sqlite3.DatabaseError as error:
+            raise UserError(f"{self.path} cannot be read as a run store ({error}). {refuse}") from None
+        except OSError as error:
+            raise UserError(f"The runs database {self.path} cannot be opened ({error.strerror}).") from None
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _execute(self, sql: str, parameters: tuple | list = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, parameters).fetchall()
+
+    def _transaction(
+        self, statements: list[tuple[str, tuple | list]], write: bool = True
+    ) -> list[list[tuple]]:
+        """Several statements as one transaction: a write happens whole or not at all; a read sees one
+        state of the file, whatever other processes write meanwhile.
+        """
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                results = [self._db.execute(sql, parameters).fetchall() for sql, parameters in statements]
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            return results
+
+    # ---- writing runs ------------------------------------------------------------------------
+
+    def save_run(self, record: dict[str, Any], workspace: str, owner: str | None = None) -> None:
+        """Insert or update a run's row (its history is written epoch by epoch, see add_epoch)."""
+        updates = ", ".join(
+            f"{c} = COALESCE(excluded.{c}, {c})" if c in KEPT_ON_UPDATE else f"{c} = excluded.{c}"
+            for c in RUN_COLUMNS
+            if c not in ("id", "workspace")
+        )
+        self._execute(*_insert_run(record, workspace, owner, f"DO UPDATE SET {updates}"))
+
+    def import_runs(self, records: list[dict[str, Any]], workspace: str) -> int:
+        """Whole runs (history included) in one transaction: all are saved, or none. Runs whose id is
+        already here are left as they are; returns how many were added.
+        """
+        statements = []
+        for record in records:
+            statements.append(_insert_run(record, workspace, None, "DO NOTHING RETURNING id"))
+            statements += [
+                (
+                    "INSERT INTO epochs (run_id, epoch, data) SELECT ?, ?, ? "
+                    "WHERE NOT EXISTS (SELECT 1 FROM epochs WHERE run_id = ? AND epoch = ?)",
+                    (record["id"], entry["epoch"], json.dumps(entry), record["id"], entry["epoch"]),
+                )
+                for entry in record.get("history") or []
+            ]
+        results = self._transaction(statements)
+        return sum(1 for rows in results if rows)
+
+    def add_epoch(self, run_id: str, entry: dict[str, Any]) -> None:
+        self._execute(
+            "INSERT OR REPLACE INTO epochs (run_id, epoch, data) VALUES (?, ?, ?)",
+            (run_id, entry["epoch"], json.dumps(entry)),
+        )
+
+    def save_record(self, record: dict[str, Any], workspace: str) -> None:
+        """A whole run at once, history included (runs trained elsewhere)."""
+        self.save_run(record, workspace)
+        for entry in record.get("history") or []:
+            self.add_epoch(record["id"], entry)
+
+    def save_model(self, run_id: str, data: bytes) -> None:
+        self._execute("INSERT OR REPLACE INTO models (run_id, data) VALUES (?, ?)", (run_id, data))
+
+    def model(self, run_id: str) -> bytes | None:
+        rows = self._execute("SELECT data FROM models WHERE run_id = ?", (run_id,))
+        return rows[0][0] if rows else None
+
+    def delete(self, run_ids: list[str], workspace: str) -> None:
+        """Delete finished runs of a workspace (queued and running ones are cancelled or stopped first)."""
+        for run_id in run_ids:
+            self._execute(
+                "DELETE FROM runs WHERE id = ? AND workspace = ? AND status NOT IN (?, ?)",
+                (run_id, workspace, *UNFINISHED),
+            )
+
+    # ---- the queue ---------------------------------------------------------------------------
+
+    def claim_run(self, owner: str, only: list[str] | None = None) -> dict[str, Any] | None:
+        """Atomically take the oldest queued run (of ``only``, if given) for ``owner``; None if none."""
+        among = f"AND id IN ({', '.join('?' for _ in only)})" if only else ""
+        now = time.time()
+        [rows] = self._transaction(
+            [
+                (
+                    "UPDATE runs SET status = 'running', owner = ?, started = ?, heartbeat = ?, "
+                    "progress = '{}' "
+                    f"WHERE id = (SELECT id FROM runs WHERE status = 'queued' {among} ORDER BY created, id "
+                    "LIMIT 1) AND status = 'queued' RETURNING id",
+                    (owner, now, now, *(only or [])),
+                )
+            ]
+        )
+        return self.run(rows[0][0]) if rows else None
+
+    def queued(self) -> list[str]:
+        """Ids of every queued run, in the order workers will take them."""
+        rows = self._execute("SELECT id FROM runs WHERE status = 'queued' ORDER BY created, id")
+        return [row[0] for row in rows]
+
+    def running(self) -> list[str]:
+        """Ids of every run a worker is training."""
+        return [row[0] for row in self._execute("SELECT id FROM runs WHERE status = 'running'")]
+
+    def completed_like(self, runs: list[dict[str, Any]]) -> list[str]:
+        """Ids of the completed runs of the same model name on the same dataset as any of ``runs``."""
+        pairs = sorted({(run["name"], run["dataset"]) for run in runs})
+        if not pairs:
+            return []
+        matches = " OR ".join("(name = ? AND dataset = ?)" for _ in pairs)
+        rows = self._execute(
+            f"SELECT id FROM runs WHERE status = 'completed' AND ({matches})",
+            tuple(value for pair in pairs for value in pair),
+        )
+        return [row[0] for row in rows]
+
+    def set_progress(self, run_id: str, progress: dict[str, Any]) -> None:
+        """The live state of a running run (batch, loss, speed); also counts as a heartbeat."""
+        self._execute(
+            "UPDATE runs SET progress = ?, heartbeat = ? WHERE id = ?",
+            (json.dumps(progress), time.time(), run_id),
+        )
+
+    def beat(self, run_id: str) -> bool:
+        """Record that the run's worker is alive; True when someone asked the run to stop."""
+        rows = self._execute(
+            "UPDATE runs SET heartbeat = ? WHERE id = ? RETURNING stop_requested", (time.time(), run_id)
+        )
+        return bool(rows and rows[0][0] is not None)
+
+    def request_stop(self, run_ids: list[str], workspace: str) -> int:
+        """Ask a workspace's running runs to stop after their current batch; returns how many were asked."""
+        return self._update_own(
+            "stop_requested = ?",
+            (time.time(),),
+            run_ids,
+            workspace,
+            "status = 'running' AND stop_requested IS NULL",
+        )
+
+    def cancel_queued(self, run_ids: list[str], workspace: str) -> int:
+        """Take a workspace's queued runs off the queue (kept as stopped); returns how many."""
+        return self._update_own(
+            "status = 'stopped', reason = ?, finished = ?",
+            ("cancelled before it started", time.time()),
+            run_ids,
+            workspace,
+            "status = 'queued'",
+        )
+
+    def _update_own(self, changes: str, values: tuple, run_ids: list[str], workspace: str, when: str) -> int:
+        """One UPDATE of those of ``run_ids`` that belong to ``workspace`` and meet ``when``; how many."""
+        among = ", ".join("?" for _ in run_ids) or "NULL"
+        return len(
+            self._execute(
+                f"UPDATE runs SET {changes} WHERE id IN ({among}) AND workspace = ? AND {when} RETURNING id",
+                (*values, *run_ids, workspace),
+            )
+        )
+
+    def end_run(self, run_id: str, status: str, reason: str) -> bool:
+        """Mark a run that is still running as ended from outside its worker (forced stop, dead worker)."""
+        rows = self._execute(
+            "UPDATE runs SET status = ?, reason = ?, finished = ? WHERE id = ? AND status = 'running' "
+            "RETURNING id",
+            (status, reason, time.time(), run_id),
+        )
+        return bool(rows)
+
+    def mark_interrupted(self) -> int:
+        """Running runs whose process is gone become "interrupted"; queued runs wait for a worker."""
+        rows = self._execute("SELECT id, owner, heartbeat FROM runs WHERE status = 'running'")
+        return sum(
+            self.end_run(run_id, "interrupted", WORKER_DIED)
+            for run_id, owner, heartbeat in rows
+            if not _alive(owner, heartbeat)
+        )
+
+    # ---- uploads and downloads ---------------------------------------------------------------
+
+    def put_upload(self, data: bytes) -> str:
+        """Keep uploaded bytes once, by content; returns their SHA-256."""
+        digest = hashlib.sha256(data).hexdigest()
+        self._execute(
+            "INSERT OR IGNORE INTO uploads (sha256, data, created) VALUES (?, ?, ?)",
+            (digest, data, time.time()),
+        )
+        return digest
+
+    def upload(self, digest: str) -> bytes | None:
+        rows = self._execute("SELECT data FROM uploads WHERE sha256 = ?", (digest,))
+        return rows[0][0] if rows else None
+
+    def request_download(self, dataset_id: str) -> None:
+        """Queue a dataset download for a worker (again, if an earlier try failed)."""
+        self._execute(
+            "INSERT INTO downloads (dataset, status, requested) VALUES (?, 'queued', ?) "
+            "ON CONFLICT (dataset) DO UPDATE SET status = 'queued', reason = '', "
+            "requested = excluded.requested "
+            "WHERE downloads.status = 'failed'",
+            (dataset_id, time.time()),
+        )
+
+    def claim_download(self, owner: str) -> str | None:
+        [rows] = self._transaction(
+            [
+                (
+                    "UPDATE downloads SET status = 'running', owner = ? WHERE dataset = (SELECT dataset "
+                    "FROM downloads WHERE status = 'queued' ORDER BY requested LIMIT 1) RETURNING dataset",
+                    (owner,),
+                )
+            ]
+        )
+        return rows[0][0] if rows else None
+
+    def finish_download(self, dataset_id: str, status: str, reason: str = "") -> None:
+        self._execute(
+            "UPDATE downloads SET status = ?, reason = ? WHERE dataset = ?", (status, reason, dataset_id)
+        )
+
+    def download(self, dataset_id: str) -> dict[str, str] | None:
+        """A download's status ("queued", "running", "done" or "failed") and the reason it failed."""
+        rows = self._execute("SELECT status, reason, owner FROM downloads WHERE dataset = ?", (dataset_id,))
+        if not rows:
+            return None
+        status, reason, owner = rows[0]
+        if status == "running" and not _alive(owner, None):
+            self.finish_download(dataset_id, "failed", "the worker downloading it stopped unexpectedly")
+            return {"status": "failed", "reason": "the worker downloading it stopped unexpectedly"}
+        return {"status": status, "reason": reason}
+
+    # ---- cost calibrations and estimates (core.runs.estimates) -------------------------------------------
+
+    def request_calibrations(self, requests: dict[str, dict[str, Any]]) -> None:
+        """Queue calibrations for a worker, by key; one already asked for is left as it is."""
+        if not requests:
+            return
+        now = time.time()
+        self._transaction(
+            [
+                (
+                    "INSERT INTO calibrations (key, request, status, requested) VALUES (?, ?, 'queued', ?) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (key, json.dumps(request), now),
+                )
+                for key, request in requests.items()
+            ]
+        )
+
+    def retry_calibrations(self, keys: list[str]) -> int:
+        """Queue failed calibrations again; returns how many."""
+        among = ", ".join("?" for _ in keys) or "NULL"
+        rows = self._execute(
+            f"UPDATE calibrations SET status = 'queued', reason = '', requested = ? "
+            f"WHERE key IN ({among}) AND status = 'failed' RETURNING key",
+            (time.time(), *keys),
+        )
+        return len(rows)
+
+    def claim_calibration(
+        self, owner: str, only: list[str] | None = None
+    ) -> tuple[str, dict[str, Any]] | None:
+        """Atomically take the oldest queued calibration (of ``only``, if given): its key and request;
+        None if none.
+        """
+        among = f"AND key IN ({', '.join('?' for _ in only)})" if only else ""
+        [rows] = self._transaction(
+            [
+                (
+                    "UPDATE calibrations SET status = 'running', owner = ? WHERE key = (SELECT key FROM "
+                    f"calibrations WHERE status = 'queued' {among} ORDER BY requested LIMIT 1) "
+                    "RETURNING key, request",
+                    (owner, *(only or [])),
+                )
+            ]
+        )
+        return (rows[0][0], json.loads(rows[0][1])) if rows else None
+
+    def finish_calibration(self, key: str, result: dict[str, Any] | None = None, reason: str = "") -> None:
+        """A calibration's result ("done"), or the sentence saying why it failed."""
+        self._execute(
+            "UPDATE calibrations SET status = ?, result = ?, reason = ? WHERE key = ?",
+            ("failed" if result is None else "done", json.dumps(result), reason, key),
+        )
+
+    def calibrations(self, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The calibrations asked for among ``keys``: status ("queued", "running", "done" or "failed"),
+        the reason it failed and its result; one whose worker is gone is failed with a sentence.
+        """
+        among = ", ".join("?" for _ in keys) or "NULL"
+        rows = self._execute(
+            f"SELECT key, status, reason, result, owner FROM calibrations WHERE key IN ({among})", keys
+        )
+        found = {}
+        for key, status, reason, result, owner in rows:
+            if status == "running" and not _alive(owner, None):
+                status, reason = "failed", CALIBRATION_WORKER_DIED
+                self.finish_calibration(key, reason=reason)
+            found[key] = {"status": status, "reason": reason, "result": json.loads(result or "null")}
+        return found
+
+    def set_estimate(self, run_id: str, estimate: dict[str, Any]) -> None:
+        """Keep a run's cost estimate beside it (made before it trains; its measured memory after)."""
+        self._execute("UPDATE runs SET estimate = ? WHERE id = ?", (json.dumps(estimate), run_id))
+
+    def cost_history(self, limit: int = COST_HISTORY_RUNS) -> list[dict[str, Any]]:
+        """The newest completed runs that kept an estimate, each as its estimate, the seconds of each of
+        its epochs and its training seconds: what ``core.runs.estimates`` fits on and judges its sources by.
+        """
+        newest = (
+            "SELECT id FROM runs WHERE status = 'completed' AND estimate IS NOT NULL "
+            "ORDER BY finished DESC LIMIT ?"
+        )
+        rows, epochs = self._transaction(
+            [
+                (f"SELECT id, estimate, train_seconds FROM runs WHERE id IN ({newest})", (limit,)),
+                (
+                    "SELECT run_id, json_extract(data, '$.seconds') FROM epochs "
+                    f"WHERE run_id IN ({newest}) ORDER BY run_id, epoch",
+                    (limit,),
+                ),
+            ],
+            write=False,
+        )  # an epoch's seconds only: its entry can hold thousands of probed gradients
+        seconds: dict[str, list[float]] = {}
+        for run_id, epoch_seconds in epochs:
+            seconds.setdefault(run_id, []).append(epoch_seconds)
+        return [
+            {
+                "estimate": json.loads(estimate),
+                "epoch_seconds": seconds.get(run_id, []),
+                "train_seconds": train,
+            }
+            for run_id, estimate, train in rows
+        ]
+
+    def has_work(self) -> bool:
+        """Whether any run, download or calibration waits for a worker."""
+        return bool(
+            self._execute(
+                "SELECT 1 FROM runs WHERE status = 'queued' UNION ALL "
+                "SELECT 1 FROM downloads WHERE status = 'queued' UNION ALL "
+                "SELECT 1 FROM calibrations WHERE status = 'queued' LIMIT 1"
+            )
+        )
+
+    # ---- reading -----------------------------------------------------------------------------
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        found = self.runs(ids=[run_id])
+        return found[0] if found else None
+
+    def runs(
+        self, workspace: str | None = None, ids: list[str] | None = None, live: bool = False
+    ) -> list[dict[str, Any]]:
+        """Runs (of one workspace, or with these ids, or all), oldest first, each with its history.
+
+        ``live`` adds what only unfinished runs need: progress, heartbeat and stop_requested.
+        """
+        conditions, parameters = [], []
+        if workspace is not None:
+            conditions.append("workspace = ?")
+            parameters.append(workspace)
+        if ids is not None:
+            conditions.append(f"id IN ({', '.join('?' for _ in ids)})")
+            parameters.extend(ids)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        columns = RUN_COLUMNS + (LIVE_COLUMNS if live else ())
+        rows, epochs = self._transaction(
+            [
+                (f"SELECT {', '.join(columns)} FROM runs {where} ORDER BY created, id", parameters),
+                (
+                    f"SELECT run_id, data FROM epochs WHERE run_id IN (SELECT id FROM runs {where}) "
+                    "ORDER BY run_id, epoch",
+                    parameters,
+                ),
+            ],
+            write=False,
+        )  # one snapshot: a run's progress and its history always agree
+        histories: dict[str, list] = {}
+        for run_id, data in epochs:
+            histories.setdefault(run_id, []).append(json.loads(data))
+        records = []
+        for row in rows:
+            record = dict(zip(columns, row, strict=True))
+            record["config"] = json.loads(record["config"])
+            record["metrics"] = json.loads(record["metrics"])
+            record["estimate"] = json.loads(record["estimate"] or "null")
+            record["history"] = histories.get(record["id"], [])
+            if live:
+                record["progress"] = json.loads(record["progress"])
+            records.append(record)
+        return records
+
+    def integrity(self) -> str:
+        return self._execute("PRAGMA integrity_check")[0][0]
+
+
+def _insert_run(
+    record: dict[str, Any], workspace: str, owner: str | None, on_conflict: str
+) -> tuple[str, list[Any]]:
+    """The statement that inserts a run's row, and what to do when its id exists."""
+    row = {
+        **{key: record.get(key) for key in RUN_COLUMNS},
+        "workspace": workspace,
+        "owner": owner or this_process(),
+        "config": json.dumps(record["config"]),
+        "metrics": json.dumps(record.get("metrics") or {}),
+        "estimate": None if record.get("estimate") is None else json.dumps(record["estimate"]),
+        "reason": record.get("reason") or "",
+        "params": record.get("params") or 0,
+        "train_seconds": record.get("train_seconds") or 0.0,
+    }
+    placeholders = ", ".join("?" for _ in RUN_COLUMNS)
+    sql = (
+        f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({placeholders}) ON CONFLICT (id) {on_conflict}"
+    )
+    return sql, [row[c] for c in RUN_COLUMNS]
+
+
+def _refusal(db: sqlite3.Connection, path: Path) -> str:
+    """Why an existing file cannot be used as a run store, read before anything is written; "" if it can."""
+    if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
+        return f"{path} is not a run store of this app."
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        return f"{path} was written by a newer version of this app (store version {version})."
+    if version < 1:
+        return f"{path} has no store version."
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"runs", "models", "epochs"} <= tables:
+        return f"{path} lacks the tables of a run store."
+    if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+        return f"{path} is damaged."
+    return ""
+
+
+def _create_or_migrate(db: sqlite3.Connection) -> None:
+    """Create the tables in a new file, or apply the migrations an older store needs, in one transaction."""
+    if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+        return  # up to date: no write lock needed
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        scripts = [SCHEMA] if version == 0 else []
+        scripts += [MIGRATIONS[v] for v in sorted(MIGRATIONS) if max(version, 1) < v <= SCHEMA_VERSION]
+        for script in scripts:
+            for statement in filter(str.strip, script.split(";")):
+                db.execute(statement)
+        if version == 0:
+            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

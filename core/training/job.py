@@ -1,0 +1,369 @@
+"""One training run: build, ``fit()``, evaluate, with live snapshots, stop, divergence and the store."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import gc
+import logging
+import math
+import sqlite3
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from core.compare.memory import memory_metrics
+from core.datasets import Dataset
+from core.model.spec import ModelSpec
+from core.model.trace import Limits, validate
+from core.runs.queue import eta_seconds
+from core.runs.store import RunStore
+from core.tasks.registry import TASKS
+from core.tasks.settings import class_weights, train_settings_for
+from core.training.builder import build_model, compile_model
+from core.training.evaluation import evaluate
+from core.training.gradient_probe import GradientProbe
+
+log = logging.getLogger(__name__)
+
+FINISHED = ("completed", "stopped", "diverged", "failed")
+PROGRESS_INTERVAL = 0.3  # seconds between batch-progress writes to the store
+PROGRESS_KEYS = (  # what the store's live progress of a run holds
+    "epoch",
+    "epochs",
+    "batch",
+    "batches",
+    "batch_loss",
+    "progress",
+    "fit_seconds",
+    "samples_per_second",
+    "first_batch_seconds",
+    "first_epoch_seconds",
+    "first_validation",
+    "first_probe_seconds",
+    "epochs_done",
+    "last_epoch_end",
+    "phase",
+)
+
+
+class TrainingJob:
+    """One training run: build, fit, evaluate. ``run()`` trains; ``snapshot()`` and ``stop()`` work
+    from any thread; with a store, progress, epochs, results and the model are written as they come.
+    """
+
+    def __init__(
+        self,
+        dataset: Dataset,
+        spec: ModelSpec,
+        settings: dict[str, Any] | None = None,
+        limits: Limits | None = None,
+        store: RunStore | None = None,
+        workspace: str = "default",
+        strategy: Any = None,
+        queued: dict[str, Any] | None = None,
+        listener: Callable[[TrainingJob], None] | None = None,
+    ) -> None:
+        """``queued`` is the run's record when a worker took it from the store's queue (its id, time
+        and dataset config are kept); ``listener`` is called after every batch and epoch.
+        """
+        self.dataset, self.spec = dataset, spec
+        self.store, self.workspace = store, workspace
+        self.strategy = strategy  # a tf.distribute strategy to build the model under, or None
+        self.model_file: bytes | None = None  # the trained model in the .keras format
+        self.settings = train_settings_for(dataset, settings)
+        self.trace = validate(spec, dataset.signature, limits)
+        self.id = queued["id"] if queued else uuid.uuid4().hex[:10]
+        self.dataset_config = queued["config"]["dataset"] if queued else None
+        self.listener = listener
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._progress_written = 0.0
+        self._state: dict[str, Any] = {
+            "id": self.id,
+            "name": spec.name,
+            "family": spec.family,
+            "dataset": dataset.info.id,
+            "task": dataset.signature.task,
+            "status": "queued",
+            "reason": "",
+            "epoch": 0,
+            "epochs": self.settings["epochs"],
+            "batch": 0,
+            "batches": 0,
+            "history": [],
+            "metrics": {},
+            "params": self.trace.total_params,
+            "train_seconds": 0.0,
+            "created": queued["created"] if queued else time.time(),
+            "started": None,
+            "finished": None,
+        }
+
+    # ---- reading and control, from any thread ---------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            state = copy.deepcopy(self._state)
+        state["eta_seconds"] = eta_seconds(state)
+        return state
+
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._state["status"]
+
+    def stop(self) -> None:
+        """Ask the run to end after the current batch; what it learned so far is kept."""
+        self._stop.set()
+
+    def record(self) -> dict[str, Any]:
+        """The run as plain data: config, status, per-epoch history, test metrics, sizes and times."""
+        state = self.snapshot()
+        state.pop("eta_seconds")
+        state["config"] = {
+            "dataset": self.dataset_config
+            or {
+                "id": self.dataset.info.id,
+                "settings": self.dataset.settings,
+                **({"limit": self.dataset.limit} if self.dataset.limit else {}),
+            },
+            "model": self.spec.to_dict(),
+            "train": self.settings,
+        }
+        return state
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            self._state.update(changes)
+
+    def _publish(self, force: bool = False) -> None:
+        """Tell the listener, and write batch progress to the store a few times a second at most."""
+        if self.listener is not None:
+            self.listener(self)
+        now = time.monotonic()
+        if self.store is None or (not force and now - self._progress_written < PROGRESS_INTERVAL):
+            return
+        self._progress_written = now
+        with self._lock:
+            progress = {key: self._state[key] for key in PROGRESS_KEYS if key in self._state}
+        try:
+            self.store.set_progress(self.id, progress)
+        except sqlite3.Error:
+            log.exception("progress of run %s could not be saved", self.id)
+
+    def _persist(self, epoch: dict[str, Any] | None = None) -> None:
+        """Write the run (or one finished epoch) to the store; a failure is logged in one line and
+        kept as a warning, which the run's final reason reports.
+        """
+        if self.store is None:
+            return
+        try:
+            if epoch is not None:
+                self.store.add_epoch(self.id, epoch)
+            else:
+                self.store.save_run(self.record(), self.workspace)
+        except (sqlite3.Error, OSError) as error:
+            log.warning("run %s could not be saved to %s: %s", self.id, self.store.path, error)
+            self._update(warning=f"part of the run could not be saved to {self.store.path} ({error})")
+
+    # ---- the run itself ----------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        """Train, evaluate and save the run; returns its record. Failures become its status."""
+        if self._stop.is_set():
+            self._finish("stopped", "stopped before it started")
+            return self.record()
+        self._update(status="running", started=time.time(), phase="training")
+        self._persist()
+        model = None
+        try:
+            keras.utils.set_random_seed(self.settings["seed"])
+            with self.strategy.scope() if self.strategy else contextlib.nullcontext():
+                model = build_model(self.spec, self.dataset.signature)
+                compile_model(
+                    model,
+                    self.dataset.signature.task,
+                    self.settings["optimizer"],
+                    self.settings["learning_rate"],
+                    self.settings["clipnorm"],
+                )
+            progress = _Progress(self, len(self.dataset.train))
+            callbacks: list[keras.callbacks.Callback] = [progress]
+            if self.settings["patience"]:
+                callbacks.append(
+                    keras.callbacks.EarlyStopping(
+                        monitor="val_loss", patience=self.settings["patience"], restore_best_weights=True
+                    )
+                )
+            train, validation = self.dataset.train, self.dataset.validation
+            start = time.perf_counter()
+            model.fit(
+                train.x,
+                train.y,
+                validation_data=(validation.x, validation.y),
+                epochs=self.settings["epochs"],
+                batch_size=self.settings["batch_size"],
+                callbacks=callbacks,
+                class_weight=self._class_weight(),
+                verbose=0,
+            )
+            self._update(train_seconds=time.perf_counter() - start, phase="evaluating")
+            self._publish(force=True)
+            if progress.diverged_at:
+                self._finish(
+                    "diverged",
+                    f"the loss became {progress.diverged_at}; "
+                    "try a lower learning rate or a normalization layer",
+                )
+            else:
+                metrics = evaluate(model, self.dataset, self.settings["batch_size"])
+                self._update(metrics={**metrics, **memory_metrics(self.spec, self._state["history"])})
+                self.model_file = model_bytes(model)
+                if self._stop.is_set():
+                    self._finish(
+                        "stopped", "stopped by request; the test metrics are those of the partial run"
+                    )
+                else:
+                    self._finish("completed", "")
+        except Exception as error:  # any failure inside Keras becomes a readable state, and a log line
+            log.exception("training job %s failed", self.id)
+            self._finish("failed", _one_sentence(error))
+        finally:
+            del model
+            keras.backend.clear_session()
+            gc.collect()
+        return self.record()
+
+    def _class_weight(self) -> dict[int, float] | None:
+        """Balanced class weights from the training labels, when the settings ask for them."""
+        weighed = TASKS[self.dataset.signature.task].class_weights
+        balanced = weighed and self.settings["class_weight"] == "balanced"
+        return class_weights(self.dataset.train.y) if balanced else None
+
+    def _finish(self, status: str, reason: str) -> None:
+        """End the run; when the store refuses its results, the run ends as failed, saying why."""
+        reason = reason or self._state.get("warning", "")
+        self._update(status=status, reason=reason, finished=time.time())
+        if self.store is None:
+            return
+        try:
+            if self.model_file is not None:
+                self.store.save_model(self.id, self.model_file)
+            self.store.save_run(self.record(), self.workspace)
+        except (sqlite3.Error, OSError) as error:
+            failure = f"the results could not be saved to {self.store.path} ({error})"
+            log.warning("run %s: %s", self.id, failure)
+            self._update(status="failed", reason=failure)
+            try:
+                self.store.save_run(self.record(), self.workspace)
+            except sqlite3.Error as again:
+                log.warning("run %s could not be marked failed in the store either: %s", self.id, again)
+
+
+class _Progress(keras.callbacks.Callback):
+    """Publishes batch and epoch progress to the job, honours stop, and spots divergence.
+
+    Keras calls its batch hook on a helper thread while the next batch runs (``async_safe``):
+    reading the loss would otherwise wait for every step and slow small models by a fifth.
+    """
+
+    async_safe = True
+
+    def __init__(self, job: TrainingJob, samples: int) -> None:
+        super().__init__()
+        self.job, self.samples = job, samples
+        self.probe = GradientProbe(job.dataset.validation)  # gradients through time, each epoch
+        self.diverged_at = ""
+        self.batch_size = job.settings["batch_size"]
+        self.epoch = 0
+        self.epoch_start = self.train_start = self.validation_start = 0.0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.train_start = time.perf_counter()
+        self.job._update(batches=self.params.get("steps") or 0)
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch_start = time.perf_counter()
+        self.epoch = epoch
+        self.job._update(epoch=epoch + 1, batch=0)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = float((logs or {}).get("loss", 0.0))
+        if not math.isfinite(loss):
+            self.diverged_at = f"{loss} at epoch {self.epoch + 1}, batch {batch + 1}"
+            self.model.stop_training = True
+        if self.job._stop.is_set():
+            self.model.stop_training = True
+        now = time.perf_counter()
+        steps = self.params.get("steps") or 1
+        with self.job._lock:
+            state = self.job._state
+            if batch + 1 <= state["batch"]:
+                return  # hooks on the helper thread may finish out of order: keep the latest
+            state.update(
+                batch=batch + 1,
+                batch_loss=loss,
+                progress=(self.epoch + (batch + 1) / steps) / self.params.get("epochs", 1),
+                fit_seconds=now - self.train_start,
+                samples_per_second=(batch + 1) * self.batch_size / max(now - self.epoch_start, 1e-9),
+            )
+            if self.epoch == 0 and "first_batch_seconds" not in state:  # tracing: timed apart
+                state["first_batch_seconds"] = now - self.train_start
+        self.job._publish()
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        self.validation_start = time.perf_counter()
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        """Times the first epoch's validation: its first batch traces the model, like training's."""
+        if self.epoch > 0:
+            return
+        now = time.perf_counter()
+        with self.job._lock:
+            validation = self.job._state.setdefault("first_validation", {"batches": 0})
+            validation["batches"] = max(validation["batches"], batch + 1)
+            validation.setdefault("first_batch_seconds", now - self.validation_start)
+            validation["seconds"] = max(validation.get("seconds", 0.0), now - self.validation_start)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        now = time.perf_counter()
+        seconds = now - self.epoch_start
+        probed = self.probe.measure(self.model)
+        ended = time.perf_counter() - self.train_start  # the probe included: the next epoch starts then
+        entry = {
+            "epoch": epoch + 1,
+            **{k: float(v) for k, v in (logs or {}).items()},
+            "seconds": seconds,
+            "wall_seconds": now - self.train_start,
+            "samples_per_second": self.samples / seconds if seconds else 0.0,
+            **probed,
+        }
+        with self.job._lock:
+            self.job._state["history"].append(entry)
+            self.job._state.update(epochs_done=epoch + 1, last_epoch_end=ended)
+            if epoch == 0:  # the first probe traces its gradient function: timed apart, like the model's
+                self.job._state.update(
+                    first_epoch_seconds=ended, first_probe_seconds=ended - entry["wall_seconds"]
+                )
+        self.job._persist(epoch=entry)
+        self.job._publish(force=True)
+
+
+def model_bytes(model: keras.Model) -> bytes:
+    """The model in Keras' native ``.keras`` format (a zip of config and weights; no pickles)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+def _one_sentence(error: Exception) -> str:
+    first_line = (str(error).strip().splitlines() or [""])[0][:200]
+    return f"training stopped with {error.__class__.__name__}: {first_line}".rstrip(": ")
