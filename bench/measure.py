@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.runs.record import FINISHED
 from core.runs.store import RunStore
 from tests.browser import CHROMIUM_ARGS, IDLE, ensure_chromium, settle
 
@@ -24,7 +25,6 @@ LOAD_LIMIT = 0.6  # a round starts once the 1-minute load is below this ...
 MAX_WAIT = 60.0  # ... or after this many seconds of waiting, noted in the round's line
 VIEWPORT = {"width": 1400, "height": 1100}
 WAIT_MS = 600_000  # Playwright's longest wait for a page or a run
-FINISHED = ("completed", "stopped", "diverged", "failed", "interrupted")
 
 Measurement = dict[str, float]  # what one side measured in one round: case -> value
 

@@ -22,10 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.measure import FINISHED, resident_mb, wait_until_idle
+from bench.measure import resident_mb, wait_until_idle
 from core.datasets import load_dataset
 from core.model.presets import presets_for
 from core.runs.queue import enqueue, queued_record
+from core.runs.record import FINISHED
 from core.runs.store import RunStore
 from tests.browser import ROOT
 

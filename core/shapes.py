@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod
+from typing import Any
 
 TOKENS = ("time",)
 FEATURES = ("features",)
@@ -55,3 +56,19 @@ class Signature:
     @property
     def tokens(self) -> bool:
         return self.input.axes == TOKENS
+
+    def to_dict(self) -> dict[str, Any]:
+        """The signature as plain JSON-able data (kept in a run record and a calibration request)."""
+        return {
+            "axes": list(self.input.axes),
+            "dims": list(self.input.dims),
+            "task": self.task,
+            "outputs": self.outputs,
+            "vocab_size": self.vocab_size,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Signature:
+        return cls(
+            Shape(tuple(data["axes"]), tuple(data["dims"])), data["task"], data["outputs"], data["vocab_size"]
+        )

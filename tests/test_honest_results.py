@@ -11,7 +11,8 @@ from conftest import finished_run, shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP, wait_for_runs
 
-from core.compare.table import beats_baseline, comparable_groups, comparison_table, group_label, verdict
+from core.compare.table import beats_baseline, comparable_groups, comparison_table, verdict
+from core.runs.record import group_label
 from core.runs.store import RunStore
 from core.training.evaluation import _class_baselines, _unigram_perplexity
 

@@ -12,18 +12,13 @@ from conftest import cli_with_store, small
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
-from core.compare.memory import (
-    gradient_frame,
-    input_gradient,
-    memory_frame,
-    memory_horizon,
-    memory_metrics,
-)
+from core.compare.memory import gradient_frame, memory_frame, memory_horizon, memory_metrics
 from core.datasets import load_dataset
 from core.errors import UserError
 from core.model.presets import presets_for
 from core.model.receptive_field import receptive_field
 from core.model.spec import ModelSpec
+from core.runs.record import input_gradient
 from core.runs.schema import MAX_STEPS, check_history, check_metrics
 from core.training.builder import build_model, compile_model
 from core.training.gradient_probe import GradientProbe

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.compare.table import ITEMS, comparable_key, group_label, modality_of, run_label, task_of
 from core.datasets import Dataset
 from core.datasets.described import load_described
 from core.errors import UserError
+from core.runs.record import ITEMS, comparable_key, group_label, modality_of, run_label, task_of
 from core.runs.store import RunStore
 from core.tasks.registry import TASKS
 

@@ -17,28 +17,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.compare.table import modality_of, run_label
 from core.model.receptive_field import receptive_field
 from core.model.spec import ModelSpec
+from core.runs.record import input_gradient, modality_of, profiles, run_label
 
-PROFILE_KEY = "input_gradient"  # the history entry's per-step gradient norms
 PROBE_SAMPLES = 32  # the probe batch: the first validation samples, the same every epoch
 HORIZON_SHARE = 0.01  # the memory horizon reaches back to the farthest step with this share of the peak
 HEATMAP_COLUMNS = 200  # longer sequences are drawn in bins of neighbouring steps
 STEP_WORDS = {"images": "row", "text": "token"}  # what one step is; series and the rest: a time step
-
-
-def profiles(record: dict[str, Any]) -> list[tuple[int, list[float]]]:
-    """Each epoch that has a gradient profile, with it: (epoch number, norm per step)."""
-    history = record.get("history") or []
-    return [(entry["epoch"], entry[PROFILE_KEY]) for entry in history if PROFILE_KEY in entry]
-
-
-def input_gradient(record: dict[str, Any]) -> list[list[float]]:
-    """The run's ``probes.input_gradient``: one list of per-step norms per epoch, oldest first (an
-    epoch whose gradient was not finite, and every epoch of a run trained before the probe, has none).
-    """
-    return [profile for _, profile in profiles(record)]
 
 
 def memory_horizon(profile: Sequence[float]) -> int:

@@ -18,8 +18,8 @@ from core.compare.disagreement import (
 )
 from core.compare.seed_groups import SeedGroup, configuration_key, seed_groups
 from core.compare.significance import Significance, compare_groups, compare_runs
-from core.compare.table import task_of
 from core.errors import UserError
+from core.runs.record import task_of
 from core.runs.store import RunStore
 from core.tasks.registry import TASKS
 

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import budget
-from core.compare.table import comparable_key, task_of
 from core.errors import UserError
 from core.inputs import shown
+from core.runs.queue import checked_seeds
+from core.runs.record import comparable_key, task_of
 from core.tasks.registry import TASKS
 
 CONFIDENCE = 0.95
@@ -72,14 +72,6 @@ def seeds_from_text(text: str) -> list[int]:
     if not all(part.isascii() and part.isdigit() and len(part) <= 10 for part in parts):
         raise UserError(f"Seeds must be whole numbers separated by commas, such as 1,2,3, not {shown(text)}.")
     return checked_seeds([int(part) for part in parts])
-
-
-def checked_seeds(seeds: list[int]) -> list[int]:
-    """Distinct seeds from 0 to 2**31 - 1, at most ``budget.SEEDS`` of them, or one sentence."""
-    budget.check(len(seeds), budget.SEEDS, "runs, one per seed", "Give fewer seeds.")
-    if not seeds or len(set(seeds)) != len(seeds) or not all(0 <= seed < 2**31 for seed in seeds):
-        raise UserError(f"Seeds must be distinct whole numbers from 0 to {2**31 - 1}, not {shown(seeds)}.")
-    return seeds
 
 
 @dataclass(frozen=True)

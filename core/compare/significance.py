@@ -19,8 +19,8 @@ import numpy as np
 
 from core.compare.disagreement import ClassDisagreement, check_same_data, disagreement, items_of, names_of
 from core.compare.seed_groups import metric_values
-from core.compare.table import task_of
 from core.errors import UserError
+from core.runs.record import task_of
 from core.tasks.registry import TASKS
 
 ALPHA = 0.05

@@ -4,35 +4,13 @@ only among models that beat it, and a sentence when a model learned nothing.
 
 from __future__ import annotations
 
-import contextlib
-import json
 from typing import Any
 
 import pandas as pd
 
-from core.datasets import DATASETS
-from core.errors import SpecError
+from core.runs.record import comparable_key, items_word, run_label, task_of
 from core.tasks.registry import TASKS
 
-RECORD_FIELDS = (  # what a run record holds, as stored, exported and imported
-    "id",
-    "name",
-    "family",
-    "dataset",
-    "task",
-    "status",
-    "reason",
-    "params",
-    "train_seconds",
-    "created",
-    "started",
-    "finished",
-    "config",
-    "history",
-    "metrics",
-    "estimate",  # the cost estimated before training (core.runs.estimates), with the peak memory measured
-)
-ITEMS = {"images": "images", "text": "texts", "series": "windows", "sequences": "sequences"}
 COMMON_COLUMNS = [
     ("params", "Parameters", False),
     ("train_seconds", "Training s", False),
@@ -40,14 +18,6 @@ COMMON_COLUMNS = [
     ("samples_per_second", "Samples / s", True),
     ("latency_ms", "Latency ms / sample", False),
 ]
-
-
-def task_of(record: dict[str, Any]) -> str:
-    return record.get("task", "classification")
-
-
-def run_label(record: dict[str, Any]) -> str:
-    return f"{record['name']} · {record['id'][:6]}"
 
 
 def beats_baseline(record: dict[str, Any]) -> bool | None:
@@ -60,7 +30,7 @@ def verdict(record: dict[str, Any]) -> str | None:
     if beats_baseline(record) is not False:
         return None
     metrics, task = record["metrics"], TASKS[task_of(record)]
-    items = ITEMS.get(modality_of(record), "samples")
+    items = items_word(record)
     share = metrics.get("top_prediction_share", 0.0)
     if share >= 0.9:
         found = f"predicts '{metrics['top_prediction']}' for {share:.0%} of the test {items}"
@@ -75,33 +45,6 @@ def baseline_sentence(record: dict[str, Any]) -> str | None:
     if not all(key in metrics for key, _ in task.baselines):
         return None
     return task.without_model.format(**metrics)
-
-
-def modality_of(record: dict[str, Any]) -> str:
-    description = record["config"]["dataset"]
-    info = DATASETS.get(description["id"])
-    return info.modality if info else description.get("upload", {}).get("kind", "")
-
-
-def comparable_key(record: dict[str, Any]) -> str:
-    """Runs with the same key used the same data, split and preprocessing: only they are compared."""
-    description = dict(record["config"]["dataset"])
-    info = DATASETS.get(description["id"])
-    if info is not None:
-        with contextlib.suppress(SpecError):  # odd settings: compared only with the very same ones
-            description["settings"] = info.check_settings(description.get("settings"))
-    return json.dumps(description, sort_keys=True)
-
-
-def group_label(record: dict[str, Any]) -> str:
-    """The data a group of comparable runs used, in words: dataset, changed settings, slice."""
-    description = record["config"]["dataset"]
-    info = DATASETS.get(description["id"])
-    name = info.name if info else description.get("upload", {}).get("name", description["id"])
-    defaults = {param.name: param.default for param in info.settings} if info else {}
-    changed = [f"{k}={v}" for k, v in sorted(description.get("settings", {}).items()) if defaults.get(k) != v]
-    limit = [f"first {description['limit']:,} training samples"] if description.get("limit") else []
-    return " · ".join([name, *changed, *limit])
 
 
 def comparable_groups(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -112,7 +112,7 @@ def plan(
             request = {
                 "kind": KIND,
                 "model": {"name": spec.name, "layers": spec.to_dict()["layers"]},
-                "signature": estimates.signature_dict(at),
+                "signature": at.to_dict(),
                 "batch_size": BATCH,
             }
             points.append(Point(name, spec.family, length, _key(request), request))

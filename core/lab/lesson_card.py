@@ -15,15 +15,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.compare.memory import input_gradient, step_word, steps_text
+from core.compare.memory import step_word, steps_text
 from core.compare.seed_groups import SeedGroup, metric_values, seed_groups
 from core.compare.significance import compare, probability
-from core.compare.table import comparable_groups, group_label, modality_of, summary, task_of
+from core.compare.table import comparable_groups, summary
 from core.datasets import DATASETS
 from core.errors import UserError
 from core.lab.length_cost import growth
 from core.model.layers import KINDS
 from core.model.receptive_field import receptive_field
+from core.runs.record import group_label, input_gradient, modality_of, task_of
 from core.tasks.registry import TASKS
 
 BUCKETS = 4  # accuracy by text length: quartiles of the test texts' token counts

@@ -14,6 +14,8 @@ from core.params import check_values
 MAX_NAME = 60
 MAX_LAYERS_IN_SPEC = 100
 
+FAMILY_NAMES = {"cnn": "CNN", "rnn": "RNN", "hybrid": "CNN+RNN hybrid", "mlp": "MLP"}  # by ModelSpec.family
+
 
 @dataclass
 class ModelSpec:
@@ -24,7 +26,7 @@ class ModelSpec:
 
     @property
     def family(self) -> str:
-        """``cnn``, ``rnn`` or ``hybrid``, read from the layers it holds."""
+        """A key of ``FAMILY_NAMES``, read from the layers it holds."""
         families = {KINDS[layer["kind"]].family for layer in self.layers} - {None}
         if families == {"cnn"}:
             return "cnn"

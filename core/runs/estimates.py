@@ -39,7 +39,7 @@ from core.errors import SpecError
 from core.model.layers import KINDS
 from core.model.spec import ModelSpec
 from core.model.trace import validate
-from core.shapes import Shape, Signature
+from core.shapes import Signature
 from core.tasks.registry import TASKS
 
 CALIBRATION_BATCHES = 10  # training steps in each epoch of a calibration
@@ -58,21 +58,6 @@ MB = 2**20
 # ---- what a calibration measures, and its cache key ---------------------------------------------
 
 
-def signature_dict(signature: Signature) -> dict[str, Any]:
-    return {
-        "axes": list(signature.input.axes),
-        "dims": list(signature.input.dims),
-        "task": signature.task,
-        "outputs": signature.outputs,
-        "vocab_size": signature.vocab_size,
-    }
-
-
-def signature_from(data: dict[str, Any]) -> Signature:
-    shape = Shape(tuple(data["axes"]), tuple(data["dims"]))
-    return Signature(shape, data["task"], data["outputs"], data["vocab_size"])
-
-
 def calibration_request(spec: ModelSpec, signature: Signature, settings: dict[str, Any]) -> dict[str, Any]:
     """What a worker needs to calibrate this model on data of this shape with these training settings;
     checked as a worker will build it (SpecError names every problem).
@@ -80,7 +65,7 @@ def calibration_request(spec: ModelSpec, signature: Signature, settings: dict[st
     validate(spec, signature)
     return {
         "model": {"name": spec.name, "layers": spec.to_dict()["layers"]},
-        "signature": signature_dict(signature),
+        "signature": signature.to_dict(),
         "batch_size": settings["batch_size"],
         "optimizer": settings["optimizer"],
         "learning_rate": settings["learning_rate"],

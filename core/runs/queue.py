@@ -7,10 +7,13 @@ import uuid
 from copy import deepcopy
 from typing import Any
 
-from core.compare.seed_groups import checked_seeds
+from core import budget
 from core.datasets import DatasetInfo
+from core.errors import UserError
+from core.inputs import shown
 from core.model.spec import ModelSpec
 from core.model.trace import Limits, validate
+from core.runs.record import RunRecord, RunStatus
 from core.runs.store import RunStore
 from core.shapes import Signature
 from core.tasks.settings import check_train_settings
@@ -29,27 +32,30 @@ def queued_record(
     ``description`` is how a worker finds the data again: ``{"id", "settings", "limit"?, "upload"?}``.
     """
     trace = validate(spec, signature, limits)
-    return {
-        "id": uuid.uuid4().hex[:10],
-        "name": spec.name,
-        "family": spec.family,
-        "dataset": info.id,
-        "task": signature.task,
-        "status": "queued",
-        "reason": "",
-        "params": trace.total_params,
-        "train_seconds": 0.0,
-        "created": time.time(),
-        "started": None,
-        "finished": None,
-        "config": {
+    return RunRecord(
+        id=uuid.uuid4().hex[:10],
+        name=spec.name,
+        family=spec.family,
+        dataset=info.id,
+        task=signature.task,
+        status=RunStatus.QUEUED,
+        params=trace.total_params,
+        created=time.time(),
+        config={
             "dataset": description,
             "model": spec.to_dict(),
             "train": check_train_settings(settings, signature.task),
         },
-        "history": [],
-        "metrics": {},
-    }
+        signature=signature.to_dict(),
+    ).to_dict()
+
+
+def checked_seeds(seeds: list[int]) -> list[int]:
+    """Distinct seeds from 0 to 2**31 - 1, at most ``budget.SEEDS`` of them, or one sentence."""
+    budget.check(len(seeds), budget.SEEDS, "runs, one per seed", "Give fewer seeds.")
+    if not seeds or len(set(seeds)) != len(seeds) or not all(0 <= seed < 2**31 for seed in seeds):
+        raise UserError(f"Seeds must be distinct whole numbers from 0 to {2**31 - 1}, not {shown(seeds)}.")
+    return seeds
 
 
 def one_per_seed(record: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]]:

@@ -20,13 +20,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.compare.table import RECORD_FIELDS
 from core.errors import UserError
+from core.runs.record import FIELDS, UNFINISHED, RunRecord
 
 APPLICATION_ID = 0x434E5252  # "CNRR": marks a file as this app's run store
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "runs" / "runs.db"
-UNFINISHED = ("queued", "running")
 HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a worker on another machine is dead
 CALIBRATION_WORKER_DIED = "the worker measuring it stopped unexpectedly"
 WORKER_DIED = (
@@ -92,8 +91,12 @@ CREATE TABLE calibrations (
 );
 CREATE INDEX calibrations_by_status ON calibrations (status, requested);
 """,
+    4: """
+ALTER TABLE runs ADD COLUMN signature TEXT;
+""",
 }
-RUN_COLUMNS = ("workspace", "owner", *(field for field in RECORD_FIELDS if field != "history"))
+RUN_COLUMNS = ("workspace", "owner", *(field for field in FIELDS if field != "history"))
+JSON_COLUMNS = ("config", "metrics", "estimate", "signature")  # kept as JSON text
 LIVE_COLUMNS = ("progress", "heartbeat", "stop_requested")
 KEPT_ON_UPDATE = ("estimate",)  # set beside a run by its worker: saving a record without it keeps it
 COST_HISTORY_RUNS = 200  # the newest completed runs with an estimate that core.runs.estimates fits on
@@ -233,7 +236,7 @@ class RunStore:
         for run_id in run_ids:
             self._execute(
                 "DELETE FROM runs WHERE id = ? AND workspace = ? AND status NOT IN (?, ?)",
-                (run_id, workspace, *UNFINISHED),
+                (run_id, workspace, *sorted(UNFINISHED)),
             )
 
     # ---- the queue ---------------------------------------------------------------------------
@@ -544,13 +547,16 @@ class RunStore:
             histories.setdefault(run_id, []).append(json.loads(data))
         records = []
         for row in rows:
-            record = dict(zip(columns, row, strict=True))
-            record["config"] = json.loads(record["config"])
-            record["metrics"] = json.loads(record["metrics"])
-            record["estimate"] = json.loads(record["estimate"] or "null")
-            record["history"] = histories.get(record["id"], [])
+            found = dict(zip(columns, row, strict=True))
+            decoded = {key: json.loads(found[key] or "null") for key in JSON_COLUMNS}
+            record = RunRecord.from_row(
+                {**found, **decoded, "history": histories.get(found["id"], [])}
+            ).to_dict()
+            record.update(workspace=found["workspace"], owner=found["owner"])  # where it is kept, who has it
             if live:
-                record["progress"] = json.loads(record["progress"])
+                record.update(
+                    {key: found[key] for key in LIVE_COLUMNS}, progress=json.loads(found["progress"])
+                )
             records.append(record)
         return records
 
@@ -569,6 +575,7 @@ def _insert_run(
         "config": json.dumps(record["config"]),
         "metrics": json.dumps(record.get("metrics") or {}),
         "estimate": None if record.get("estimate") is None else json.dumps(record["estimate"]),
+        "signature": None if record.get("signature") is None else json.dumps(record["signature"]),
         "reason": record.get("reason") or "",
         "params": record.get("params") or 0,
         "train_seconds": record.get("train_seconds") or 0.0,

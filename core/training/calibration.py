@@ -25,7 +25,6 @@ from core.runs.estimates import (
     CALIBRATION_EPOCHS,
     CALIBRATION_VALIDATION_BATCHES,
     MB,
-    signature_from,
 )
 from core.shapes import Signature
 from core.tasks.registry import TASKS
@@ -112,7 +111,7 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
     """
     _warm_up()
     spec = ModelSpec.from_dict(request["model"])
-    signature = signature_from(request["signature"])
+    signature = Signature.from_dict(request["signature"])
     batch = request["batch_size"]
     rng = np.random.default_rng(0)
     train = random_data(signature, CALIBRATION_BATCHES * batch, rng)

@@ -12,8 +12,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core.compare.memory import PROBE_SAMPLES, PROFILE_KEY
+from core.compare.memory import PROBE_SAMPLES
 from core.datasets import Split
+from core.runs.record import PROFILE_KEY
 
 SIGNIFICANT_DIGITS = 3  # a profile's norms as kept: enough for a log-scale colour and the 1% rule
 

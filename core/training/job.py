@@ -11,7 +11,6 @@ import sqlite3
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,8 @@ from core.compare.memory import memory_metrics
 from core.datasets import Dataset
 from core.model.spec import ModelSpec
 from core.model.trace import Limits, validate
-from core.runs.queue import eta_seconds
+from core.runs.queue import eta_seconds, queued_record
+from core.runs.record import RunRecord
 from core.runs.store import RunStore
 from core.tasks.registry import TASKS
 from core.tasks.settings import class_weights, train_settings_for
@@ -32,7 +32,6 @@ from core.training.gradient_probe import GradientProbe
 
 log = logging.getLogger(__name__)
 
-FINISHED = ("completed", "stopped", "diverged", "failed")
 PROGRESS_INTERVAL = 0.3  # seconds between batch-progress writes to the store
 PROGRESS_KEYS = (  # what the store's live progress of a run holds
     "epoch",
@@ -79,32 +78,23 @@ class TrainingJob:
         self.model_file: bytes | None = None  # the trained model in the .keras format
         self.settings = train_settings_for(dataset, settings)
         self.trace = validate(spec, dataset.signature, limits)
-        self.id = queued["id"] if queued else uuid.uuid4().hex[:10]
-        self.dataset_config = queued["config"]["dataset"] if queued else None
+        if queued is None:  # trained outside the queue (tests, benchmarks): the queue still makes the record
+            queued = queued_record(
+                _description(dataset), dataset.info, dataset.signature, spec, settings, limits
+            )
+        self.id = queued["id"]
         self.listener = listener
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._progress_written = 0.0
         self._state: dict[str, Any] = {
-            "id": self.id,
-            "name": spec.name,
-            "family": spec.family,
-            "dataset": dataset.info.id,
-            "task": dataset.signature.task,
-            "status": "queued",
-            "reason": "",
+            **copy.deepcopy(queued),
             "epoch": 0,
             "epochs": self.settings["epochs"],
             "batch": 0,
             "batches": 0,
-            "history": [],
-            "metrics": {},
-            "params": self.trace.total_params,
-            "train_seconds": 0.0,
-            "created": queued["created"] if queued else time.time(),
-            "started": None,
-            "finished": None,
         }
+        self._state["config"]["train"] = self.settings  # as resolved for this data's size
 
     # ---- reading and control, from any thread ---------------------------------------------
 
@@ -124,20 +114,8 @@ class TrainingJob:
         self._stop.set()
 
     def record(self) -> dict[str, Any]:
-        """The run as plain data: config, status, per-epoch history, test metrics, sizes and times."""
-        state = self.snapshot()
-        state.pop("eta_seconds")
-        state["config"] = {
-            "dataset": self.dataset_config
-            or {
-                "id": self.dataset.info.id,
-                "settings": self.dataset.settings,
-                **({"limit": self.dataset.limit} if self.dataset.limit else {}),
-            },
-            "model": self.spec.to_dict(),
-            "train": self.settings,
-        }
-        return state
+        """The run's record as it stands: config, status, per-epoch history, test metrics, sizes and times."""
+        return RunRecord.from_row(self.snapshot()).to_dict()
 
     def _update(self, **changes: Any) -> None:
         with self._lock:
@@ -367,3 +345,9 @@ def model_bytes(model: keras.Model) -> bytes:
 def _one_sentence(error: Exception) -> str:
     first_line = (str(error).strip().splitlines() or [""])[0][:200]
     return f"training stopped with {error.__class__.__name__}: {first_line}".rstrip(": ")
+
+
+def _description(dataset: Dataset) -> dict[str, Any]:
+    """How a worker finds this dataset again: its id, settings and sample limit."""
+    limit = {"limit": dataset.limit} if dataset.limit else {}
+    return {"id": dataset.info.id, "settings": dataset.settings, **limit}

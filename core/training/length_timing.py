@@ -18,7 +18,7 @@ import numpy as np
 
 from core.lab.length_cost import MAX_STEPS, MIN_SECONDS, MIN_STEPS, WARM_STEPS
 from core.model.spec import ModelSpec
-from core.runs.estimates import signature_from
+from core.shapes import Signature
 from core.training.builder import build_model, compile_model
 from core.training.calibration import random_data
 
@@ -48,7 +48,7 @@ def measure(request: dict[str, Any]) -> dict[str, Any]:
     random input (after a warm-up each): seconds per sample of each, and the device they ran on.
     """
     spec = ModelSpec.from_dict(request["model"])
-    signature = signature_from(request["signature"])
+    signature = Signature.from_dict(request["signature"])
     batch = request["batch_size"]
     x, y = random_data(signature, batch, np.random.default_rng(0))
     keras.utils.set_random_seed(0)
