@@ -24,10 +24,11 @@ from core.model.param_match import SMALLEST, match_params
 from core.model.presets import presets_for
 from core.model.spec import ModelSpec
 from core.model.trace import MOST_PARAMS, Limits, validate
+from core.runs.record import ENDED_WITH_RESULTS, RunRecord, RunStatus, WorkStatus
 from core.runs.store import RunStore
 from core.runs.sweep import named_preset
 from core.tasks.registry import TASKS
-from core.tasks.settings import check_train_settings
+from core.tasks.settings import TRAIN_SETTINGS, check_train_settings
 from core.training import ray_sweep
 
 CLI_WORKSPACE = "cli"
@@ -113,15 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         help="a preset name, a JSON spec file, or a JSON spec string",
     )
     _add_settings_option(train)
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--learning-rate", type=float)
-    train.add_argument("--optimizer")
-    train.add_argument("--patience", type=int)
-    train.add_argument(
-        "--class-weight", choices=("none", "balanced"), help="balanced: every class weighs the same"
-    )
-    train.add_argument("--seed", type=int)
+    _add_training_flags(train)
     train.add_argument(
         "--seeds",
         metavar="S1,S2,...",
@@ -302,7 +295,7 @@ def _sweep(args: argparse.Namespace) -> int:
     finished = store.runs(ids=ids)
     for record in finished:
         _report(record)
-    done = sum(record["status"] in ("completed", "stopped") for record in finished)
+    done = sum(record["status"] in (RunStatus.COMPLETED, RunStatus.STOPPED) for record in finished)
     print(
         f"{done} of {len(ids)} runs completed into {store.path} "
         f"(workspace {workspace}); open them with ?workspace={workspace}"
@@ -324,7 +317,7 @@ def _lab_reproduce(args: argparse.Namespace) -> int:
     store = RunStore()
     ids = _train_here(store, records, args.workspace, labels)
     print("\n".join(paper.report(plan, store.runs(args.workspace)).lines()))
-    completed = sum(record["status"] == "completed" for record in store.runs(ids=ids))
+    completed = sum(record["status"] == RunStatus.COMPLETED for record in store.runs(ids=ids))
     where = f"{store.path}; open them with ?workspace={args.workspace}"
     print(f"{completed} of {len(ids)} runs completed into {where}")
     return 0 if completed == len(ids) else 1
@@ -351,7 +344,7 @@ def _lab_cost(args: argparse.Namespace) -> int:
     measured = measure_here(RunStore(), points, show)
     print(file=sys.stderr)
     print("\n".join(measured.lines()))
-    return 0 if (measured.frame["status"] == "done").all() else 1
+    return 0 if (measured.frame["status"] == WorkStatus.DONE).all() else 1
 
 
 def _check_sweep_options(args: argparse.Namespace) -> None:
@@ -393,7 +386,11 @@ def _train_here(
     from core.training.worker import Worker
 
     ids = enqueue(store, records, workspace)
-    progress = _Progress(lambda job: f"run {ids.index(job.id) + 1}/{len(ids)}: {labels[job.id]}")
+
+    def heading(job: Any) -> str | None:
+        return f"run {ids.index(job.id) + 1}/{len(ids)}: {labels[job.id]}" if job.id in labels else None
+
+    progress = _Progress(heading)
     worker = Worker(store, strategy=strategy, listener=progress.draw)
     with _stop_on_interrupt(
         lambda: progress.job and progress.job.stop(), lambda: store.cancel_queued(ids, workspace)
@@ -439,8 +436,8 @@ class _Progress:
             if self.job is not None:
                 self.end()
             self.job = job
-            if self.heading:
-                print(self.heading(job), file=sys.stderr)
+            if self.heading and (line := self.heading(job)):
+                print(line, file=sys.stderr)
         now = time.monotonic()
         if now - self.drawn >= 0.25:
             self.drawn = now
@@ -491,8 +488,13 @@ def _find_run(records: list[dict[str, Any]], given: str, store: RunStore) -> dic
 
 
 def _runs(args: argparse.Namespace) -> int:
+    """The store's runs: a line each, or with --json each whole record (versioned) and its workspace."""
+    records = RunStore().runs(args.workspace)
+    if args.json:
+        print(json.dumps([{**RunRecord.from_row(r).to_dict(), "workspace": r["workspace"]} for r in records]))
+        return 0
     rows = []
-    for record in RunStore().runs(args.workspace):
+    for record in records:
         metric = TASKS[record["task"]].main
         rows.append(
             {
@@ -506,9 +508,6 @@ def _runs(args: argparse.Namespace) -> int:
                 "value": record["metrics"].get(metric),
             }
         )
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
     for row in rows:
         value = "–" if row["value"] is None else f"{row['value']:.4f}"
         print(
@@ -597,20 +596,35 @@ def _check_out(path: Path | None) -> None:
         raise UserError(f"--out {name} cannot be written (permission denied).")
 
 
+def _add_training_flags(parser: argparse.ArgumentParser) -> None:
+    """One option per training setting of ``TRAIN_SETTINGS``, with its help, bounds or choices: the
+    registry is the one list, so the command line cannot drift from the pages. Values are checked by
+    the registry's own check, in its words, once all options are read.
+    """
+    for param in TRAIN_SETTINGS:
+        number = int if param.kind == "int" else float
+        if param.kind == "choice":
+            metavar, allowed = "{" + ",".join(param.choices) + "}", ""
+        else:
+            metavar, allowed = (
+                ("N" if param.kind == "int" else "X"),
+                f"{number(param.min)} to {number(param.max)}; ",
+            )
+        parser.add_argument(
+            "--" + param.name.replace("_", "-"),
+            dest=param.name,
+            type=number if param.kind in ("int", "float") else str,
+            metavar=metavar,
+            help=f"{param.help} ({allowed}default {param.default}, or the task's own)".replace("%", "%%"),
+        )
+
+
 def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The training settings given as options, checked now in training's own words (the defaults of
     the dataset's task are filled in later).
     """
-    options = {
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "learning_rate": args.learning_rate,
-        "optimizer": args.optimizer,
-        "patience": args.patience,
-        "class_weight": args.class_weight,
-        "seed": args.seed,
-    }
-    settings = {name: value for name, value in options.items() if value is not None}
+    given = {param.name: getattr(args, param.name) for param in TRAIN_SETTINGS}
+    settings = {name: value for name, value in given.items() if value is not None}
     check_train_settings(settings)
     return settings
 
@@ -629,35 +643,28 @@ def _train(args: argparse.Namespace) -> int:
         matched = match_params(spec, dataset.signature, args.match_params, limits)
         print(matched)
         spec = matched.spec
-    from core.training.job import TrainingJob  # TensorFlow loads only for training, once all is checked
+    from core.runs.queue import one_per_seed, queued_record
 
-    if args.limit:
-        dataset = dataset.head(args.limit)
-    records = []
-    for seed in seeds or [settings.get("seed")]:
-        if seeds:
-            print(f"seed {seed} ({len(records) + 1} of {len(seeds)})", file=sys.stderr)
-        progress = _Progress()
-        job = TrainingJob(
-            dataset,
-            spec,
-            {**settings, **({"seed": seed} if seed is not None else {})},
-            limits=limits,
-            store=RunStore(),
-            workspace=args.workspace,
-            listener=progress.draw,
-        )
-        with _stop_on_interrupt(job.stop):
-            records.append(job.run())
-        progress.end()
-        _report(records[-1])
-        if records[-1]["status"] == "stopped":  # Ctrl-C: the seeds after it are not trained
-            break
+    description = {
+        "id": args.dataset,
+        "settings": dataset.settings,
+        **({"limit": args.limit} if args.limit else {}),
+    }
+    record = queued_record(description, dataset.info, dataset.signature, spec, settings, limits)
+    records = one_per_seed(record, seeds) if seeds else [record]
+    labels = {
+        queued["id"]: f"seed {queued['config']['train']['seed']} ({number} of {len(records)})"
+        for number, queued in enumerate(records, start=1)
+    }
+    store = RunStore()
+    trained = store.runs(ids=_train_here(store, records, args.workspace, labels if seeds else {}))
+    for finished in trained:
+        _report(finished)
     if seeds:
-        _report_group(records)
+        _report_group(trained)
     if args.out:
-        _write_record(records if seeds else records[0], args.out)
-    return 0 if all(record["status"] in ("completed", "stopped") for record in records) else 1
+        _write_record(trained if seeds else trained[0], args.out)
+    return 0 if all(record["status"] in ENDED_WITH_RESULTS for record in trained) else 1
 
 
 def _seeds(args: argparse.Namespace) -> list[int] | None:
@@ -671,7 +678,7 @@ def _seeds(args: argparse.Namespace) -> list[int] | None:
 
 def _report_group(records: list[dict[str, Any]]) -> None:
     """The completed runs' test metrics as mean ± sd with their 95% interval."""
-    completed = [record for record in records if record["status"] == "completed"]
+    completed = [record for record in records if record["status"] == RunStatus.COMPLETED]
     print(f"{records[0]['name']} over {len(completed)} completed of {len(records)} seeds:")
     for row in group_metrics(seed_groups(completed)).itertuples():
         print(f"  {row.title:<14} {row.text}")
@@ -681,10 +688,12 @@ def _write_record(record: dict[str, Any] | list[dict[str, Any]], path: Path) -> 
     """Write the run record (with --seeds, the list of them) to --out; if that fails after all, say
     where the runs are kept.
     """
+    runs = record if isinstance(record, list) else [record]
+    written = [RunRecord.from_row(run).to_dict() for run in runs]
     try:
-        path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+        path.write_text(json.dumps(written if isinstance(record, list) else written[0], indent=2), "utf-8")
     except OSError as error:
-        ids = ", ".join(run["id"] for run in (record if isinstance(record, list) else [record]))
+        ids = ", ".join(run["id"] for run in runs)
         raise UserError(
             f"The run record cannot be written to {shown(str(path))} ({error.strerror}); "
             f"the run is kept in the run store as {ids}."
@@ -693,7 +702,7 @@ def _write_record(record: dict[str, Any] | list[dict[str, Any]], path: Path) -> 
 
 
 def _draw(state: dict[str, Any]) -> None:
-    if state["status"] == "queued":
+    if state["status"] == RunStatus.QUEUED:
         return
     eta = state["eta_seconds"]
     eta_text = f" ETA {eta:.0f}s" if eta is not None else ""

@@ -1,21 +1,12 @@
-"""Shared fixtures: blocked sockets, small datasets, constructed runs, and helpers to run the command line."""
+"""Shared fixtures: a throw-away run store for the session, and blocked sockets. Shared helpers are in
+``helpers.py``."""
 
 from __future__ import annotations
 
 import os
-import re
 import socket
-import subprocess
-import sys
-from pathlib import Path
-from typing import Any
 
 import pytest
-
-from core.datasets import Dataset, load_dataset
-
-ROOT = Path(__file__).resolve().parents[1]
-MODALITY_DATASETS = ("digits_8x8", "rotten_tomatoes", "shakespeare", "sunspots")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -35,106 +26,3 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
-
-
-_CACHE: dict[str, Dataset] = {}
-
-
-def small(dataset_id: str, count: int = 96) -> Dataset:
-    """A built-in dataset cut to a few samples, loaded once per test session."""
-    if dataset_id not in _CACHE:
-        _CACHE[dataset_id] = load_dataset(dataset_id)
-    return _CACHE[dataset_id].head(count)
-
-
-def finished_run(
-    run_id: str,
-    name: str,
-    dataset: str,
-    task: str,
-    metrics: dict[str, Any],
-    *,
-    family: str = "cnn",
-    model: dict[str, Any] | None = None,
-    train: dict[str, Any] | None = None,
-    settings: dict[str, Any] | None = None,
-    history: list[dict[str, Any]] | None = None,
-    params: int = 100,
-    train_seconds: float = 1.0,
-) -> dict[str, Any]:
-    """A completed run record as the store keeps it, made of the few fields a test is about."""
-    return {
-        "id": run_id,
-        "name": name,
-        "family": family,
-        "dataset": dataset,
-        "task": task,
-        "status": "completed",
-        "reason": "",
-        "params": params,
-        "train_seconds": train_seconds,
-        "created": 1.0,
-        "config": {
-            "dataset": {"id": dataset, "settings": settings or {}},
-            "model": model if model is not None else {},
-            "train": train or {},
-        },
-        "history": history
-        if history is not None
-        else [{"epoch": 1, "seconds": 1.0, "wall_seconds": 1.0, "samples_per_second": 10.0}],
-        "metrics": metrics,
-    }
-
-
-def assert_web_process_stays_light(script: str, timeout: int = 120) -> None:
-    """Run an AppTest ``script`` in a fresh Python process (``at`` is the app after its first run) and
-    assert that it passes and never imports TensorFlow or Keras.
-    """
-    code = (
-        "import sys\n"
-        "from streamlit.testing.v1 import AppTest\n"
-        f"at = AppTest.from_file({str(ROOT / 'dashboard.py')!r}, default_timeout=60).run()\n"
-        f"{script}\n"
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-
-
-def cli_with_store(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """``python -m core ARGS`` with its run store in ``tmp_path``."""
-    env = {**os.environ, "RUNS_DB": str(tmp_path / "runs.db")}
-    return subprocess.run(
-        [sys.executable, "-m", "core", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
-
-
-def script_result(record: dict, signature, folder: Path) -> float:
-    """Export ``record``'s plain-Keras script, run it, and return the metric it prints last."""
-    from core.exchange.script import reproduce_script, script_name
-
-    script = folder / script_name(record)
-    script.write_text(reproduce_script(record, signature))
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return float(result.stdout.strip().splitlines()[-1].split()[-1])
-
-
-def sweep_file(tmp_path: Path, text: str, name: str = "sweep.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
-
-
-def shown(markdown: str) -> str:
-    """Markdown source as it reads on screen once its backslash escapes are resolved."""
-    return re.sub(r"\\(.)", r"\1", markdown)

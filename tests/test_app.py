@@ -7,24 +7,23 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import assert_web_process_stays_light, shown
+from helpers import ROOT, assert_web_process_stays_light, shown
 from streamlit.testing.v1 import AppTest
 
+from app_pages.parts.common import DEFAULT_DATASET
 from core.datasets.described import load_described
 from core.model.presets import presets_for
 from core.runs.queue import enqueue, queued_record
 from core.runs.store import RunStore
-from pages.parts.common import DEFAULT_DATASET
 
-ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
 PAGES = [
-    "pages/home.py",
-    "pages/data.py",
-    "pages/build.py",
-    "pages/train.py",
-    "pages/compare.py",
-    "pages/lab.py",
+    "app_pages/home.py",
+    "app_pages/data.py",
+    "app_pages/build.py",
+    "app_pages/train.py",
+    "app_pages/compare.py",
+    "app_pages/lab.py",
 ]
 
 
@@ -68,12 +67,12 @@ def test_every_page_renders_without_errors(page):
 
 
 def test_compare_without_runs_points_to_train():
-    at = open_page(app(), "pages/compare.py")
+    at = open_page(app(), "app_pages/compare.py")
     assert "No finished runs yet" in at.info[0].value
 
 
 def test_data_page_switches_modality_and_shows_preview():
-    at = open_page(app(), "pages/data.py")
+    at = open_page(app(), "app_pages/data.py")
     at.radio(key="data:modality").set_value("series").run()
     assert at.session_state["choice"]["id"] == "co2"
     assert any("missing values were filled" in info.value for info in at.info)
@@ -88,7 +87,7 @@ def test_keras_download_offline_shows_one_sentence(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     for variable in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         monkeypatch.setenv(variable, "http://127.0.0.1:9")
-    at = open_page(app(), "pages/data.py")
+    at = open_page(app(), "app_pages/data.py")
     at.radio(key="data:origin").set_value("keras").run()
     button(at, "Download and use").click().run()
     assert any("Downloading MNIST" in info.value for info in at.info)
@@ -102,7 +101,7 @@ def test_keras_download_offline_shows_one_sentence(tmp_path, monkeypatch):
 
 
 def test_build_page_edits_layers_and_validates_live():
-    at = open_page(app(), "pages/build.py")
+    at = open_page(app(), "app_pages/build.py")
     models = at.session_state["models"]["mnist_5k"]
     assert set(models) == {"CNN", "LSTM"}
     at.selectbox(key="build:model:mnist_5k").set_value("LSTM").run()
@@ -136,7 +135,7 @@ def test_build_page_edits_layers_and_validates_live():
 
 
 def test_build_page_creates_a_model_from_a_preset():
-    at = open_page(app(), "pages/build.py")
+    at = open_page(app(), "app_pages/build.py")
     at.selectbox(key="build:new:preset").set_value("GRU").run()
     button(at, "Create").click().run()
     assert at.session_state["build:model:mnist_5k"] == "GRU"
@@ -152,13 +151,13 @@ JOURNEYS = [
 
 @pytest.mark.parametrize(("modality", "dataset_id", "metric"), JOURNEYS, ids=[j[0] for j in JOURNEYS])
 def test_journey_cnn_then_rnn_then_compare(modality, dataset_id, metric):
-    at = open_page(app(), "pages/data.py")
+    at = open_page(app(), "app_pages/data.py")
     at.radio(key="data:modality").set_value(modality).run()
     assert at.session_state["choice"]["id"] == dataset_id
-    open_page(at, "pages/build.py")
+    open_page(at, "app_pages/build.py")
     models = list(at.session_state["models"][dataset_id])
     assert models[0] == "CNN" and len(models) == 2
-    open_page(at, "pages/train.py")
+    open_page(at, "app_pages/train.py")
     at.number_input(key=f"train:{dataset_id}:epochs").set_value(1).run()
     for name in models:
         at.multiselect(key=f"train:models:{dataset_id}").set_value([name]).run()
@@ -168,7 +167,7 @@ def test_journey_cnn_then_rnn_then_compare(modality, dataset_id, metric):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert [run["status"] for run in wait_for_runs(at)] == ["completed", "completed"]
     assert any(" · completed · " in expander.label for expander in at.expander)
-    open_page(at, "pages/compare.py")
+    open_page(at, "app_pages/compare.py")
     table = at.dataframe[0].value
     assert list(table["Model"]) == models
     families = list(table["Family"])
@@ -179,15 +178,15 @@ def test_journey_cnn_then_rnn_then_compare(modality, dataset_id, metric):
 
 
 def test_compare_deletes_runs():
-    at = open_page(app(), "pages/data.py")
+    at = open_page(app(), "app_pages/data.py")
     at.radio(key="data:modality").set_value("series").run()
     at.selectbox(key="data:dataset:series:built-in").set_value("sunspots").run()
-    open_page(at, "pages/train.py")
+    open_page(at, "app_pages/train.py")
     at.number_input(key="train:sunspots:epochs").set_value(1).run()
     at.multiselect(key="train:models:sunspots").set_value(["CNN"]).run()
     button(at, "Train").click().run()
     wait_for_runs(at)
-    open_page(at, "pages/compare.py")
+    open_page(at, "app_pages/compare.py")
     label = at.multiselect(key=f"compare:runs:{at.session_state['compare:group']}").value[0]
     at.multiselect(key="compare:delete").set_value([label]).run()
     assert button(at, "Delete").disabled  # not without the confirmation
@@ -204,9 +203,9 @@ from core.datasets.described import load_described
 from core.model.presets import presets_for
 from core.runs.queue import enqueue, queued_record
 from core.runs.store import RunStore
-from pages.parts.common import DEFAULT_DATASET
+from app_pages.parts.common import DEFAULT_DATASET
 
-for page in ("pages/data.py", "pages/build.py", "pages/train.py"):
+for page in ("app_pages/data.py", "app_pages/build.py", "app_pages/train.py"):
     at.switch_page(page).run()
     assert not at.exception and not at.error, (page, at.exception, at.error)
 at.number_input(key="train:mnist_5k:epochs").set_value(1).run()
@@ -217,7 +216,7 @@ while any(r["status"] in ("queued", "running") for r in store.runs(ids=at.sessio
     time.sleep(0.3)
 at.run()
 assert [r["status"] for r in store.runs(ids=at.session_state["runs"])] == ["completed", "completed"]
-at.switch_page("pages/compare.py").run()
+at.switch_page("app_pages/compare.py").run()
 assert not at.exception and not at.error, (at.exception, at.error)
 labels = [button.proto.label for button in at.get("download_button")]
 assert labels.count("Model (.keras)") == 2 and labels.count("Keras script") == 2, labels
@@ -241,7 +240,7 @@ def test_a_failed_run_shows_its_reason_on_the_train_page(tmp_path, monkeypatch):
     at = app()
     at.session_state["workspace"] = "mine"
     at.session_state["runs"] = [failed, cancelled]
-    open_page(at, "pages/train.py")
+    open_page(at, "app_pages/train.py")
     assert "Training stopped with RuntimeError: kernel exploded." in [
         shown(error.value) for error in at.error
     ]
@@ -265,7 +264,7 @@ def test_a_run_on_uploaded_data_trains_in_a_worker_from_the_stored_upload():
             "options": {"time_column": None, "value_columns": ["value"]},
         },
     }
-    open_page(at, "pages/train.py")
+    open_page(at, "app_pages/train.py")
     at.number_input(key="train:upload:wave.csv:epochs").set_value(1).run()
     at.multiselect(key="train:models:upload:wave.csv").set_value(["CNN"]).run()
     button(at, "Train").click().run()

@@ -106,8 +106,9 @@ def test_image_journey_train_stop_compare(server, browser, tmp_path):
 
 
 def test_first_visit_straight_to_a_page_uses_the_apps_navigation(browser, tmp_path):
-    """A fresh server whose first visitor opens /compare (as a bookmark would) still lists the app's
-    pages, not every script in pages/ (Streamlit's legacy mode before st.navigation is first called).
+    """A fresh server whose first visitor opens /compare (as a bookmark would) lists the app's pages
+    and draws the page once (the pages live in app_pages/, which Streamlit's legacy scan of a pages/
+    folder never lists).
     """
     env = {"RUNS_DB": str(tmp_path / "runs.db")}
     with streamlit_server(ROOT / "dashboard.py", tmp_path / "server.log", env) as fresh:
@@ -116,7 +117,7 @@ def test_first_visit_straight_to_a_page_uses_the_apps_navigation(browser, tmp_pa
         settle(page)
         heading = page.get_by_role("heading", name="Compare", exact=True)
         heading.first.wait_for()
-        assert heading.count() == 1  # drawn once: the legacy run stopped where the app's navigation took over
+        assert heading.count() == 1  # drawn once, by the app's navigation
         links = page.get_by_test_id("stSidebarNav").get_by_role("link").all_inner_texts()
         titles = [link.split()[-1] for link in links]  # each link reads its icon's name, then its title
         assert titles == ["Home", "Data", "Build", "Train", "Compare", "Lab"]

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 from core import budget
 from core.errors import UserError
 
-ROOT = Path(__file__).resolve().parents[1]
 MEMORY_LIMIT = 700 * 1024 * 1024  # address space: loading the default corpus peaks near 400 MB
 BOMBS = [
     ({"id": "shakespeare", "settings": {"sequence_length": 400, "step": 1}}, "400,000,000 input values"),

@@ -8,10 +8,9 @@ import json
 import math
 import sqlite3
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-from conftest import script_result, small
+from helpers import script_result, small
 
 from core import budget
 from core.errors import UserError
@@ -19,8 +18,6 @@ from core.exchange.bundle import FORMAT, export_bundle, import_bundle, import_in
 from core.model.presets import presets_for
 from core.runs.store import RunStore
 from core.training.job import TrainingJob
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")

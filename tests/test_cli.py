@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from conftest import ROOT, cli_with_store, sweep_file
+from helpers import ROOT, cli_with_store, sweep_file
 
 from core.runs.store import RunStore
 

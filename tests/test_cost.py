@@ -10,14 +10,14 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import shown
+from helpers import ROOT, shown
 from scipy.optimize import nnls
 from streamlit.testing.v1 import AppTest
 
+from app_pages.parts.common import DEFAULT_DATASET
 from core.datasets.described import load_described
 from core.errors import UserError
 from core.exchange.bundle import FORMAT, export_bundle, import_bundle
@@ -30,9 +30,7 @@ from core.runs.store import APPLICATION_ID, MIGRATIONS, SCHEMA, RunStore, this_p
 from core.tasks.settings import train_settings_for
 from core.training import calibration
 from core.training.worker import Worker
-from pages.parts.common import DEFAULT_DATASET
 
-ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard.py")
 TINY = {"id": "digits_8x8", "settings": {}, "limit": 64}
 CALIBRATED = {  # a calibration's result, as a worker writes it
@@ -259,7 +257,7 @@ def test_the_train_page_shows_estimates_before_any_run(tmp_path, monkeypatch):
     assert {store.claim_calibration(this_process())[0] for _ in requests} == set(requests)  # being measured
     store.finish_calibration(cnn, CALIBRATED)  # the LSTM's is still being measured, here
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert not at.exception and not at.error, (at.exception, at.error)
     table = at.dataframe[0].value
     # mnist_5k: 4,000 training samples in 63 batches of 64, 500 to validate in 8; 5 epochs

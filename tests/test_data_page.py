@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shown, small
+from helpers import shown, small
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 from test_share import GOOD_MODEL
@@ -58,7 +58,7 @@ def data_page(upload: tuple[str, str, bytes, dict] | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60).run()
     if upload:
         as_current(at, upload)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -163,7 +163,7 @@ def test_a_failed_upload_leaves_the_previous_dataset_usable():
     assert "holds 'hot" in error and error.endswith("Your current dataset stays in use.")
     assert "Use this upload" not in [button.label for button in at.button]
     assert at.session_state["choice"] == before and at.session_state["upload_bytes"] == SERIES_UPLOAD[2]
-    at.switch_page("pages/build.py").run()
+    at.switch_page("app_pages/build.py").run()
     assert not at.exception and not at.error
     assert list(at.session_state["models"]["upload:wave.csv"]) == ["CNN", "Stacked LSTM (Keras example)"]
 
@@ -263,7 +263,7 @@ def test_a_link_that_does_not_fit_loads_nothing_until_data_of_its_kind_is_picked
     [info] = messages(at, "info")
     assert "made for series data (forecasting)" in info and info.endswith("Nothing was loaded.")
     assert at.session_state["models"] == {}
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     at.radio(key="data:modality").set_value("series").run()
     button = next(button for button in at.button if button.label.startswith("Add them to"))
     button.click().run()
@@ -273,7 +273,7 @@ def test_a_link_that_does_not_fit_loads_nothing_until_data_of_its_kind_is_picked
 
 def test_the_build_page_shares_an_uploads_models_without_its_data():
     at = data_page(SERIES_UPLOAD)
-    at.switch_page("pages/build.py").run()
+    at.switch_page("app_pages/build.py").run()
     assert any("Your data stays with you" in shown(text.value) for text in at.markdown)
     token = at.code[0].value.split("share=")[1]
     assert share.decode(token).shape.input.dims == (24, 1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import cli_with_store
+from helpers import cli_with_store
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -29,7 +29,7 @@ def compare_page(store_path, monkeypatch) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90).run()
     at.session_state["workspace"] = "mine"
     at.session_state["choice"] = {"id": "digits_8x8", "settings": {}}
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     assert not at.exception
     return at
 
@@ -64,7 +64,7 @@ def test_train_queues_one_run_per_seed_within_the_visitors_budget(tmp_path, monk
     monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
     monkeypatch.setattr(WorkerPool, "ensure", lambda self: None)  # queued runs stay queued for the check
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     at.number_input(key="train:seeds:mnist_5k").set_value(3).run()
     at.button[0].click().run()
     runs = RunStore(tmp_path / "runs.db").runs()

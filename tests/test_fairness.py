@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import cli_with_store, finished_run, small
+from helpers import cli_with_store, finished_run, small
 from scipy import stats
 
 from core.compare.disagreement import check_pair, disagreement

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import finished_run, shown
+from helpers import finished_run, shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP, wait_for_runs
 
@@ -101,7 +101,7 @@ def test_compare_shows_one_dataset_at_a_time_with_the_flag(tmp_path, monkeypatch
         store.save_record(record, "mine")
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.session_state["workspace"] = "mine"
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     assert not at.exception
     assert list(at.dataframe[0].value["Model"]) == ["CNN"]  # the current dataset's group first
     at.selectbox(key="compare:group").select_index(1).run()
@@ -117,7 +117,7 @@ def test_an_upload_with_a_dominant_class_and_too_little_training_is_flagged_not_
     topics = ["computers"] * 70 + ["sport"] * 10 + ["food"] * 10 + ["travel"] * 10
     rows = "\n".join(f"a quote about {topic} number {i},{topic}" for i, topic in enumerate(topics))
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     at.radio(key="data:modality").set_value("text").run()
     at.radio(key="data:origin").set_value("upload").run()
     at.file_uploader(key="data:file:text").set_value(
@@ -125,7 +125,7 @@ def test_an_upload_with_a_dominant_class_and_too_little_training_is_flagged_not_
     ).run()
     next(button for button in at.button if button.label == "Use this upload").click().run()
     assert at.session_state["choice"]["id"] == "upload:quotes.csv"
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     prefix = "train:upload:quotes.csv"
     at.number_input(key=f"{prefix}:epochs").set_value(1).run()
     at.number_input(key=f"{prefix}:learning_rate").set_value(1e-6).run()
@@ -134,7 +134,7 @@ def test_an_upload_with_a_dominant_class_and_too_little_training_is_flagged_not_
     at.run()
     flags = [shown(warning.value) for warning in at.warning if "no better than" in shown(warning.value)]
     assert len(flags) == 2 and all("always answering the commonest class" in flag for flag in flags)
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     table = at.dataframe[0].value
     assert list(table["Beats baseline"]) == ["no", "no"]
     _, best = comparison_table(RunStore().runs(ids=at.session_state["runs"]))
@@ -152,7 +152,7 @@ def test_a_run_with_too_many_classes_for_a_matrix_lists_its_most_confused_pairs(
         RunStore().save_record(record, "mine")
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.session_state["workspace"] = "mine"
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("60 classes are too many to draw as a matrix; the 2 pairs" in c.value for c in at.caption)
     pairs = at.dataframe[-1].value

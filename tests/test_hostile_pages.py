@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from conftest import shown
+from helpers import shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP, PAGES
 from test_share import GOOD_MODEL, HOSTILE, comparison, token_of
@@ -127,7 +127,7 @@ def test_a_bundle_with_markdown_in_its_texts_shows_them_as_text(tmp_path, monkey
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     at.session_state["workspace"] = "mine"
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     assert not at.exception
     texts = [element.value for kind in ("error", "markdown", "caption") for element in getattr(at, kind)]
     assert any("evil" in text for text in texts)
@@ -158,7 +158,7 @@ def test_a_bundle_naming_a_keras_dataset_downloads_nothing(tmp_path, monkeypatch
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     at.session_state["workspace"] = "mine"
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     assert not at.exception
     assert any("has not been downloaded yet" in shown(caption.value) for caption in at.caption)
     assert RunStore().download("mnist") is None

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 from test_uploads import zip_bytes
@@ -468,7 +468,7 @@ def test_the_data_page_checks_an_upload_before_it_replaces_the_dataset():
     offers the button, which replaces it.
     """
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     at.radio(key="data:modality").set_value("series").run()
     at.radio(key="data:origin").set_value("upload").run()
     before = dict(at.session_state["choice"])

@@ -9,7 +9,7 @@ import re
 import time
 
 import pytest
-from conftest import assert_web_process_stays_light, cli_with_store, shown
+from helpers import assert_web_process_stays_light, cli_with_store, shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -298,7 +298,7 @@ def filled_store(tmp_path, monkeypatch):
 def lab_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90).run()
     at.session_state["workspace"] = "mine"
-    at.switch_page("pages/lab.py").run()
+    at.switch_page("app_pages/lab.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -349,7 +349,7 @@ def test_the_lab_page_queues_the_plan_and_the_measurements_for_the_workers(fille
 
 def test_the_lab_page_renders_without_tensorflow(filled_store):
     assert_web_process_stays_light(
-        "at.switch_page('pages/lab.py').run()\n"
+        "at.switch_page('app_pages/lab.py').run()\n"
         "assert not at.exception and not at.error, (at.exception, at.error)"
     )
 

@@ -1,5 +1,5 @@
-"""Every layer kind of the registry, on every input layout it accepts, is built into a Keras model and
-fitted for one batch: a kind (or a parameter default) that Keras refuses fails here, not in a user's run.
+"""Every layer kind of the registry, on an input layout it accepts, is built into a Keras model and fitted
+for one batch: a kind (or a parameter default) that Keras refuses fails here, not in a user's run.
 """
 
 from __future__ import annotations
@@ -44,14 +44,15 @@ def fresh_keras_session():
 
 
 def one_kind_spec(name: str, signature: Signature) -> ModelSpec:
-    """The kind with its default parameters, then a Flatten where the classification head needs
-    (batch, features) and the kind does not end there.
+    """The kind with its default parameters, then what the classification head needs where the kind does
+    not end with (batch, features): a global average pooling for a sequence (it uses an Embedding's padding
+    mask, which Flatten would drop with a warning), a Flatten for an image.
     """
-    spec = ModelSpec.from_dict({"name": f"Only {name}", "layers": [{"kind": name}]})
-    ends_with = trace_model(spec, signature).rows[1].shape
+    layers = [{"kind": name}]
+    ends_with = trace_model(ModelSpec.from_dict({"name": name, "layers": layers}), signature).rows[1].shape
     if ends_with is not None and ends_with.axes != FEATURES:
-        spec = ModelSpec.from_dict({"name": f"Only {name}", "layers": [{"kind": name}, {"kind": "Flatten"}]})
-    return spec
+        layers.append({"kind": "GlobalAveragePooling1D" if ends_with.axes == SEQUENCE else "Flatten"})
+    return ModelSpec.from_dict({"name": f"Only {name}", "layers": layers})
 
 
 def one_batch(signature: Signature) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ import copy
 
 import numpy as np
 import pytest
-from conftest import finished_run, shown, small
+from helpers import finished_run, shown, small
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -224,7 +224,7 @@ def test_compare_shows_the_card(tmp_path, monkeypatch):
         store.save_record(record, "mine")
     at = AppTest.from_file(APP, default_timeout=90).run()
     at.session_state["workspace"] = "mine"
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     assert not at.exception
     assert "The lesson's comparison card" in [heading.value for heading in at.subheader]
     text = " ".join(shown(block.value) for block in at.markdown)

@@ -8,7 +8,7 @@ import json
 import sys
 
 import pytest
-from conftest import cli_with_store, small, sweep_file
+from helpers import cli_with_store, small, sweep_file
 from streamlit.testing.v1 import AppTest
 from test_app import APP, button, open_page
 
@@ -253,7 +253,7 @@ def test_a_sweeps_match_params_mistakes_are_one_line(tmp_path, monkeypatch, caps
 def test_the_build_control_shows_before_and_after_and_replaces_the_specs(tmp_path, monkeypatch):
     monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
     monkeypatch.setattr(WorkerPool, "ensure", lambda self: None)  # queued runs stay queued for the check
-    at = open_page(AppTest.from_file(APP, default_timeout=60).run(), "pages/build.py")
+    at = open_page(AppTest.from_file(APP, default_timeout=60).run(), "app_pages/build.py")
     signature = signature_of("mnist_5k")
     models = at.session_state["models"]["mnist_5k"]
     before = {name: ModelSpec.from_dict(model["spec"]) for name, model in models.items()}
@@ -287,7 +287,7 @@ def test_the_build_control_shows_before_and_after_and_replaces_the_specs(tmp_pat
     assert at.number_input(key=f"layer:{cnn['uids'][0]}:filters").value == scaled.layers[0]["filters"] < 32
     assert any(f"{after:,} parameters" in success.value for success in at.success)
 
-    open_page(at, "pages/train.py")  # the scaled spec is what a run records
+    open_page(at, "app_pages/train.py")  # the scaled spec is what a run records
     at.number_input(key="train:mnist_5k:epochs").set_value(1).run()
     at.multiselect(key="train:models:mnist_5k").set_value(["CNN"]).run()
     button(at, "Train").click().run()

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import cli_with_store, small
+from helpers import cli_with_store, small
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -214,7 +214,7 @@ def chart_titles(at: AppTest) -> list[str]:
 
 
 def test_compare_shows_the_heatmaps_side_by_side_and_the_memory_chart(store_path, monkeypatch):
-    at = open_page(store_path, monkeypatch, "pages/compare.py")
+    at = open_page(store_path, monkeypatch, "app_pages/compare.py")
     assert "Gradients through time" in [heading.value for heading in at.subheader]
     titles = chart_titles(at)
     assert {"Gradient through time · CNN", "Gradient through time · SimpleRNN"} <= set(titles)
@@ -223,6 +223,6 @@ def test_compare_shows_the_heatmaps_side_by_side_and_the_memory_chart(store_path
 
 
 def test_train_shows_the_newest_runs_heatmap(store_path, monkeypatch):
-    at = open_page(store_path, monkeypatch, "pages/train.py")
+    at = open_page(store_path, monkeypatch, "app_pages/train.py")
     assert "Gradient through time · SimpleRNN" in chart_titles(at)
     assert "Gradient through time · CNN" not in chart_titles(at)  # charts for the newest run only

@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, cli_with_store, small, sweep_file
+from helpers import ROOT, cli_with_store, small, sweep_file
 
 from core.model.spec import ModelSpec
 from core.runs.queue import queued_record

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 import pytest
-from conftest import small
+from helpers import small
 
 from core.errors import SpecError
 from core.exchange.script import reproduce_script, script_name

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import finished_run, script_result, shown
+from helpers import finished_run, script_result, shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -149,8 +149,8 @@ def test_a_benchmark_beyond_the_dataset_budget_is_one_sentence():
 
 @pytest.mark.parametrize("task", list(TASKS))
 def test_each_task_names_its_evaluation_schema_and_panel(task):
+    from app_pages.parts.task_panels import PANELS
     from core.training.evaluation import EVALUATIONS
-    from pages.parts.task_panels import PANELS
 
     entry = TASKS[task]
     assert entry.evaluation in EVALUATIONS and entry.schema in METRICS and entry.panel in PANELS
@@ -327,7 +327,7 @@ def test_compare_shows_each_new_tasks_panel(trained, tmp_path, monkeypatch):
         store.save_record(record, "lab")
     at = AppTest.from_file(APP, default_timeout=60).run()
     at.session_state["workspace"] = "lab"
-    at.switch_page("pages/compare.py").run()
+    at.switch_page("app_pages/compare.py").run()
     seen = {}
     for index in range(2):
         at.selectbox(key="compare:group").select_index(index).run()
@@ -338,7 +338,7 @@ def test_compare_shows_each_new_tasks_panel(trained, tmp_path, monkeypatch):
     labels = [button.proto.label for button in at.get("download_button")]
     assert "Keras script" in labels
     at.session_state["choice"] = {"id": "adding", "settings": SHORT["adding"]}
-    at.switch_page("pages/train.py").run()
+    at.switch_page("app_pages/train.py").run()
     assert not at.exception and not at.error
     assert [metric.label for metric in at.metric][:2] == ["MSE", "MAE"]
     assert any(
@@ -348,7 +348,7 @@ def test_compare_shows_each_new_tasks_panel(trained, tmp_path, monkeypatch):
 
 def test_the_data_page_previews_the_sequence_benchmarks():
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page("pages/data.py").run()
+    at.switch_page("app_pages/data.py").run()
     at.radio(key="data:modality").set_value("sequences").run()
     assert at.session_state["choice"]["id"] == "adding" and not at.exception
     assert "The first training sequences, with their targets" in chart_titles(at)
@@ -361,5 +361,5 @@ def test_the_data_page_previews_the_sequence_benchmarks():
     at.radio(key="data:origin").set_value("keras").run()
     assert any("No dataset of this kind comes from this source" in info.value for info in at.info)
     assert not at.exception and at.session_state["choice"]["id"] == "perm_mnist"
-    at.switch_page("pages/build.py").run()
+    at.switch_page("app_pages/build.py").run()
     assert list(at.session_state["models"]["perm_mnist"]) == ["Dilated causal CNN (TCN)", "LSTM"]

@@ -4,7 +4,7 @@ import base64
 import json
 
 import pytest
-from conftest import shown
+from helpers import shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 

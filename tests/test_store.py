@@ -11,14 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import small
+from helpers import ROOT, small
 
 from core.errors import UserError
 from core.model.presets import presets_for
 from core.runs.store import APPLICATION_ID, SCHEMA, SCHEMA_VERSION, RunStore
 from core.training.job import TrainingJob
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def train(store: RunStore, workspace: str = "w", epochs: int = 2) -> dict:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import MODALITY_DATASETS, small
+from helpers import MODALITY_DATASETS, small
 
 from core.datasets import Split
 from core.errors import SpecError

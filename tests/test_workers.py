@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from helpers import ROOT
 
 import core.training.job
 from core.datasets.described import load_described
@@ -24,7 +25,6 @@ from core.runs.queue import enqueue, eta_seconds, queue_waits, queued_record
 from core.runs.store import RunStore, owner_pid
 from core.training.worker import Worker
 
-ROOT = Path(__file__).resolve().parents[1]
 SMALL = {"id": "digits_8x8", "settings": {}, "limit": 64}
 LARGE = {"id": "digits_8x8", "settings": {}, "limit": 1000}
 

@@ -19,7 +19,7 @@ from core.compare.disagreement import (
 from core.compare.seed_groups import SeedGroup, configuration_key, seed_groups
 from core.compare.significance import Significance, compare_groups, compare_runs
 from core.errors import UserError
-from core.runs.record import task_of
+from core.runs.record import RunStatus, task_of
 from core.runs.store import RunStore
 from core.tasks.registry import TASKS
 
@@ -119,7 +119,7 @@ def _groups(
     a: dict[str, Any], b: dict[str, Any], records: list[dict[str, Any]]
 ) -> tuple[SeedGroup, SeedGroup, Significance] | None:
     """The seed groups of A and B among ``records``' completed runs, tested, when both hold two or more."""
-    completed = [record for record in records if record["status"] == "completed"]
+    completed = [record for record in records if record["status"] == RunStatus.COMPLETED]
     by_key = {configuration_key(group.runs[0]): group for group in seed_groups(completed)}
     first, second = by_key.get(configuration_key(a)), by_key.get(configuration_key(b))
     if first is None or second is None or first is second or min(len(first.runs), len(second.runs)) < 2:

@@ -16,6 +16,10 @@ from core.tasks.settings import check_train_settings
 
 NOT_REPRODUCIBLE = "A run on uploaded data has no script: the data stays with you."
 
+SCRIPT_IMPORTS = (
+    "import keras\nimport numpy as np\n"  # what the exported script imports; this module never does
+)
+
 
 def reproduce_script(record: dict[str, Any], signature: Signature) -> str:
     """The script for a run of a built-in or Keras dataset: data, model, compile, fit, evaluate.
@@ -57,9 +61,7 @@ The data is read through core.datasets, so the splits and preprocessing are the 
 the model, compile, fit and evaluation below are plain Keras.
 """
 
-import keras
-import numpy as np
-
+{SCRIPT_IMPORTS}
 from core.datasets import load_dataset
 {weights_import}
 RUN = {run!r}

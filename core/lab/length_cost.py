@@ -24,6 +24,7 @@ from core.errors import SpecError, UserError
 from core.inputs import shown
 from core.model.spec import ModelSpec
 from core.runs import estimates
+from core.runs.record import WorkStatus
 from core.shapes import SEQUENCE, TOKENS, Shape, Signature
 
 KIND = "length_cost"  # marks a calibration request as a cost-against-length measurement
@@ -140,7 +141,7 @@ def is_measurement(request: dict[str, Any]) -> bool:
 
 
 COLUMNS = ["model", "family", "length", "status", "reason", "samples_per_second", "train_ms", "latency_ms"]
-UNMEASURED = {"status": "queued", "reason": "", "result": None}
+UNMEASURED = {"status": WorkStatus.QUEUED, "reason": "", "result": None}
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ class Measured:
         rows, device = [], None
         for point in points:
             found = calibrations.get(point.key, UNMEASURED)
-            result = found["result"] if found["status"] == "done" else None
+            result = found["result"] if found["status"] == WorkStatus.DONE else None
             train = result["train_seconds_per_sample"] if result else None
             device = device or (result and result["device"])
             rows.append(
@@ -231,7 +232,7 @@ class Measured:
         """The measurements, slopes and sentence as text for a terminal."""
         lines = []
         for row in self.frame.itertuples():
-            if row.status == "done":
+            if row.status == WorkStatus.DONE:
                 lines.append(
                     f"{row.model:<26} T {row.length:>5}  {row.samples_per_second:>10,.0f} samples/s  "
                     f"latency {row.latency_ms:.4f} ms / sample"

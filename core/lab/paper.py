@@ -25,6 +25,7 @@ from core.datasets import DATASETS
 from core.datasets.described import load_described
 from core.errors import UserError
 from core.runs.queue import one_per_seed, queued_record
+from core.runs.record import RunStatus
 from core.runs.sweep import named_preset
 from core.tasks.registry import TASKS
 
@@ -292,7 +293,7 @@ def report(chosen: Plan, records: list[dict[str, Any]]) -> Report:
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
     keys = plan_keys(chosen)
     for record in records:
-        place = keys.get(configuration_key(record)) if record["status"] == "completed" else None
+        place = keys.get(configuration_key(record)) if record["status"] == RunStatus.COMPLETED else None
         if place is not None:
             found.setdefault(place, []).append(record)
     rows, verdicts, left_out = [], [], []

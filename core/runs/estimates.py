@@ -39,6 +39,7 @@ from core.errors import SpecError
 from core.model.layers import KINDS
 from core.model.spec import ModelSpec
 from core.model.trace import validate
+from core.runs.record import PENDING, WorkStatus
 from core.shapes import Signature
 from core.tasks.registry import TASKS
 
@@ -50,7 +51,6 @@ MIN_HISTORY_RUNS = 4  # fewer runs fit no history model (it has four weights)
 MIN_TRACK_RECORD = 3  # runs on which both sources must have been tried before history can be preferred
 SOURCES = ("calibration", "history")
 SOURCE_WORDS = {"calibration": "a calibration", "history": "earlier runs"}
-PENDING = ("queued", "running")  # calibrations not measured yet
 VALUE_BYTES = 4  # inputs and targets are int32 or float32
 MB = 2**20
 
@@ -358,13 +358,13 @@ def estimate_rows(
             rows.append({"Model": name, **dict.fromkeys(columns, "–"), "From": "does not fit the data"})
             notes.append(f"{name}: {error.problems[0]}")
             continue
-        calibration = calibrations.get(key, {"status": "queued"})
+        calibration = calibrations.get(key, {"status": WorkStatus.QUEUED})
         if calibration["status"] in PENDING:
             rows.append(
                 {"Model": name, **dict.fromkeys(columns, "measuring…"), "From": SOURCE_WORDS["calibration"]}
             )
             continue
-        if calibration["status"] == "failed":
+        if calibration["status"] == WorkStatus.FAILED:
             notes.append(f"{name}: {calibration['reason']}")
         made = estimate(spec, signature, settings, sizes, calibration["result"], history)
         values = (made["seconds_per_epoch"], made["total_seconds"], made["peak_memory_mb"])

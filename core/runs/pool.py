@@ -16,11 +16,12 @@ from pathlib import Path
 
 from core import budget
 from core.inputs import env_number
+from core.runs.record import RunStatus
 from core.runs.store import RunStore, owner_pid
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FORCE_STOP_AFTER = 10.0  # seconds a run may take to stop after Stop before its worker is ended
 WATCH_SECONDS = 1.0
 FORCED_STOP = (
@@ -84,7 +85,9 @@ class WorkerPool:
             if requested is None or requested > overdue or pid not in mine or evaluating:
                 continue
             os.kill(pid, signal.SIGKILL)
-            self.store.end_run(run["id"], "stopped", FORCED_STOP.format(seconds=self.force_stop_after))
+            self.store.end_run(
+                run["id"], RunStatus.STOPPED, FORCED_STOP.format(seconds=self.force_stop_after)
+            )
             log.warning("ended worker %s: run %s did not stop when asked", pid, run["id"])
 
     def _watch_loop(self) -> None:

@@ -26,6 +26,7 @@ MAX_STEPS = 4096  # time steps of one epoch's input-gradient profile (core.compa
 MEMORY_KEYS = ("receptive_field", "memory_horizon")  # metrics of every task (core.compare.memory)
 MAX_TOKENS = 100_000  # tokens one text keeps
 MAX_SHOWN_STEPS = 100  # labels of one example sequence, as kept to show
+MOST_WHOLE = 2**53  # whole numbers beyond this lose digits as floats
 HISTORY_NEEDS = ("epoch", "seconds", "wall_seconds", "samples_per_second")
 
 
@@ -40,6 +41,8 @@ def number(low: float = -math.inf, high: float = math.inf, finite: bool = True) 
 
     def check(value: Any, path: str) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
+            _fail(path, expected)
+        if isinstance(value, int) and abs(value) > MOST_WHOLE:  # beyond a float: isnan() would overflow
             _fail(path, expected)
         if math.isnan(value) and not finite:
             return

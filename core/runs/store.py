@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
-from core.runs.record import FIELDS, UNFINISHED, RunRecord
+from core.runs.record import FIELDS, UNFINISHED, RunRecord, RunStatus, WorkStatus
 
 APPLICATION_ID = 0x434E5252  # "CNRR": marks a file as this app's run store
 SCHEMA_VERSION = 4
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / "runs" / "runs.db"
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "runs" / "runs.db"
 HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a worker on another machine is dead
 CALIBRATION_WORKER_DIED = "the worker measuring it stopped unexpectedly"
 WORKER_DIED = (
@@ -336,7 +336,7 @@ class RunStore:
         """Running runs whose process is gone become "interrupted"; queued runs wait for a worker."""
         rows = self._execute("SELECT id, owner, heartbeat FROM runs WHERE status = 'running'")
         return sum(
-            self.end_run(run_id, "interrupted", WORKER_DIED)
+            self.end_run(run_id, RunStatus.INTERRUPTED, WORKER_DIED)
             for run_id, owner, heartbeat in rows
             if not _alive(owner, heartbeat)
         )
@@ -389,9 +389,11 @@ class RunStore:
         if not rows:
             return None
         status, reason, owner = rows[0]
-        if status == "running" and not _alive(owner, None):
-            self.finish_download(dataset_id, "failed", "the worker downloading it stopped unexpectedly")
-            return {"status": "failed", "reason": "the worker downloading it stopped unexpectedly"}
+        if status == WorkStatus.RUNNING and not _alive(owner, None):
+            self.finish_download(
+                dataset_id, WorkStatus.FAILED, "the worker downloading it stopped unexpectedly"
+            )
+            return {"status": WorkStatus.FAILED, "reason": "the worker downloading it stopped unexpectedly"}
         return {"status": status, "reason": reason}
 
     # ---- cost calibrations and estimates (core.runs.estimates) -------------------------------------------
@@ -445,7 +447,7 @@ class RunStore:
         """A calibration's result ("done"), or the sentence saying why it failed."""
         self._execute(
             "UPDATE calibrations SET status = ?, result = ?, reason = ? WHERE key = ?",
-            ("failed" if result is None else "done", json.dumps(result), reason, key),
+            (WorkStatus.FAILED if result is None else WorkStatus.DONE, json.dumps(result), reason, key),
         )
 
     def calibrations(self, keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -458,8 +460,8 @@ class RunStore:
         )
         found = {}
         for key, status, reason, result, owner in rows:
-            if status == "running" and not _alive(owner, None):
-                status, reason = "failed", CALIBRATION_WORKER_DIED
+            if status == WorkStatus.RUNNING and not _alive(owner, None):
+                status, reason = WorkStatus.FAILED, CALIBRATION_WORKER_DIED
                 self.finish_calibration(key, reason=reason)
             found[key] = {"status": status, "reason": reason, "result": json.loads(result or "null")}
         return found

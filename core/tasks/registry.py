@@ -6,7 +6,7 @@ the sentences said of a run that does not beat it, its training defaults and the
 exported script. Three pieces are named rather than held, so that this module imports nothing heavy and
 the web process never loads Keras: ``evaluation`` (a function in
 ``core.training.evaluation.EVALUATIONS``, run in a worker), ``schema`` (the check of its metrics in
-``core.runs.schema.METRICS``) and ``panel`` (its Compare panel in ``pages.parts.task_panels.PANELS``).
+``core.runs.schema.METRICS``) and ``panel`` (its Compare panel in ``app_pages.parts.task_panels.PANELS``).
 Adding a task is one entry here plus those three pieces.
 """
 

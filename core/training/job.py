@@ -22,7 +22,7 @@ from core.datasets import Dataset
 from core.model.spec import ModelSpec
 from core.model.trace import Limits, validate
 from core.runs.queue import eta_seconds, queued_record
-from core.runs.record import RunRecord
+from core.runs.record import RunRecord, RunStatus
 from core.runs.store import RunStore
 from core.tasks.registry import TASKS
 from core.tasks.settings import class_weights, train_settings_for
@@ -156,9 +156,9 @@ class TrainingJob:
     def run(self) -> dict[str, Any]:
         """Train, evaluate and save the run; returns its record. Failures become its status."""
         if self._stop.is_set():
-            self._finish("stopped", "stopped before it started")
+            self._finish(RunStatus.STOPPED, "stopped before it started")
             return self.record()
-        self._update(status="running", started=time.time(), phase="training")
+        self._update(status=RunStatus.RUNNING, started=time.time(), phase="training")
         self._persist()
         model = None
         try:
@@ -196,7 +196,7 @@ class TrainingJob:
             self._publish(force=True)
             if progress.diverged_at:
                 self._finish(
-                    "diverged",
+                    RunStatus.DIVERGED,
                     f"the loss became {progress.diverged_at}; "
                     "try a lower learning rate or a normalization layer",
                 )
@@ -206,13 +206,13 @@ class TrainingJob:
                 self.model_file = model_bytes(model)
                 if self._stop.is_set():
                     self._finish(
-                        "stopped", "stopped by request; the test metrics are those of the partial run"
+                        RunStatus.STOPPED, "stopped by request; the test metrics are those of the partial run"
                     )
                 else:
-                    self._finish("completed", "")
+                    self._finish(RunStatus.COMPLETED, "")
         except Exception as error:  # any failure inside Keras becomes a readable state, and a log line
             log.exception("training job %s failed", self.id)
-            self._finish("failed", _one_sentence(error))
+            self._finish(RunStatus.FAILED, _one_sentence(error))
         finally:
             del model
             keras.backend.clear_session()
@@ -238,7 +238,7 @@ class TrainingJob:
         except (sqlite3.Error, OSError) as error:
             failure = f"the results could not be saved to {self.store.path} ({error})"
             log.warning("run %s: %s", self.id, failure)
-            self._update(status="failed", reason=failure)
+            self._update(status=RunStatus.FAILED, reason=failure)
             try:
                 self.store.save_run(self.record(), self.workspace)
             except sqlite3.Error as again:

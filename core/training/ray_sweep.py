@@ -23,12 +23,13 @@ from urllib.parse import urlsplit
 from core.datasets.described import load_described
 from core.errors import UserError
 from core.model.spec import ModelSpec
+from core.runs.record import RunStatus
 from core.runs.store import RunStore
 
 LOCAL = "local"  # start a Ray instance on this machine for the sweep
 CLIENT_PORT = 10001  # Ray Client's default port on a cluster's head node
 CONNECT_SECONDS = 5.0
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 EXCLUDES = ["/.git/", "/runs/", "/docs/", "/tests/", "/bench/", "/.benchmarks/"]  # and what .gitignore lists
 
 
@@ -156,4 +157,4 @@ def _result(ray: ModuleType, ref: Any, queued: dict[str, Any]) -> tuple[dict[str
     except ray.exceptions.RayError as error:  # data missing on the worker, a worker killed or out of memory
         cause = getattr(error, "cause", None) or error
         reason = (str(cause).strip().splitlines() or [cause.__class__.__name__])[0][:200]
-        return {**queued, "status": "failed", "reason": reason, "finished": time.time()}, None
+        return {**queued, "status": RunStatus.FAILED, "reason": reason, "finished": time.time()}, None

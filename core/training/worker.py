@@ -31,6 +31,7 @@ from core.inputs import env_number
 from core.lab import length_cost
 from core.model.spec import ModelSpec
 from core.runs import estimates
+from core.runs.record import RunStatus, WorkStatus
 from core.runs.store import RunStore, this_process
 from core.training import calibration, length_timing
 
@@ -132,12 +133,14 @@ class Worker:
         try:
             keras_classics.fetch(dataset_id)
         except UserError as error:
-            self.store.finish_download(dataset_id, "failed", str(error))
+            self.store.finish_download(dataset_id, WorkStatus.FAILED, str(error))
         except Exception as error:  # a broken download must not end the worker
             log.exception("download of %s failed", dataset_id)
-            self.store.finish_download(dataset_id, "failed", f"{error.__class__.__name__}: {error}"[:200])
+            self.store.finish_download(
+                dataset_id, WorkStatus.FAILED, f"{error.__class__.__name__}: {error}"[:200]
+            )
         else:
-            self.store.finish_download(dataset_id, "done")
+            self.store.finish_download(dataset_id, WorkStatus.DONE)
 
     def calibrate(self, key: str, request: dict[str, Any]) -> None:
         """Time a model on a few batches, for the cost estimates or the cost against sequence length; a
@@ -175,10 +178,10 @@ class Worker:
                 listener=self.listener,
             )
         except SpecError as error:
-            self.store.end_run(run["id"], "failed", error.problems[0])
+            self.store.end_run(run["id"], RunStatus.FAILED, error.problems[0])
             return self.store.run(run["id"]) or run
         except UserError as error:
-            self.store.end_run(run["id"], "failed", str(error))
+            self.store.end_run(run["id"], RunStatus.FAILED, str(error))
             return self.store.run(run["id"]) or run
         estimate = self._estimate(job)
         beating = threading.Event()
@@ -257,7 +260,7 @@ def measure_here(
     worker = Worker(store)
     while (claimed := store.claim_calibration(worker.owner, keys)) is not None:
         if listener is not None:
-            done = sum(found["status"] == "done" for found in store.calibrations(keys).values())
+            done = sum(found["status"] == WorkStatus.DONE for found in store.calibrations(keys).values())
             listener(done, next(point for point in points if point.key == claimed[0]))
         worker.calibrate(*claimed)
     while estimates.measuring(calibrations := store.calibrations(keys)):  # those other workers took

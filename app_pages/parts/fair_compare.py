@@ -13,16 +13,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app_pages.parts.common import literal
 from core.compare.disagreement import ClassDisagreement, examples_dataset, items_of, names_of
-from core.compare.memory import PROBE_SAMPLES, gradient_frame, input_gradient, memory_frame, step_word
+from core.compare.memory import PROBE_SAMPLES, gradient_frame, memory_frame, step_word
 from core.compare.pair import TITLES, compare_pair
 from core.compare.seed_groups import SeedGroup, group_curves, group_table, seed_groups
 from core.compare.significance import compare, probability
-from core.compare.table import run_label
 from core.errors import UserError
+from core.runs.record import RunStatus, input_gradient, run_label
 from core.runs.store import RunStore
 from core.tasks.registry import TASKS
-from pages.parts.common import literal
 
 MOST_PAIRS = 15  # significance tests shown at once (pairs of groups)
 SPLIT_ORDER = ["train", "validation"]
@@ -35,7 +35,7 @@ def sentence_case(text: str) -> str:
 
 def groups_of(selected: list[dict[str, Any]]) -> list[SeedGroup]:
     """The selected completed runs grouped by configuration (runs differing only in their seed)."""
-    return seed_groups([record for record in selected if record["status"] == "completed"])
+    return seed_groups([record for record in selected if record["status"] == RunStatus.COMPLETED])
 
 
 def seed_group_section(groups: list[SeedGroup]) -> None:
@@ -154,7 +154,9 @@ def disagreement_section(
     selected: list[dict[str, Any]], records: list[dict[str, Any]], store: RunStore | None
 ) -> None:
     """Two runs picked by the user: the 2x2 table with its test, and examples (or windows) per cell."""
-    candidates = [record for record in selected if record["status"] == "completed" and record["metrics"]]
+    candidates = [
+        record for record in selected if record["status"] == RunStatus.COMPLETED and record["metrics"]
+    ]
     st.subheader("Where two models disagree")
     if len(candidates) < 2:
         st.info("Choose two or more completed runs above to see, example by example, where they disagree.")

@@ -5,16 +5,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.errors import SpecError, UserError
-from core.model.codegen import model_code
-from core.model.diagram import to_dot
-from core.model.layers import KINDS
-from core.model.param_match import SMALLEST, TOLERANCE, match_models
-from core.model.presets import presets_for
-from core.model.receptive_field import receptive_field, step_unit
-from core.model.spec import ModelSpec
-from core.model.trace import Limits, TraceRow, trace_model
-from pages.parts.common import (
+from app_pages.parts.common import (
     current_dataset,
     dataset_title,
     entry,
@@ -26,11 +17,17 @@ from pages.parts.common import (
     share_link,
     share_note,
     spec_of,
-    through_dashboard,
     unique_name,
 )
-
-through_dashboard()
+from core.errors import SpecError, UserError
+from core.model.codegen import model_code
+from core.model.diagram import to_dot
+from core.model.layers import KINDS
+from core.model.param_match import SMALLEST, TOLERANCE, match_models
+from core.model.presets import presets_for
+from core.model.receptive_field import receptive_field, step_unit
+from core.model.spec import ModelSpec
+from core.model.trace import Limits, TraceRow, trace_model
 
 EMPTY = "(empty)"
 ACTION_POPOVERS = ("build:popover:new", "build:popover:rename", "build:popover:delete")
@@ -306,4 +303,4 @@ with side:
         st.graphviz_chart(to_dot(trace), width="stretch")
     with code:
         st.code(model_code(trace, dataset.signature), language="python")
-    st.page_link("pages/train.py", label="Next: train these models", icon=":material/arrow_forward:")
+    st.page_link("app_pages/train.py", label="Next: train these models", icon=":material/arrow_forward:")

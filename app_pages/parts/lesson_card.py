@@ -8,6 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app_pages.parts.common import literal, load_choice, sentence, worker_pool
 from core.compare.seed_groups import seed_groups
 from core.errors import UserError
 from core.exchange.script import NOT_REPRODUCIBLE, reproducible
@@ -15,8 +16,8 @@ from core.lab import length_cost
 from core.lab.lesson_card import card_rows, length_accuracy
 from core.model.spec import ModelSpec
 from core.runs.estimates import measuring
+from core.runs.record import WorkStatus
 from core.runs.store import RunStore
-from pages.parts.common import literal, load_choice, sentence, worker_pool
 
 
 def cost_points(selected: list[dict[str, Any]]) -> list[length_cost.Point]:
@@ -96,7 +97,7 @@ def lesson_card_section(
     lengths = length_accuracy(groups)
     if not lengths.empty:
         st.altair_chart(length_chart(lengths), width="stretch")
-    unmeasured = [point for point in points if found.get(point.key, {}).get("status") != "done"]
+    unmeasured = [point for point in points if found.get(point.key, {}).get("status") != WorkStatus.DONE]
     if (
         store
         and unmeasured

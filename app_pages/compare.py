@@ -6,20 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.compare.table import (
-    comparable_groups,
-    comparison_table,
-    curve_metrics,
-    curves,
-    group_label,
-    run_label,
-    verdict,
-)
-from core.errors import UserError
-from core.exchange.bundle import export_bundle, import_into
-from core.exchange.script import NOT_REPRODUCIBLE, reproduce_script, reproducible, script_name
-from core.tasks.registry import TASKS
-from pages.parts.common import (
+from app_pages.parts.common import (
     current_dataset,
     delete_runs,
     finished_runs,
@@ -28,9 +15,8 @@ from pages.parts.common import (
     run_store,
     sentence,
     state,
-    through_dashboard,
 )
-from pages.parts.fair_compare import (
+from app_pages.parts.fair_compare import (
     band_section,
     disagreement_section,
     groups_of,
@@ -38,10 +24,14 @@ from pages.parts.fair_compare import (
     seed_group_section,
     significance_section,
 )
-from pages.parts.lesson_card import lesson_card_section
-from pages.parts.task_panels import PANELS
-
-through_dashboard()
+from app_pages.parts.lesson_card import lesson_card_section
+from app_pages.parts.task_panels import PANELS
+from core.compare.table import comparable_groups, comparison_table, curve_metrics, curves, verdict
+from core.errors import UserError
+from core.exchange.bundle import export_bundle, import_into
+from core.exchange.script import NOT_REPRODUCIBLE, reproduce_script, reproducible, script_name
+from core.runs.record import group_label, run_label
+from core.tasks.registry import TASKS
 
 session = state()
 dataset = current_dataset()
@@ -75,7 +65,7 @@ def import_section() -> None:
 
 if not records:
     st.info("No finished runs yet: train a CNN and an RNN on the Train page, then come back.")
-    st.page_link("pages/train.py", label="Go to Train", icon=":material/arrow_forward:")
+    st.page_link("app_pages/train.py", label="Go to Train", icon=":material/arrow_forward:")
     import_section()
     st.stop()
 

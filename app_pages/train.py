@@ -7,13 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.compare.memory import gradient_frame, input_gradient
-from core.compare.table import baseline_sentence, comparable_key, curves, verdict
-from core.runs.estimates import calibration_requests, cost_line, estimate_rows, measuring
-from core.runs.queue import eta_seconds, queue_waits
-from core.tasks.registry import TASKS
-from core.tasks.settings import TRAIN_SETTINGS, train_settings_for
-from pages.parts.common import (
+from app_pages.parts.common import (
     POLL_SECONDS,
     current_dataset,
     dataset_description,
@@ -27,21 +21,24 @@ from pages.parts.common import (
     sentence,
     spec_of,
     state,
-    through_dashboard,
     worker_pool,
 )
-from pages.parts.fair_compare import GRADIENT_CAPTION, gradient_chart
-
-through_dashboard()
+from app_pages.parts.fair_compare import GRADIENT_CAPTION, gradient_chart
+from core.compare.memory import gradient_frame
+from core.compare.table import baseline_sentence, curves, verdict
+from core.runs.estimates import calibration_requests, cost_line, estimate_rows, measuring
+from core.runs.queue import eta_seconds, queue_waits
+from core.runs.record import UNFINISHED, RunStatus, WorkStatus, comparable_key, input_gradient
+from core.tasks.registry import TASKS
+from core.tasks.settings import TRAIN_SETTINGS, train_settings_for
 
 STATUS_ICONS = {
-    "completed": ":material/check_circle:",
-    "stopped": ":material/stop_circle:",
-    "diverged": ":material/warning:",
-    "failed": ":material/error:",
-    "interrupted": ":material/error:",
+    RunStatus.COMPLETED: ":material/check_circle:",
+    RunStatus.STOPPED: ":material/stop_circle:",
+    RunStatus.DIVERGED: ":material/warning:",
+    RunStatus.FAILED: ":material/error:",
+    RunStatus.INTERRUPTED: ":material/error:",
 }
-UNFINISHED = ("queued", "running")
 MAX_CURVE_POINTS = 400
 SHOWN_RESULTS = 8
 MOST_SEEDS = 10
@@ -116,7 +113,7 @@ def cost_estimates() -> None:
         + (" (early stopping may end one sooner)" if settings["patience"] else "")
     )
     st.fragment(table, run_every=POLL_SECONDS if pending else None)()
-    failed = [key for key, calibration in found.items() if calibration["status"] == "failed"]
+    failed = [key for key, calibration in found.items() if calibration["status"] == WorkStatus.FAILED]
     if failed:
         st.button("Measure again", on_click=store.retry_calibrations, args=(failed,))
 
@@ -144,12 +141,12 @@ def queue_models() -> None:
 
 
 def stop_running() -> None:
-    running = [run["id"] for run in my_active_runs() if run["status"] == "running"]
+    running = [run["id"] for run in my_active_runs() if run["status"] == RunStatus.RUNNING]
     store.request_stop(running, session["workspace"])
 
 
 def cancel_queued() -> None:
-    queued = [run["id"] for run in my_active_runs() if run["status"] == "queued"]
+    queued = [run["id"] for run in my_active_runs() if run["status"] == RunStatus.QUEUED]
     store.cancel_queued(queued, session["workspace"])
 
 
@@ -158,7 +155,7 @@ busy = bool(my_active_runs())
 
 def control_buttons(active: list[dict[str, Any]]) -> None:
     """Train, Stop and Cancel queued, enabled by the state this very rerun read."""
-    running = any(run["status"] == "running" for run in active)
+    running = any(run["status"] == RunStatus.RUNNING for run in active)
     buttons = st.columns([1, 1, 1.5, 3.5])
     buttons[0].button(
         "Train",
@@ -179,7 +176,7 @@ def control_buttons(active: list[dict[str, Any]]) -> None:
     buttons[2].button(
         "Cancel queued",
         on_click=cancel_queued,
-        disabled=not any(run["status"] == "queued" for run in active),
+        disabled=not any(run["status"] == RunStatus.QUEUED for run in active),
         width="stretch",
     )
     for problem in session.pop("train:refused", []):
@@ -238,7 +235,7 @@ def live_panel() -> None:
     if not active:
         return
     pool.ensure()  # a worker for the queue, and a new one where one died
-    for run in [run for run in active if run["status"] == "running"]:
+    for run in [run for run in active if run["status"] == RunStatus.RUNNING]:
         progress = run["progress"]
         with st.container(border=True):
             name = literal(run["name"])
@@ -260,7 +257,7 @@ def live_panel() -> None:
                 st.caption("Stopping after the current batch…")
             show_curves(run, f"live:{run['id']}")
             show_gradients(run, f"live:gradient:{run['id']}")
-    queued = [run for run in active if run["status"] == "queued"]
+    queued = [run for run in active if run["status"] == RunStatus.QUEUED]
     if queued:
         waits = queue_waits(store, pool.count)
         lines = [queued_line(run, *waits[run["id"]]) for run in queued if run["id"] in waits]
@@ -288,7 +285,9 @@ for record in finished:
         expanded=record is finished[0],
     ):
         if record["reason"]:
-            (st.info if record["status"] == "stopped" else st.error)(literal(sentence(record["reason"])))
+            (st.info if record["status"] == RunStatus.STOPPED else st.error)(
+                literal(sentence(record["reason"]))
+            )
         if message := verdict(record):
             st.warning(literal(sentence(message)), icon=":material/block:")
         metrics = record["metrics"]
@@ -321,4 +320,4 @@ for record in finished:
             show_curves(record, f"result:{record['id']}")  # drawn chart costs the training CPU time
             show_gradients(record, f"result:gradient:{record['id']}")
 if finished:
-    st.page_link("pages/compare.py", label="Next: compare the runs", icon=":material/arrow_forward:")
+    st.page_link("app_pages/compare.py", label="Next: compare the runs", icon=":material/arrow_forward:")

@@ -6,7 +6,6 @@ import gc
 import hashlib
 import json
 import re
-import threading
 import urllib.parse
 import uuid
 from typing import Any
@@ -27,6 +26,7 @@ from core.model.spec import ModelSpec
 from core.params import Param
 from core.runs.pool import WorkerPool
 from core.runs.queue import enqueue, one_per_seed, queued_record
+from core.runs.record import UNFINISHED, WorkStatus
 from core.runs.store import RunStore, default_path
 
 DEFAULT_DATASET = {"id": "mnist_5k", "settings": {}}
@@ -52,18 +52,16 @@ gc.freeze()
 
 # ---- navigation --------------------------------------------------------------------------------
 
-_this_run = threading.local()  # a script run runs on one thread; sessions run on others
-
 
 def app_pages() -> list[st.Page]:
     """The app's pages, in the order the sidebar lists them."""
     return [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/data.py", title="Data", icon=":material/dataset:"),
-        st.Page("pages/build.py", title="Build", icon=":material/construction:"),
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("pages/compare.py", title="Compare", icon=":material/compare:"),
-        st.Page("pages/lab.py", title="Lab", icon=":material/science:"),
+        st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("app_pages/data.py", title="Data", icon=":material/dataset:"),
+        st.Page("app_pages/build.py", title="Build", icon=":material/construction:"),
+        st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("app_pages/compare.py", title="Compare", icon=":material/compare:"),
+        st.Page("app_pages/lab.py", title="Lab", icon=":material/science:"),
     ]
 
 
@@ -82,25 +80,7 @@ def navigate() -> None:
     """dashboard.py: prepare the run, then run the page the address asks for."""
     prepare_run()
     page = st.navigation(app_pages())
-    _this_run.navigated = True  # read by the page's through_dashboard()
-    try:
-        page.run()
-    finally:  # also when the page stops or reruns: the thread's next run starts unmarked
-        _this_run.navigated = False
-
-
-def through_dashboard() -> None:
-    """First line of every page: when this run skipped dashboard.py, run the page through it instead.
-
-    Until ``st.navigation`` is first called in a server process, Streamlit treats a ``pages/``
-    folder as its legacy multipage app: a first visit straight to a page's address runs that page
-    alone, without dashboard.py, and lists every script in ``pages/`` in the sidebar (Streamlit's
-    AppTest starts every run that way). The page then runs once more inside the app's navigation,
-    which replaces that listing and ends the legacy mode for the process, and the outer run stops.
-    """
-    if not getattr(_this_run, "navigated", False):
-        navigate()  # this very page again, through the app's navigation
-        st.stop()
+    page.run()
 
 
 # ---- this visitor's state ------------------------------------------------------------------
@@ -198,19 +178,23 @@ def wait_for_download(dataset_id: str) -> None:
     store = run_store()
     if store is None:
         return
-    if (store.download(dataset_id) or {}).get("status") not in ("queued", "running", "failed"):
+    if (store.download(dataset_id) or {}).get("status") not in (
+        WorkStatus.QUEUED,
+        WorkStatus.RUNNING,
+        WorkStatus.FAILED,
+    ):
         store.request_download(dataset_id)
     worker_pool(store).ensure()
 
     @st.fragment(run_every=POLL_SECONDS)
     def progress() -> None:
         download = store.download(dataset_id) or {}
-        if download.get("status") == "failed":
+        if download.get("status") == WorkStatus.FAILED:
             st.error(literal(sentence(download["reason"])))
             if st.button("Try again", key=f"download:retry:{dataset_id}"):
                 store.request_download(dataset_id)
                 st.rerun()
-        elif download.get("status") == "done":
+        elif download.get("status") == WorkStatus.DONE:
             st.rerun()
         else:
             st.info(
@@ -324,7 +308,7 @@ def finished_runs(store: RunStore | None) -> list[dict[str, Any]]:
     """This visitor's finished runs, from the run store."""
     if store is None:
         return []
-    return [r for r in store.runs(state()["workspace"]) if r["status"] not in ("queued", "running")]
+    return [r for r in store.runs(state()["workspace"]) if r["status"] not in UNFINISHED]
 
 
 def delete_runs(run_ids: set[str], store: RunStore | None) -> None:

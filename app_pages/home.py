@@ -2,10 +2,6 @@
 
 import streamlit as st
 
-from pages.parts.common import through_dashboard
-
-through_dashboard()
-
 st.title("CNN vs RNN")
 st.markdown(
     "Pick real data (**images, text or time series**), build a convolutional or a recurrent network "
@@ -15,7 +11,7 @@ st.markdown(
     "`(batch, time, features)` or `(batch, height, width, channels)`, "
     "because mixing up those axes is the classic mistake."
 )
-st.page_link("pages/data.py", label="Start: choose a dataset", icon=":material/arrow_forward:")
+st.page_link("app_pages/data.py", label="Start: choose a dataset", icon=":material/arrow_forward:")
 
 st.subheader("The two families at a glance")
 CARD = [
@@ -23,35 +19,35 @@ CARD = [
         "Data it suits",
         "grids: images, or windows of a sequence",
         "sequences in order: text, series, speech",
-        "pages/data.py",
+        "app_pages/data.py",
         "Pick a dataset",
     ),
     (
         "Local feature extraction",
         "filters slide over neighbouring pixels or time steps",
         "none built in: one step at a time",
-        "pages/build.py",
+        "app_pages/build.py",
         "Conv layers on Build",
     ),
     (
         "Memory of context",
         "only as wide as its receptive field (dilation widens it)",
         "a hidden state carried along the whole sequence",
-        "pages/build.py",
+        "app_pages/build.py",
         "Time axis on Build",
     ),
     (
         "Parallel training",
         "every position at once: fast on CPUs and GPUs",
         "step after step: slower per epoch",
-        "pages/train.py",
+        "app_pages/train.py",
         "Speed on Train",
     ),
     (
         "Typical uses",
         "vision, audio, fast sequence models (TCN)",
         "language, forecasting, anything with long order",
-        "pages/compare.py",
+        "app_pages/compare.py",
         "Results on Compare",
     ),
 ]

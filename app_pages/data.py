@@ -7,12 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.datasets import DATASETS, Dataset, uploads
-from core.datasets.advice import class_counts, coarse_test_note, imbalance_note
-from core.datasets.base import MODALITIES
-from core.datasets.described import described_kind, load_described
-from core.errors import SpecError, UserError
-from pages.parts.common import (
+from app_pages.parts.common import (
     current_dataset,
     dataset_names,
     literal,
@@ -20,10 +15,12 @@ from pages.parts.common import (
     offer_shared_models,
     param_widgets,
     state,
-    through_dashboard,
 )
-
-through_dashboard()
+from core.datasets import DATASETS, Dataset, uploads
+from core.datasets.advice import class_counts, coarse_test_note, imbalance_note
+from core.datasets.base import MODALITIES
+from core.datasets.described import described_kind, load_described
+from core.errors import SpecError, UserError
 
 ORIGINS = {"built-in": "Built-in (offline)", "keras": "Keras download", "upload": "Your upload"}
 UPLOAD_TYPES = {"series": ["csv"], "text": ["csv"], "images": ["zip"]}
@@ -297,7 +294,9 @@ def show_dataset(dataset: Dataset) -> None:
     shows = {"images": show_images, "text": show_text, "series": show_series, "sequences": show_sequences}
     shows[dataset.info.modality](dataset)
     offer_shared_models(dataset)
-    st.page_link("pages/build.py", label="Next: build models for this data", icon=":material/arrow_forward:")
+    st.page_link(
+        "app_pages/build.py", label="Next: build models for this data", icon=":material/arrow_forward:"
+    )
 
 
 def origin_of(choice: dict[str, Any]) -> str:

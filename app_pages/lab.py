@@ -5,16 +5,7 @@ from typing import Any
 import altair as alt
 import streamlit as st
 
-from core import budget
-from core.datasets import DATASETS
-from core.errors import UserError
-from core.lab import length_cost, paper
-from core.model.presets import presets_for
-from core.model.spec import ModelSpec
-from core.runs.estimates import measuring
-from core.runs.queue import enqueue
-from core.shapes import SEQUENCE, TOKENS
-from pages.parts.common import (
+from app_pages.parts.common import (
     POLL_SECONDS,
     QUEUE_ADVICE,
     current_dataset,
@@ -25,13 +16,19 @@ from pages.parts.common import (
     sentence,
     spec_of,
     state,
-    through_dashboard,
     worker_pool,
 )
+from core import budget
+from core.datasets import DATASETS
+from core.errors import UserError
+from core.lab import length_cost, paper
+from core.model.presets import presets_for
+from core.model.spec import ModelSpec
+from core.runs.estimates import measuring
+from core.runs.queue import enqueue
+from core.runs.record import UNFINISHED, RunStatus, WorkStatus
+from core.shapes import SEQUENCE, TOKENS
 
-through_dashboard()
-
-UNFINISHED = ("queued", "running")
 MOST_SEEDS = 5
 VERDICT_ICONS = {
     paper.REPRODUCED: ":material/check_circle:",
@@ -125,7 +122,7 @@ def progress_panel() -> None:
     st.progress(done / len(runs), text=f"{done} of {len(runs)} runs of the plan finished")
     for run in active:
         progress = run["progress"]
-        if run["status"] == "running" and progress:
+        if run["status"] == RunStatus.RUNNING and progress:
             st.caption(
                 literal(
                     f"Training {run['name']} on {run['dataset']}: epoch {progress.get('epoch', 1)} of "
@@ -163,7 +160,7 @@ with st.expander("Each model's claim in words"):
             st.markdown(verdict_line(verdict))
 if made.left_out:
     st.caption(f"Not in this plan: {', '.join(made.left_out)} (the MNIST switch above adds them).")
-st.page_link("pages/compare.py", label="Open the runs on Compare", icon=":material/arrow_forward:")
+st.page_link("app_pages/compare.py", label="Open the runs on Compare", icon=":material/arrow_forward:")
 
 # ---- cost against sequence length -------------------------------------------------------------------
 
@@ -254,7 +251,7 @@ def cost_panel() -> None:
     if measuring_now and not measuring(calibrations):
         st.rerun()  # all measured: the page redraws once and stops polling
     measured = length_cost.Measured.of(points, calibrations)
-    done = int((measured.frame["status"] == "done").sum())
+    done = int((measured.frame["status"] == WorkStatus.DONE).sum())
     if measuring_now:
         st.progress(done / len(points), text=f"{done} of {len(points)} measurements made…")
     if not done:
@@ -275,7 +272,7 @@ def cost_panel() -> None:
     table = table.rename_axis("Model").rename(columns=lambda length: f"T = {length:,}")
     st.caption("Training samples per second")
     st.dataframe(table.round(0), width="stretch")
-    for row in measured.frame[measured.frame["status"] == "failed"].itertuples():
+    for row in measured.frame[measured.frame["status"] == WorkStatus.FAILED].itertuples():
         st.caption(literal(f"{row.model} at T = {row.length}: {sentence(row.reason)}"))
 
 
