@@ -230,7 +230,7 @@ with runs_tab:
         with columns[index % len(columns)], st.container(border=True):
             st.markdown(f"**{literal(run_label(record))}** · {record['family']} · {record['status']}")
             if record["metrics"]:
-                PANELS[TASKS[record["task"]].panel](record)
+                PANELS[record["task"]](record)
             else:
                 st.error(literal(sentence(record["reason"])) if record["reason"] else "No test metrics.")
             downloads(record)

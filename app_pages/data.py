@@ -21,6 +21,7 @@ from core.datasets.advice import class_counts, coarse_test_note, imbalance_note
 from core.datasets.base import MODALITIES
 from core.datasets.described import described_kind, load_described
 from core.errors import SpecError, UserError
+from core.tasks.registry import TASKS
 
 ORIGINS = {"built-in": "Built-in (offline)", "keras": "Keras download", "upload": "Your upload"}
 UPLOAD_TYPES = {"series": ["csv"], "text": ["csv"], "images": ["zip"]}
@@ -189,7 +190,7 @@ def show_images(dataset: Dataset) -> None:
 
 def show_text(dataset: Dataset) -> None:
     preview = dataset.preview
-    if dataset.signature.task == "language-model":
+    if TASKS[dataset.signature.task].preview == "corpus":
         st.markdown("**Samples of the corpus**")
         for snippet in preview["texts"][:4]:
             st.text(snippet[:300])

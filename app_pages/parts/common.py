@@ -28,15 +28,15 @@ from core.runs.pool import WorkerPool
 from core.runs.queue import enqueue, one_per_seed, queued_record
 from core.runs.record import UNFINISHED, WorkStatus
 from core.runs.store import RunStore, default_path
+from core.tasks.registry import TASKS
 
 DEFAULT_DATASET = {"id": "mnist_5k", "settings": {}}
 QUEUE_ADVICE = "Wait for some of your runs to finish, or cancel the queued ones."
-DEFAULT_RNN = {
+DEFAULT_RNN = {  # by modality; a task may name its own (core.tasks.registry's starter_rnn)
     "images": "LSTM",
     "text": "LSTM",
     "series": "Stacked LSTM (Keras example)",
     "sequences": "LSTM",
-    "language-model": "Char-RNN (Keras example)",
 }
 # While a worker trains or measures, the panels that follow it redraw this often. With Chromium on
 # the same two cores, each redraw of Train's live panel cost the browser about 0.1 s of CPU: every
@@ -216,9 +216,9 @@ def models_for(dataset: Dataset) -> dict[str, dict[str, Any]]:
     models = state()["models"]
     if dataset.info.id not in models:
         presets = presets_for(dataset.signature)
-        key = "language-model" if dataset.signature.task == "language-model" else dataset.info.modality
+        rnn = TASKS[dataset.signature.task].starter_rnn or DEFAULT_RNN.get(dataset.info.modality)
         cnn = next((name for name, spec in presets.items() if spec.family == "cnn"), None)
-        starters = [name for name in (cnn, DEFAULT_RNN[key]) if name in presets]
+        starters = [name for name in (cnn, rnn) if name in presets]
         models[dataset.info.id] = {name: entry(presets[name]) for name in starters}
     return models[dataset.info.id]
 

@@ -241,10 +241,10 @@ def step_accuracy_panel(record: dict[str, Any]) -> None:
         )
 
 
-PANELS = {  # as tasks name them in core.tasks.registry
-    "confusion": confusion_panel,
-    "forecast": forecast_panel,
-    "generated_text": language_panel,
-    "predicted_against_true": predicted_against_true_panel,
-    "step_accuracy": step_accuracy_panel,
+PANELS = {  # by the task's name in core.tasks.registry
+    "classification": confusion_panel,
+    "forecasting": forecast_panel,
+    "language-model": language_panel,
+    "regression": predicted_against_true_panel,
+    "sequence-labelling": step_accuracy_panel,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.datasets.base import Dataset, counted
+from core.tasks.registry import TASKS
 
 COARSE_TEST = 50  # a test split smaller than this measures accuracy only in coarse steps
 IMBALANCE_RATIO = 2  # classes are imbalanced when the largest has over this many times the smallest's samples
@@ -21,7 +22,7 @@ def class_counts(dataset: Dataset) -> dict[str, int]:
 def coarse_test_note(dataset: Dataset) -> str | None:
     """How much one test example moves a classifier's accuracy, when the test split is small."""
     size = len(dataset.test)
-    if dataset.signature.task != "classification" or not 0 < size < COARSE_TEST:
+    if not TASKS[dataset.signature.task].small_test_note or not 0 < size < COARSE_TEST:
         return None
     return (
         f"The test split holds {counted(size, 'example')}: one test example is worth {100 / size:.1f} points "

@@ -22,15 +22,12 @@ from core.errors import SpecError, UserError
 from core.model.spec import ModelSpec
 from core.model.trace import Limits, trace_model
 from core.shapes import IMAGE, SEQUENCE, TOKENS, Shape, Signature
+from core.tasks.registry import TASKS
 
 VERSION = 1
 MAX_PARAMETER_CHARS = budget.LINK_CHARACTERS  # browsers and servers handle URLs well below 8 KB
 MAX_MODELS = 8
-KINDS = {  # modality -> the axes of its input, and the tasks it serves
-    "images": (IMAGE, ("classification",)),
-    "text": (TOKENS, ("classification", "language-model")),
-    "series": (SEQUENCE, ("forecasting",)),
-}
+AXES = {"images": IMAGE, "text": TOKENS, "series": SEQUENCE}  # an upload's modality -> its input's axes
 LARGEST_DIM = 100_000
 
 
@@ -162,8 +159,8 @@ def _shape(given: Any) -> DataShape:
     if not isinstance(given, dict) or set(given) != {"modality", "task", "input"}:
         raise UserError("The share link's data shape must hold exactly a modality, a task and an input.")
     modality, task, dims = given["modality"], given["task"], given["input"]
-    axes, tasks = KINDS.get(modality, ((), ())) if isinstance(modality, str) else ((), ())
-    if task not in tasks:
+    axes = AXES.get(modality, ()) if isinstance(modality, str) else ()
+    if not axes or task not in TASKS or modality not in TASKS[task].upload_modalities:
         raise UserError(
             f"The share link's data shape names an unknown kind of data or task: {str(modality)[:20]!r}, "
             f"{str(task)[:20]!r}."

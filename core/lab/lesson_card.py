@@ -290,7 +290,7 @@ def _length_missing(groups: list[SeedGroup], cells: dict[str, str]) -> list[str]
         if cells[group.label]:
             continue
         record = group.runs[0]
-        text = modality_of(record) == "text" and TASKS[task_of(record)].name == "classification"
+        text = modality_of(record) == "text" and TASKS[task_of(record)].accuracy_by_length
         why = (
             f"{RETRAIN} (its test results predate the kept text lengths)"
             if text

@@ -140,17 +140,19 @@ def _benchmark_layers(signature: Signature) -> dict[str, list[Layer]]:
 
 
 def _benchmark(signature: Signature) -> bool:
-    """A sequence benchmark: a label at every step, one number from a sequence, or a class from a
-    sequence of values (an image read pixel by pixel), rather than forecasting, text or images.
+    """A sequence benchmark: a task that says so (a label at every step, one number from a sequence), or
+    a class from a sequence of values (an image read pixel by pixel), rather than forecasting, text or
+    images.
     """
-    from_values = signature.input.axes == SEQUENCE and signature.task == "classification"
-    return signature.task in ("sequence-labelling", "regression") or from_values
+    task = TASKS[signature.task]
+    from_values = signature.input.axes == SEQUENCE and task.targets == "class"
+    return task.presets == "benchmark" or from_values
 
 
 def _presets_for(signature: Signature) -> dict[str, list[Layer]]:
     if signature.input.axes == IMAGE:
         return IMAGE_PRESETS
-    if signature.task == "language-model":
+    if TASKS[signature.task].presets == "language_model":
         return LANGUAGE_MODEL_PRESETS
     if _benchmark(signature):
         return _benchmark_layers(signature)

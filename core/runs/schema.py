@@ -303,12 +303,12 @@ def _scored(metrics: dict[str, Any], path: str) -> None:
             _fail(f"{path}.examples", "true and predicted labels of the same length")
 
 
-METRICS = {  # a schema, as tasks name it (core.tasks.registry) -> (its check, cross-checks between fields)
+METRICS = {  # by the task's name in core.tasks.registry: (its check, cross-checks between fields)
     "classification": (CLASSIFICATION, [_square("class_names", "confusion_matrix"), _example_results]),
     "forecasting": (FORECASTING, [_aligned, _window_results]),
-    "language_model": (LANGUAGE_MODEL, []),
+    "language-model": (LANGUAGE_MODEL, []),
     "regression": (REGRESSION, [_paired]),
-    "sequence_labelling": (SEQUENCE_LABELLING, [_scored]),
+    "sequence-labelling": (SEQUENCE_LABELLING, [_scored]),
 }
 
 
@@ -316,7 +316,7 @@ def check_metrics(task: str, metrics: Any, path: str = "metrics") -> None:
     """Test metrics of a run of ``task``: empty (not evaluated) or complete and well-formed."""
     if metrics == {}:
         return
-    check, cross_checks = METRICS[TASKS[task].schema]
+    check, cross_checks = METRICS[TASKS[task].name]
     if isinstance(metrics, dict):  # the memory keys are the same for every task: checked apart
         MEMORY({key: value for key, value in metrics.items() if key in MEMORY_KEYS}, path)
         metrics = {key: value for key, value in metrics.items() if key not in MEMORY_KEYS}

@@ -3,11 +3,11 @@
 One ``Task`` per task: the output head the builder appends, the loss and Keras metrics it compiles with,
 its test-metric columns (and which way each is better), the main metric and the baseline it must beat,
 the sentences said of a run that does not beat it, its training defaults and the evaluation lines of the
-exported script. Three pieces are named rather than held, so that this module imports nothing heavy and
-the web process never loads Keras: ``evaluation`` (a function in
-``core.training.evaluation.EVALUATIONS``, run in a worker), ``schema`` (the check of its metrics in
-``core.runs.schema.METRICS``) and ``panel`` (its Compare panel in ``app_pages.parts.task_panels.PANELS``).
-Adding a task is one entry here plus those three pieces.
+exported script, the presets and starter model it offers, its previews and notes. Three pieces live
+beside the code they need, keyed by the task's name, so that this module imports nothing heavy and the
+web process never loads Keras: its evaluation (``core.training.evaluation.EVALUATIONS``, run in a
+worker), the check of its metrics (``core.runs.schema.METRICS``) and its Compare panel
+(``app_pages.parts.task_panels.PANELS``). Adding a task is one entry here plus those three pieces.
 """
 
 from __future__ import annotations
@@ -54,9 +54,6 @@ class Task:
     main: str
     baselines: tuple[tuple[str, str], ...]  # (key, title): what the test split scores without a model
     baseline_of: dict[str, str]  # a test metric -> the baseline beside it; the main one's must be beaten
-    evaluation: str
-    schema: str
-    panel: str
     script: str  # the exported script's evaluation, printing the main metric last
     found: str  # what a run that did not beat its baseline scored: a template over its metrics and {items}
     told: str  # the baseline it did not beat, a template over its metrics
@@ -68,6 +65,13 @@ class Task:
     example_results: str | None = None  # the per-example test results two runs are compared on, if any
     loss_note: str = ""  # what the training loss is, where its title needs it
     curve_note: str = ""  # what the learning curves are measured on, where it is not the test metric's scale
+    presets: str = "by_input"  # the presets offered: "by_input" (images, text, series), "language_model" or
+    # "benchmark" (sequence benchmarks, scaled to one parameter budget)
+    starter_rnn: str = ""  # the recurrent preset a first visit starts with, where not its modality's own
+    preview: str = "samples"  # the Data page's text preview: "samples" (texts with labels) or "corpus"
+    upload_modalities: tuple[str, ...] = ()  # uploads (and share links of them) that can hold this task
+    small_test_note: bool = False  # Data tells what one test example is worth when the test split is small
+    accuracy_by_length: bool = False  # the lesson card reads accuracy by text length from its test results
 
     @property
     def main_column(self) -> Column:
@@ -111,9 +115,6 @@ CLASSIFICATION = Task(
         ("chance_macro_f1", "Chance F1"),
     ),
     {"accuracy": "majority_accuracy", "macro_f1": "majority_macro_f1"},
-    evaluation="classification",
-    schema="classification",
-    panel="confusion",
     script="""
 predicted = model.predict(test.x, verbose=0).argmax(axis=1)
 print(f"test accuracy {(predicted == test.y).mean():.4f}")
@@ -128,6 +129,9 @@ print(f"test accuracy {(predicted == test.y).mean():.4f}")
     small_set_training=LONGER_TRAINING,
     class_weights=True,
     example_results="classes",
+    upload_modalities=("images", "text"),
+    small_test_note=True,
+    accuracy_by_length=True,
 )
 FORECASTING = Task(
     "forecasting",
@@ -139,9 +143,6 @@ FORECASTING = Task(
     "mae",
     (("naive_mae", "Naive MAE"),),
     {"mae": "naive_mae"},
-    evaluation="forecasting",
-    schema="forecasting",
-    panel="forecast",
     script="""
 predicted = dataset.target.unscale(model.predict(test.x, verbose=0), test.x)
 truth = dataset.target.unscale(test.y, test.x)
@@ -155,6 +156,7 @@ print(f"test mae {np.abs(predicted - truth).mean():.4f}")
     example_results="windows",
     loss_note="MSE, scaled units",
     curve_note="on the scaled series; the table's errors are in the target's units",
+    upload_modalities=("series",),
 )
 LANGUAGE_MODEL = Task(
     "language-model",
@@ -166,9 +168,6 @@ LANGUAGE_MODEL = Task(
     "perplexity",
     (("unigram_perplexity", "Unigram perplexity"),),
     {"perplexity": "unigram_perplexity"},
-    evaluation="language_model",
-    schema="language_model",
-    panel="generated_text",
     script="""
 probabilities = model.predict(test.x, verbose=0)
 picked = np.clip(probabilities[np.arange(len(test.y)), test.y], 1e-12, 1.0)
@@ -181,6 +180,10 @@ print(f"test perplexity {np.exp(-np.log(picked).mean()):.4f}")
     without_model=(
         "Without a model: guessing by character frequency gives a perplexity of {unigram_perplexity:.3f}."
     ),
+    presets="language_model",
+    starter_rnn="Char-RNN (Keras example)",
+    preview="corpus",
+    upload_modalities=("text",),
 )
 REGRESSION = Task(
     "regression",
@@ -192,9 +195,6 @@ REGRESSION = Task(
     "mse",
     (("baseline_mse", "Baseline MSE"),),
     {"mse": "baseline_mse"},
-    evaluation="regression",
-    schema="regression",
-    panel="predicted_against_true",
     script="""
 predicted = model.predict(test.x, verbose=0)
 print(f"baseline mse (the training mean) {((train.y.mean(axis=0) - test.y) ** 2).mean():.4f}")
@@ -208,6 +208,7 @@ print(f"test mse {((predicted - test.y) ** 2).mean():.4f}")
     ),
     training={"epochs": 8, "batch_size": 32},
     loss_note="MSE",
+    presets="benchmark",
 )
 SEQUENCE_LABELLING = Task(
     "sequence-labelling",
@@ -219,9 +220,6 @@ SEQUENCE_LABELLING = Task(
     "loss",
     (("baseline_loss", "Baseline loss"), ("baseline_accuracy", "Baseline acc.")),
     {"loss": "baseline_loss", "accuracy": "baseline_accuracy"},
-    evaluation="sequence_labelling",
-    schema="sequence_labelling",
-    panel="step_accuracy",
     script="""
 probabilities = model.predict(test.x, verbose=0)
 first, end = dataset.scored_steps or (0, test.y.shape[1])
@@ -242,6 +240,7 @@ print(f"test loss {-np.log(np.clip(picked, 1e-12, 1.0)).mean():.4f}")
     ),
     training={"epochs": 8, "batch_size": 32, "clipnorm": 1.0},  # copy_memory: recurrent gradients explode
     loss_note="cross-entropy per step",
+    presets="benchmark",
 )
 TASKS: dict[str, Task] = {
     task.name: task for task in (CLASSIFICATION, FORECASTING, LANGUAGE_MODEL, REGRESSION, SEQUENCE_LABELLING)

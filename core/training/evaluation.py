@@ -15,7 +15,6 @@ import numpy as np
 from core import budget
 from core.compare.disagreement import sample_content
 from core.datasets import Dataset
-from core.tasks.registry import TASKS
 
 EXAMPLES = 8
 FORECAST_POINTS = 600
@@ -33,7 +32,7 @@ def evaluate(model: keras.Model, dataset: Dataset, batch_size: int) -> dict[str,
     start = perf_counter()
     predictions = model.predict(x, batch_size=batch_size, verbose=0)
     latency_ms = 1000 * (perf_counter() - start) / max(len(x), 1)
-    metrics = EVALUATIONS[TASKS[dataset.signature.task].evaluation](model, dataset, predictions)
+    metrics = EVALUATIONS[dataset.signature.task](model, dataset, predictions)
     return {**metrics, "latency_ms": latency_ms}
 
 
@@ -309,10 +308,10 @@ def _step_counts(labels: np.ndarray, classes: int) -> np.ndarray:
     return np.bincount(cells, minlength=steps * classes).reshape(steps, classes)
 
 
-EVALUATIONS = {  # as tasks name them in core.tasks.registry
+EVALUATIONS = {  # by the task's name in core.tasks.registry
     "classification": classification,
     "forecasting": forecasting,
-    "language_model": language_model,
+    "language-model": language_model,
     "regression": regression,
-    "sequence_labelling": sequence_labelling,
+    "sequence-labelling": sequence_labelling,
 }
