@@ -1,5 +1,5 @@
 """CNN vs RNN: build, train and compare convolutional and recurrent networks on real data."""
 
-from app_pages.parts.common import navigate
+from app_pages.parts.navigation import navigate
 
 navigate()

@@ -5,20 +5,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app_pages.parts.common import (
-    current_dataset,
-    dataset_title,
-    entry,
-    literal,
-    models_for,
-    new_uid,
-    param_widgets,
-    sentence,
-    share_link,
-    share_note,
-    spec_of,
-    unique_name,
-)
+from app_pages.parts.services import current_dataset
+from app_pages.parts.sharing import share_link, share_note
+from app_pages.parts.visitor import entry, models_for, new_uid, spec_of, unique_name
+from app_pages.parts.widgets import dataset_title, literal, param_widgets, sentence
 from core.errors import SpecError, UserError
 from core.model.codegen import model_code
 from core.model.diagram import to_dot

@@ -6,16 +6,6 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.parts.common import (
-    current_dataset,
-    delete_runs,
-    finished_runs,
-    literal,
-    load_choice,
-    run_store,
-    sentence,
-    state,
-)
 from app_pages.parts.fair_compare import (
     band_section,
     disagreement_section,
@@ -25,7 +15,10 @@ from app_pages.parts.fair_compare import (
     significance_section,
 )
 from app_pages.parts.lesson_card import lesson_card_section
+from app_pages.parts.services import current_dataset, delete_runs, finished_runs, load_choice, run_store
 from app_pages.parts.task_panels import PANELS
+from app_pages.parts.visitor import WORKSPACE, state
+from app_pages.parts.widgets import literal, sentence
 from core.compare.table import comparable_groups, comparison_table, curve_metrics, curves, verdict
 from core.errors import UserError
 from core.exchange.bundle import export_bundle, import_into
@@ -54,7 +47,7 @@ def import_section() -> None:
     )
     if bundle_file is not None and st.button("Import", icon=":material/upload:", disabled=store is None):
         try:
-            added, known = import_into(store, bundle_file.getvalue(), session["workspace"])
+            added, known = import_into(store, bundle_file.getvalue(), session[WORKSPACE])
         except UserError as error:
             st.error(literal(error))
         else:

@@ -7,15 +7,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.parts.common import (
-    current_dataset,
-    dataset_names,
-    literal,
-    load_choice,
-    offer_shared_models,
-    param_widgets,
-    state,
-)
+from app_pages.parts.services import current_dataset, load_choice
+from app_pages.parts.sharing import offer_shared_models
+from app_pages.parts.visitor import CHOICE, state
+from app_pages.parts.widgets import dataset_names, literal, param_widgets
 from core.datasets import DATASETS, Dataset, uploads
 from core.datasets.advice import class_counts, coarse_test_note, imbalance_note
 from core.datasets.base import MODALITIES
@@ -112,11 +107,11 @@ def upload_form(modality: str) -> None:
     problem = upload_problem(json.dumps(candidate), data)
     if problem:
         st.error(literal(f"{problem} Your current dataset stays in use."))
-    elif session["choice"].get("upload") == candidate["upload"] and session.get("upload_bytes") == data:
+    elif session[CHOICE].get("upload") == candidate["upload"] and session.get("upload_bytes") == data:
         st.caption("This upload is your current dataset.")
     elif st.button("Use this upload", type="primary"):
         session["upload_bytes"] = data
-        session["choice"] = candidate
+        session[CHOICE] = candidate
         st.rerun()
 
 
@@ -126,7 +121,7 @@ def dataset_picker(modality: str, origin: str) -> None:
     if not names:
         st.info("No dataset of this kind comes from this source; choose another source.")
         return
-    choice = session["choice"]
+    choice = session[CHOICE]
     name = st.selectbox(
         "Dataset",
         names,
@@ -139,15 +134,15 @@ def dataset_picker(modality: str, origin: str) -> None:
     if origin == "keras" and choice["id"] != name:
         st.info("Keras classics are downloaded once (a few seconds to a minute), then cached.")
         if st.button("Download and use", type="primary"):
-            session["choice"] = {"id": name, "settings": {}}
+            session[CHOICE] = {"id": name, "settings": {}}
             st.rerun()
     elif choice["id"] != name:
-        session["choice"] = {"id": name, "settings": {}}
+        session[CHOICE] = {"id": name, "settings": {}}
 
 
 def preprocessing(dataset: Dataset | None) -> Dataset | None:
     """The current dataset's settings; a change is kept only when the data loads with it."""
-    active = session["choice"]
+    active = session[CHOICE]
     info = DATASETS.get(active["id"]) or (dataset.info if dataset else None)
     if info is None or not info.settings:
         return dataset
@@ -304,7 +299,7 @@ def origin_of(choice: dict[str, Any]) -> str:
     return DATASETS[choice["id"]].origin if choice["id"] in DATASETS else "upload"
 
 
-_, current_modality = described_kind(session["choice"])
+_, current_modality = described_kind(session[CHOICE])
 st.title("Data")
 left, right = st.columns([2, 3], gap="large")
 with left:
@@ -319,7 +314,7 @@ with left:
     origin = st.radio(
         "Source",
         list(ORIGINS),
-        index=list(ORIGINS).index(origin_of(session["choice"])),
+        index=list(ORIGINS).index(origin_of(session[CHOICE])),
         format_func=ORIGINS.get,
         horizontal=True,
         key="data:origin",
@@ -330,7 +325,7 @@ with left:
         upload_form(modality)
     else:
         dataset_picker(modality, origin)
-    current_name, current_modality = described_kind(session["choice"])
+    current_name, current_modality = described_kind(session[CHOICE])
     on_screen = current_modality == modality  # the current dataset is of the kind on screen
     dataset = preprocessing(current_dataset()) if on_screen else None
 

@@ -5,19 +5,16 @@ from typing import Any
 import altair as alt
 import streamlit as st
 
-from app_pages.parts.common import (
+from app_pages.parts.services import (
     POLL_SECONDS,
     QUEUE_ADVICE,
     current_dataset,
-    literal,
     load_choice,
-    models_for,
     run_store,
-    sentence,
-    spec_of,
-    state,
     worker_pool,
 )
+from app_pages.parts.visitor import RUNS, WORKSPACE, models_for, spec_of, state
+from app_pages.parts.widgets import literal, sentence
 from core import budget
 from core.datasets import DATASETS
 from core.errors import UserError
@@ -79,14 +76,14 @@ def queue_plan() -> None:
     """Queue the plan's runs for the workers, within the visitor's budget of waiting runs."""
     first = paper.DEFAULT_SEED
     records = paper.planned_runs(plan, list(range(first, first + seeds)))
-    waiting = len({*store.queued(), *store.running()} & set(session["runs"]))
+    waiting = len({*store.queued(), *store.running()} & set(session[RUNS]))
     try:
         budget.check(waiting + len(records), budget.QUEUED_RUNS, "runs waiting or training", QUEUE_ADVICE)
     except UserError as error:
         session["lab:refused"] = str(error)
         return
-    ids = enqueue(store, records, session["workspace"])
-    session["runs"].extend(ids)
+    ids = enqueue(store, records, session[WORKSPACE])
+    session[RUNS].extend(ids)
     session["lab:runs"] = ids
     pool.ensure()
 
@@ -94,7 +91,7 @@ def queue_plan() -> None:
 def plan_runs() -> list[dict[str, Any]]:
     """The runs this visitor last queued from the Lab, with their live progress."""
     ids = session.get("lab:runs", [])
-    return store.runs(workspace=session["workspace"], ids=ids, live=True) if ids else []
+    return store.runs(workspace=session[WORKSPACE], ids=ids, live=True) if ids else []
 
 
 training = any(run["status"] in UNFINISHED for run in plan_runs())
@@ -136,7 +133,7 @@ def progress_panel() -> None:
 
 st.fragment(progress_panel, run_every=POLL_SECONDS if training else None)()
 
-made = paper.report(plan, store.runs(session["workspace"]))
+made = paper.report(plan, store.runs(session[WORKSPACE]))
 st.dataframe(made.rows, hide_index=True, height="content")
 st.caption(
     "Verdict: whether the model learns the task here as the paper says it does (or does not). Which model is "

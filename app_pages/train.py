@@ -7,23 +7,17 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.parts.common import (
+from app_pages.parts.fair_compare import GRADIENT_CAPTION, gradient_chart
+from app_pages.parts.services import (
     POLL_SECONDS,
     current_dataset,
     dataset_description,
-    dataset_title,
-    format_number,
-    literal,
-    models_for,
-    param_widgets,
     queue_runs,
     run_store,
-    sentence,
-    spec_of,
-    state,
     worker_pool,
 )
-from app_pages.parts.fair_compare import GRADIENT_CAPTION, gradient_chart
+from app_pages.parts.visitor import RUNS, WORKSPACE, models_for, spec_of, state
+from app_pages.parts.widgets import dataset_title, format_number, literal, param_widgets, sentence
 from core.compare.memory import gradient_frame
 from core.compare.table import baseline_sentence, curves, verdict
 from core.runs.estimates import calibration_requests, cost_line, estimate_rows, measuring
@@ -125,10 +119,10 @@ if chosen:
 def my_active_runs() -> list[dict[str, Any]]:
     """This visitor's queued and running runs with their live progress (finished ones are not read)."""
     unfinished = {*store.queued(), *store.running()}
-    ids = [run_id for run_id in session["runs"] if run_id in unfinished]
+    ids = [run_id for run_id in session[RUNS] if run_id in unfinished]
     return [
         run
-        for run in store.runs(workspace=session["workspace"], ids=ids, live=True)
+        for run in store.runs(workspace=session[WORKSPACE], ids=ids, live=True)
         if run["status"] in UNFINISHED
     ]
 
@@ -142,12 +136,12 @@ def queue_models() -> None:
 
 def stop_running() -> None:
     running = [run["id"] for run in my_active_runs() if run["status"] == RunStatus.RUNNING]
-    store.request_stop(running, session["workspace"])
+    store.request_stop(running, session[WORKSPACE])
 
 
 def cancel_queued() -> None:
     queued = [run["id"] for run in my_active_runs() if run["status"] == RunStatus.QUEUED]
-    store.cancel_queued(queued, session["workspace"])
+    store.cancel_queued(queued, session[WORKSPACE])
 
 
 busy = bool(my_active_runs())
@@ -269,7 +263,7 @@ st.fragment(live_panel, run_every=POLL_SECONDS if busy else None)()
 here = comparable_key({"config": {"dataset": dataset_description(dataset)}})
 finished = [
     run
-    for run in reversed(store.runs(workspace=session["workspace"]))
+    for run in reversed(store.runs(workspace=session[WORKSPACE]))
     if run["status"] not in UNFINISHED and comparable_key(run) == here
 ]
 if finished:

@@ -10,7 +10,7 @@ import pytest
 from helpers import ROOT, assert_web_process_stays_light, shown
 from streamlit.testing.v1 import AppTest
 
-from app_pages.parts.common import DEFAULT_DATASET
+from app_pages.parts.visitor import DEFAULT_DATASET
 from core.datasets.described import load_described
 from core.model.presets import presets_for
 from core.runs.queue import enqueue, queued_record
@@ -203,7 +203,7 @@ from core.datasets.described import load_described
 from core.model.presets import presets_for
 from core.runs.queue import enqueue, queued_record
 from core.runs.store import RunStore
-from app_pages.parts.common import DEFAULT_DATASET
+from app_pages.parts.visitor import DEFAULT_DATASET
 
 for page in ("app_pages/data.py", "app_pages/build.py", "app_pages/train.py"):
     at.switch_page(page).run()

@@ -17,7 +17,7 @@ from helpers import ROOT, shown
 from scipy.optimize import nnls
 from streamlit.testing.v1 import AppTest
 
-from app_pages.parts.common import DEFAULT_DATASET
+from app_pages.parts.visitor import DEFAULT_DATASET
 from core.datasets.described import load_described
 from core.errors import UserError
 from core.exchange.bundle import FORMAT, export_bundle, import_bundle

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.parts.common import literal
+from app_pages.parts.widgets import literal
 from core.compare.disagreement import ClassDisagreement, examples_dataset, items_of, names_of
 from core.compare.memory import PROBE_SAMPLES, gradient_frame, memory_frame, step_word
 from core.compare.pair import TITLES, compare_pair

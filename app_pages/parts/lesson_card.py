@@ -8,7 +8,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.parts.common import literal, load_choice, sentence, worker_pool
+from app_pages.parts.services import load_choice, worker_pool
+from app_pages.parts.widgets import literal, sentence
 from core.compare.seed_groups import seed_groups
 from core.errors import UserError
 from core.exchange.script import NOT_REPRODUCIBLE, reproducible

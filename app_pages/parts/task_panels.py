@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.parts.common import literal
+from app_pages.parts.widgets import literal
 
 MATRIX_PIXELS = 260  # a confusion matrix's side at most, so it fits one of two columns at 1280 px
 CELL_PIXELS = 30  # a cell's side at most

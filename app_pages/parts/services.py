@@ -1,0 +1,194 @@
+"""What the pages share through Streamlit's caches: the run store, the worker pool, loaded datasets and
+Keras downloads; and the queue's and runs' actions a page triggers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import streamlit as st
+
+from app_pages.parts.visitor import CHOICE, RUNS, WORKSPACE, state
+from app_pages.parts.widgets import literal, sentence
+from core import budget
+from core.datasets import DATASETS, Dataset, keras_classics
+from core.datasets.described import load_described
+from core.errors import SpecError, UserError
+from core.model.spec import ModelSpec
+from core.runs.pool import WorkerPool
+from core.runs.queue import enqueue, one_per_seed, queued_record
+from core.runs.record import UNFINISHED, WorkStatus
+from core.runs.store import RunStore, default_path
+
+QUEUE_ADVICE = "Wait for some of your runs to finish, or cancel the queued ones."
+
+
+# While a worker trains or measures, the panels that follow it redraw this often. With Chromium on
+# the same two cores, each redraw of Train's live panel cost the browser about 0.1 s of CPU: every
+# 2 s rather than every second took a ~14 s training round's browser and server CPU from 3.6 s to 2.3 s.
+POLL_SECONDS = 2.0
+
+
+@st.cache_resource(show_spinner=False)
+def _store(path: str) -> RunStore | str:
+    """The process's run store, shared by all visitors (each sees only their workspace)."""
+    try:
+        return RunStore(path)
+    except UserError as error:
+        return str(error)
+
+
+def run_store() -> RunStore | None:
+    """The run store ($RUNS_DB), or None after saying on screen why runs cannot be kept."""
+    store = _store(str(default_path()))
+    if isinstance(store, str):
+        st.warning(literal(f"{store} Runs are kept for this session only."))
+        return None
+    return store
+
+
+@st.cache_resource(show_spinner=False)
+def _worker_pool(path: str) -> WorkerPool:
+    """The server's worker processes, shared by all visitors; started when work is first queued."""
+    return WorkerPool(RunStore(path))
+
+
+def worker_pool(store: RunStore) -> WorkerPool:
+    return _worker_pool(str(store.path))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the dataset…")
+def _built_in(description_json: str) -> Dataset:
+    return load_described(json.loads(description_json))
+
+
+@st.cache_resource(max_entries=4, ttl=3600, show_spinner="Reading your upload…")
+def _uploaded(description_json: str, data: bytes) -> Dataset:
+    return load_described(json.loads(description_json), data)
+
+
+def load_choice(choice: dict[str, Any]) -> Dataset:
+    """The chosen dataset (cached and shared read-only), or a UserError saying why it cannot load."""
+    description = json.dumps({key: choice[key] for key in ("id", "settings", "upload") if key in choice})
+    if choice.get("upload"):
+        return _uploaded(description, st.session_state.get("upload_bytes"))
+    return _built_in(description)
+
+
+def current_dataset() -> Dataset | None:
+    """The visitor's dataset, or None after showing on screen why it could not be loaded (or that a
+    worker is still downloading it).
+    """
+    try:
+        return load_choice(state()[CHOICE])
+    except keras_classics.NotFetched:
+        wait_for_download(state()[CHOICE]["id"])
+    except SpecError as error:
+        for problem in error.problems:
+            st.error(literal(problem))
+    except UserError as error:
+        st.error(literal(error))
+    return None
+
+
+def wait_for_download(dataset_id: str) -> None:
+    """Ask a worker to download a Keras dataset and show its progress until it is ready or failed."""
+    store = run_store()
+    if store is None:
+        return
+    if (store.download(dataset_id) or {}).get("status") not in (
+        WorkStatus.QUEUED,
+        WorkStatus.RUNNING,
+        WorkStatus.FAILED,
+    ):
+        store.request_download(dataset_id)
+    worker_pool(store).ensure()
+
+    @st.fragment(run_every=POLL_SECONDS)
+    def progress() -> None:
+        download = store.download(dataset_id) or {}
+        if download.get("status") == WorkStatus.FAILED:
+            st.error(literal(sentence(download["reason"])))
+            if st.button("Try again", key=f"download:retry:{dataset_id}"):
+                store.request_download(dataset_id)
+                st.rerun()
+        elif download.get("status") == WorkStatus.DONE:
+            st.rerun()
+        else:
+            st.info(
+                f"Downloading {DATASETS[dataset_id].name} in a worker (once; later visits read it at once)…"
+            )
+
+    progress()
+
+
+def finished_runs(store: RunStore | None) -> list[dict[str, Any]]:
+    """This visitor's finished runs, from the run store."""
+    if store is None:
+        return []
+    return [r for r in store.runs(state()[WORKSPACE]) if r["status"] not in UNFINISHED]
+
+
+def delete_runs(run_ids: set[str], store: RunStore | None) -> None:
+    session = state()
+    if store is not None:
+        store.delete(sorted(run_ids), session[WORKSPACE])
+    session[RUNS] = [run_id for run_id in session[RUNS] if run_id not in run_ids]
+
+
+def dataset_description(dataset: Dataset) -> dict[str, Any]:
+    """How a worker finds the visitor's dataset again: id, settings, and an upload by its SHA-256."""
+    choice = state()[CHOICE]
+    description = {"id": dataset.info.id, "settings": choice.get("settings", {})}
+    if choice.get("upload"):
+        digest = hashlib.sha256(st.session_state["upload_bytes"]).hexdigest()
+        description["upload"] = {**choice["upload"], "sha256": digest}
+    return description
+
+
+def queue_runs(
+    store: RunStore,
+    dataset: Dataset,
+    specs: list[ModelSpec],
+    settings: dict[str, Any],
+    seeds: list[int] | None = None,
+) -> list[str]:
+    """Queue these models on the visitor's dataset for the workers, one run per seed where ``seeds`` are
+    given; returns the problems of any refused.
+    """
+    session = state()
+    description = dataset_description(dataset)
+    records, problems = [], []
+    for spec in specs:
+        try:
+            record = queued_record(description, dataset.info, dataset.signature, spec, settings)
+        except SpecError as error:
+            problems += [f"{spec.name}: {problem}" for problem in error.problems]
+        else:
+            records += one_per_seed(record, seeds) if seeds else [record]
+    waiting = len({*store.queued(), *store.running()} & set(session[RUNS]))
+    try:
+        budget.check(waiting + len(records), budget.QUEUED_RUNS, "runs waiting or training", QUEUE_ADVICE)
+    except UserError as error:
+        return [str(error)]
+    if "upload" in description and records:
+        store.put_upload(session["upload_bytes"])
+    session[RUNS].extend(enqueue(store, records, session[WORKSPACE]))
+    worker_pool(store).ensure()
+    return problems
+
+
+def offer_download(dataset_id: str) -> None:
+    """A link's Keras dataset is downloaded only when the visitor asks for it."""
+    session = state()
+    if session.get("share:download") == dataset_id:
+        wait_for_download(dataset_id)
+        return
+    st.info(
+        f"This shared comparison uses {DATASETS[dataset_id].name}, which this server has not downloaded yet."
+    )
+    if st.button("Download it and open the comparison", icon=":material/download:"):
+        session["share:download"] = dataset_id
+        st.rerun()
