@@ -118,3 +118,15 @@ def sweep_file(tmp_path: Path, text: str, name: str = "sweep.yaml") -> Path:
 def shown(markdown: str) -> str:
     """Markdown source as it reads on screen once its backslash escapes are resolved."""
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+PYTHON_JARGON = re.compile(
+    r"Error:|Exception|NoneType|object has no attribute|<class |'(dict|list|str|int|float)'|Errno|codec"
+)
+
+
+def assert_one_sentence(message: str) -> None:
+    """A person-facing message: one line, ending as a sentence ends, in no words of Python's own."""
+    assert "\n" not in message, message
+    assert message.rstrip(")").endswith((".", "?")), message
+    assert not PYTHON_JARGON.search(message), message

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import assert_one_sentence
 
 from core.datasets import DATASETS, get_info, keras_classics, load_dataset
 from core.datasets.keras_classics import NotFetched
@@ -113,7 +114,7 @@ def test_keras_classics_offline_fail_with_one_sentence(no_network, tmp_path, mon
         keras_classics.fetch(dataset_id)
     message = str(caught.value)
     assert message.startswith(f"The Keras dataset '{dataset_id}' could not be downloaded")
-    assert "\n" not in message and "Traceback" not in message
+    assert_one_sentence(message)
 
 
 def test_a_fetched_word_dataset_loads_from_plain_arrays(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import assert_one_sentence
 
 from core.errors import SpecError, UserError
 from core.model.layers import KINDS
@@ -204,8 +205,7 @@ def test_invalid_specs_get_their_sentence(label, data, signature, sentence):
     problems = problems_of(data, signature, limits)
     assert any(sentence in problem for problem in problems), problems
     for problem in problems:
-        assert problem.endswith("."), problem
-        assert "\n" not in problem and "Traceback" not in problem
+        assert_one_sentence(problem)
 
 
 def test_there_are_at_least_twenty_invalid_cases():

@@ -6,6 +6,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from helpers import assert_one_sentence
 from PIL import Image
 
 from core import budget
@@ -168,7 +169,7 @@ def test_malformed_uploads_get_one_sentence(call, message):
         call()
     text = str(caught.value)
     assert message in text
-    assert "\n" not in text and "Traceback" not in text
+    assert_one_sentence(text)
 
 
 def test_colour_images_keep_three_channels():

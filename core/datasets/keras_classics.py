@@ -59,9 +59,9 @@ def fetch(name: str) -> None:
     try:
         (x_train, y_train), (x_test, y_test) = module.load_data()
         index = module.get_word_index() if hasattr(module, "get_word_index") else {}
-    except Exception as error:  # Keras raises bare Exceptions for network failures
+    except Exception:  # Keras raises bare Exceptions for network failures: their text is for developers
         raise UserError(
-            f"The Keras dataset '{name}' could not be downloaded ({error.__class__.__name__}); "
+            f"The Keras dataset '{name}' could not be downloaded; "
             "check the network connection or pick a built-in dataset."
         ) from None
     x, y = np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]).reshape(-1)
