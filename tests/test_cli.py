@@ -6,7 +6,10 @@ import sys
 
 from helpers import ROOT, cli_with_store, sweep_file
 
+from core.cli import main
+from core.runs.record import FIELDS, FORMAT_VERSION, VERSION_KEY
 from core.runs.store import RunStore
+from core.tasks.settings import TRAIN_SETTINGS
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -38,7 +41,8 @@ def test_presets_json_has_names_and_families():
 
 def test_train_prints_metrics_and_writes_the_record(tmp_path):
     out = tmp_path / "run.json"
-    result = cli(
+    result = cli_with_store(
+        tmp_path,
         "train",
         "--dataset",
         "digits_8x8",
@@ -58,9 +62,21 @@ def test_train_prints_metrics_and_writes_the_record(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "accuracy" in result.stdout and "epoch 2/2" in result.stderr
     record = json.loads(out.read_text())
-    assert {"config", "status", "history", "metrics", "params"} <= set(record)
+    assert set(record) == {*FIELDS, VERSION_KEY} and record[VERSION_KEY] == FORMAT_VERSION
     assert record["status"] == "completed" and len(record["history"]) == 2
-    assert record["config"]["train"]["seed"] == 1
+    assert record["config"]["train"]["seed"] == 1 and record["config"]["dataset"]["limit"] == 200
+    listed = json.loads(cli_with_store(tmp_path, "runs", "--json").stdout)
+    assert [run["id"] for run in listed] == [record["id"]] and listed[0][VERSION_KEY] == FORMAT_VERSION
+
+
+def test_train_has_one_option_per_training_setting(capsys):
+    """Made from the settings registry, with its help text and bounds, so the two cannot drift."""
+    assert main(["train", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())  # argparse wraps the help text
+    for param in TRAIN_SETTINGS:
+        assert f"--{param.name.replace('_', '-')}" in shown
+        assert " ".join(param.help.split()[:4]) in shown
+    assert "--clipnorm X" in shown and "0.0 to 100.0" in shown
 
 
 def test_train_accepts_a_spec_file(tmp_path):
