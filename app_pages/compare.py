@@ -15,7 +15,7 @@ from app_pages.parts.fair_compare import (
     significance_section,
 )
 from app_pages.parts.lesson_card import lesson_card_section
-from app_pages.parts.services import current_dataset, delete_runs, finished_runs, load_choice, run_store
+from app_pages.parts.services import current_dataset, delete_runs, finished_runs, run_signature, run_store
 from app_pages.parts.task_panels import PANELS
 from app_pages.parts.visitor import WORKSPACE, state
 from app_pages.parts.widgets import literal, sentence
@@ -109,7 +109,7 @@ def downloads(record: dict[str, Any]) -> None:
         cells[1].caption(NOT_REPRODUCIBLE)
         return
     try:
-        script = reproduce_script(record, load_choice(record["config"]["dataset"]).signature)
+        script = reproduce_script(record, run_signature(record))
     except UserError as error:
         cells[1].caption(literal(error))
     else:

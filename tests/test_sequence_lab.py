@@ -148,12 +148,13 @@ def test_a_benchmark_beyond_the_dataset_budget_is_one_sentence():
 
 
 @pytest.mark.parametrize("task", list(TASKS))
-def test_each_task_names_its_evaluation_schema_and_panel(task):
+def test_each_task_has_its_evaluation_schema_and_panel_under_its_own_name(task):
     from app_pages.parts.task_panels import PANELS
     from core.training.evaluation import EVALUATIONS
 
     entry = TASKS[task]
-    assert entry.evaluation in EVALUATIONS and entry.schema in METRICS and entry.panel in PANELS
+    assert entry.name == task and all(task in pieces for pieces in (EVALUATIONS, METRICS, PANELS))
+    assert set(EVALUATIONS) == set(METRICS) == set(PANELS) == set(TASKS)  # no piece of a task gone
     assert entry.main in {column.key for column in entry.columns}
     assert entry.baseline in {key for key, _ in entry.baselines}
     assert set(entry.baseline_of) <= {column.key for column in entry.columns}

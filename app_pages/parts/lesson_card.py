@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.parts.services import load_choice, worker_pool
+from app_pages.parts.services import run_signature, worker_pool
 from app_pages.parts.widgets import literal, sentence
 from core.compare.seed_groups import seed_groups
 from core.errors import UserError
@@ -29,7 +29,7 @@ def cost_points(selected: list[dict[str, Any]]) -> list[length_cost.Point]:
     record = selected[0]
     if not reproducible(record):
         raise UserError(NOT_REPRODUCIBLE)
-    signature = load_choice(record["config"]["dataset"]).signature
+    signature = run_signature(record)
     specs = {
         group.label: ModelSpec.from_dict(group.runs[0]["config"]["model"]) for group in seed_groups(selected)
     }

@@ -19,8 +19,9 @@ from core.errors import SpecError, UserError
 from core.model.spec import ModelSpec
 from core.runs.pool import WorkerPool
 from core.runs.queue import enqueue, one_per_seed, queued_record
-from core.runs.record import UNFINISHED, WorkStatus
+from core.runs.record import UNFINISHED, WorkStatus, signature_of
 from core.runs.store import RunStore, default_path
+from core.shapes import Signature
 
 QUEUE_ADVICE = "Wait for some of your runs to finish, or cancel the queued ones."
 
@@ -67,6 +68,12 @@ def _built_in(description_json: str) -> Dataset:
 @st.cache_resource(max_entries=4, ttl=3600, show_spinner="Reading your upload…")
 def _uploaded(description_json: str, data: bytes) -> Dataset:
     return load_described(json.loads(description_json), data)
+
+
+def run_signature(record: dict[str, Any]) -> Signature:
+    """A run's data signature: as its record keeps it, or (for runs queued before records kept it) from
+    its data, loaded once."""
+    return signature_of(record) or load_choice(record["config"]["dataset"]).signature
 
 
 def load_choice(choice: dict[str, Any]) -> Dataset:

@@ -22,6 +22,7 @@ from core.datasets import DATASETS
 from core.errors import SpecError, UserError
 from core.model.spec import FAMILY_NAMES, ModelSpec
 from core.runs.schema import check_estimate, check_history, check_metrics
+from core.shapes import Signature
 from core.tasks.registry import TASKS
 from core.tasks.settings import check_train_settings
 
@@ -227,6 +228,11 @@ def group_label(record: Mapping[str, Any]) -> str:
     changed = [f"{k}={v}" for k, v in sorted(description.get("settings", {}).items()) if defaults.get(k) != v]
     limit = [f"first {description['limit']:,} training samples"] if description.get("limit") else []
     return " · ".join([name, *changed, *limit])
+
+
+def signature_of(record: Mapping[str, Any]) -> Signature | None:
+    """The data's signature as kept at queue time (None for runs queued before it was kept)."""
+    return Signature.from_dict(record["signature"]) if record.get("signature") else None
 
 
 def profiles(record: Mapping[str, Any]) -> list[tuple[int, list[float]]]:
