@@ -130,3 +130,11 @@ def assert_one_sentence(message: str) -> None:
     assert "\n" not in message, message
     assert message.rstrip(")").endswith((".", "?")), message
     assert not PYTHON_JARGON.search(message), message
+
+
+def block_training(monkeypatch: Any) -> None:
+    """Make ``core.training`` and every module of it fail to import (those loaded already too): a
+    command that gets as far as training raises ImportError naming it."""
+    loaded = [name for name in sys.modules if name.startswith("core.training.")]
+    for name in ["core.training", *loaded]:
+        monkeypatch.setitem(sys.modules, name, None)

@@ -26,7 +26,7 @@ from core.model.spec import ModelSpec
 from core.runs import estimates
 from core.runs.queue import enqueue, queued_record
 from core.runs.schema import check_estimate
-from core.runs.store import APPLICATION_ID, MIGRATIONS, SCHEMA, RunStore, this_process
+from core.runs.store import APPLICATION_ID, MIGRATIONS, SCHEMA, SCHEMA_VERSION, RunStore, this_process
 from core.tasks.settings import train_settings_for
 from core.training import calibration
 from core.training.worker import Worker
@@ -62,7 +62,7 @@ def basis(train: int, sequential: int, multiply_adds: int, batch: int = 32) -> d
     }
 
 
-def test_a_v2_store_is_migrated_to_v3_and_keeps_its_runs(tmp_path):
+def test_a_v2_store_is_migrated_to_the_current_version_and_keeps_its_runs(tmp_path):
     path = tmp_path / "v2.db"
     with sqlite3.connect(path) as db:
         db.executescript(
@@ -73,9 +73,9 @@ def test_a_v2_store_is_migrated_to_v3_and_keeps_its_runs(tmp_path):
             "VALUES ('old', 'w', 'CNN', 'cnn', 'digits_8x8', 'classification', 'completed', 'x:1', '{}')"
         )
     store = RunStore(path)
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 3
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     old = store.run("old")
-    assert old["status"] == "completed" and old["estimate"] is None
+    assert old["status"] == "completed" and old["estimate"] is None and old["signature"] is None
     made = {"source": None, "seconds_per_epoch": None}
     store.set_estimate("old", made)
     store.save_run({**old, "estimate": None, "reason": "saved again"}, "w")  # as a worker's job does

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, block_training
 
 from core import budget
 from core.cli import main
@@ -280,7 +280,7 @@ ACCEPTED = {  # odd but valid: each gets as far as training
 @pytest.fixture
 def untrainable(monkeypatch: pytest.MonkeyPatch) -> None:
     """Importing training fails: a case that gets as far as training says so by an ImportError."""
-    monkeypatch.setitem(sys.modules, "core.training", None)
+    block_training(monkeypatch)
 
 
 def run(case: Case, folder: Path, monkeypatch: pytest.MonkeyPatch) -> int:

@@ -5,10 +5,9 @@ still validate; a budget out of reach is one sentence; the CLI, sweeps and the B
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
-from helpers import cli_with_store, small, sweep_file
+from helpers import block_training, cli_with_store, small, sweep_file
 from streamlit.testing.v1 import AppTest
 from test_app import APP, button, open_page
 
@@ -193,7 +192,7 @@ def test_train_match_params_trains_the_scaled_model_and_records_it(tmp_path):
 
 
 def test_train_match_params_out_of_reach_is_one_line(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "core.training", None)  # nothing may get as far as training
+    block_training(monkeypatch)  # nothing may get as far as training
     monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
     args = ["train", "--dataset", "digits_8x8", "--model", "CNN", "--match-params"]
     assert main([*args, "100"]) == 2
@@ -235,7 +234,7 @@ def test_a_sweep_scales_every_planned_model(tmp_path):
 
 
 def test_a_sweeps_match_params_mistakes_are_one_line(tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "core.training", None)
+    block_training(monkeypatch)
     monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
     plan = sweep_file(tmp_path, SWEEP + "match_params: many\n")
     assert main(["sweep", str(plan)]) == 2
