@@ -133,8 +133,18 @@ def assert_one_sentence(message: str) -> None:
 
 
 def block_training(monkeypatch: Any) -> None:
-    """Make ``core.training`` and every module of it fail to import (those loaded already too): a
-    command that gets as far as training raises ImportError naming it."""
-    loaded = [name for name in sys.modules if name.startswith("core.training.")]
-    for name in ["core.training", *loaded]:
+    """Make training unreachable: Keras, TensorFlow and every loaded module of ``core.training`` that
+    holds them fail to import, so a command that gets as far as training raises ImportError naming it
+    (the worker module, which loads TensorFlow only with its first run, stays)."""
+    holding_keras = [
+        name
+        for name, module in list(sys.modules.items())
+        if name.startswith("core.training.")
+        and module is not None
+        and any(
+            getattr(value, "__name__", "").split(".")[0] in ("keras", "tensorflow")
+            for value in vars(module).values()
+        )
+    ]
+    for name in ["keras", "tensorflow", "core.training.job", *holding_keras]:
         monkeypatch.setitem(sys.modules, name, None)

@@ -77,3 +77,12 @@ def test_statuses_are_spelled_only_by_the_record_module():
     ]
     assert found == []
     assert status_literals(record)  # the check does see a literal where there is one
+
+
+def test_a_worker_process_starts_without_tensorflow():
+    """TensorFlow loads with a worker's first run or measurement, not when the dashboard starts it."""
+    code = "import sys, core.training.worker; assert not {'keras', 'tensorflow'} & set(sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -5,14 +5,11 @@ read these figures live in ``core.runs.estimates``.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import gc
 import itertools
-import re
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import keras
@@ -30,42 +27,7 @@ from core.shapes import Signature
 from core.tasks.registry import TASKS
 from core.training.builder import build_model, compile_model
 from core.training.gradient_probe import GradientProbe
-
-STATUS_FIELDS = re.compile(r"^(VmHWM|VmRSS):\s+(\d+) kB$", re.MULTILINE)
-
-
-# ---- peak memory ---------------------------------------------------------------------------------
-
-
-def _memory_kb() -> dict[str, int] | None:
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:
-        return None
-    found = dict(STATUS_FIELDS.findall(status))
-    return {name: int(value) for name, value in found.items()} if len(found) == 2 else None
-
-
-def reset_peak_memory() -> float | None:
-    """Hand freed heap back to the system and reset this process's resident high-water mark; returns
-    the resident memory now in MB (None where that cannot be done, e.g. outside Linux).
-    """
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-        Path("/proc/self/clear_refs").write_text("5")
-    except (OSError, AttributeError):
-        return None
-    memory = _memory_kb()
-    return memory["VmRSS"] / 1024 if memory else None
-
-
-def peak_memory_above(baseline: float | None) -> float | None:
-    """MB the process's resident memory rose above ``baseline`` at its peak since the reset."""
-    memory = _memory_kb()
-    if baseline is None or memory is None:
-        return None
-    return max(memory["VmHWM"] / 1024 - baseline, 0.0)
-
+from core.training.peak_memory import peak_memory_above, reset_peak_memory
 
 # ---- calibration (in a worker: it imports Keras) ------------------------------------------------
 

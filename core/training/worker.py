@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import resource
 import sqlite3
 import sys
 import threading
@@ -33,7 +32,7 @@ from core.model.spec import ModelSpec
 from core.runs import estimates
 from core.runs.record import RunStatus, WorkStatus
 from core.runs.store import RunStore, this_process
-from core.training import calibration, length_timing
+from core.training.peak_memory import peak_memory_above, peak_memory_mb, reset_peak_memory
 
 log = logging.getLogger(__name__)
 
@@ -57,13 +56,6 @@ class WorkerSettings:
             env_number("CNNRNN_WORKER_RUNS", cls.max_runs, 1, MOST_RUNS),
             env_number("CNNRNN_WORKER_MEMORY_MB", cls.max_memory_mb, 1, MOST_MEMORY_MB),
         )
-
-
-def peak_memory_mb() -> float:
-    """This process's peak resident memory since the last run or calibration began (``core.runs.estimates``
-    resets the high-water mark to measure each), or since it started.
-    """
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class Worker:
@@ -146,6 +138,8 @@ class Worker:
         """Time a model on a few batches, for the cost estimates or the cost against sequence length; a
         failure is a sentence on the request.
         """
+        from core.training import calibration, length_timing  # TensorFlow loads with the first measurement
+
         measure = length_timing.measure if length_cost.is_measurement(request) else calibration.calibrate
         try:
             self.store.finish_calibration(key, measure(request))
@@ -187,16 +181,14 @@ class Worker:
         beating = threading.Event()
         heart = threading.Thread(target=self._beat, args=(job, beating), name="heartbeat", daemon=True)
         heart.start()
-        baseline = calibration.reset_peak_memory()
+        baseline = reset_peak_memory()
         try:
             return job.run()
         finally:
             beating.set()
             heart.join()
             if estimate is not None:
-                self._keep_estimate(
-                    job, {**estimate, "measured_peak_memory_mb": calibration.peak_memory_above(baseline)}
-                )
+                self._keep_estimate(job, {**estimate, "measured_peak_memory_mb": peak_memory_above(baseline)})
 
     def _estimate(self, job: Any) -> dict[str, Any] | None:
         """The run's cost, estimated as the Train page does, kept beside it (None if the store fails)."""
