@@ -488,35 +488,28 @@ def _find_run(records: list[dict[str, Any]], given: str, store: RunStore) -> dic
 
 
 def _runs(args: argparse.Namespace) -> int:
-    """The store's runs: a line each, or with --json each whole record (versioned) and its workspace."""
+    """The store's runs: a line each, or with --json each whole record (versioned) with its workspace
+    and main test metric."""
     records = RunStore().runs(args.workspace)
     if args.json:
-        print(json.dumps([{**RunRecord.from_row(r).to_dict(), "workspace": r["workspace"]} for r in records]))
+        print(json.dumps([{**RunRecord.from_row(r).to_dict(), **_where_and_main(r)} for r in records]))
         return 0
-    rows = []
     for record in records:
-        metric = TASKS[record["task"]].main
-        rows.append(
-            {
-                "id": record["id"],
-                "workspace": record["workspace"],
-                "dataset": record["dataset"],
-                "model": record["name"],
-                "family": record["family"],
-                "status": record["status"],
-                "metric": metric,
-                "value": record["metrics"].get(metric),
-            }
-        )
-    for row in rows:
+        row = _where_and_main(record)
         value = "–" if row["value"] is None else f"{row['value']:.4f}"
         print(
-            f"{row['id']}  {row['workspace']:<12} {row['dataset']:<16} {row['model']:<30} "
-            f"{row['status']:<11} {row['metric']} {value}"
+            f"{record['id']}  {row['workspace']:<12} {record['dataset']:<16} {record['name']:<30} "
+            f"{record['status']:<11} {row['metric']} {value}"
         )
-    if not rows:
+    if not records:
         print(f"no runs in {RunStore().path}")
     return 0
+
+
+def _where_and_main(record: dict[str, Any]) -> dict[str, Any]:
+    """The run's workspace, and its task's main test metric with its value (None before testing)."""
+    metric = TASKS[record["task"]].main
+    return {"workspace": record["workspace"], "metric": metric, "value": record["metrics"].get(metric)}
 
 
 def _datasets(args: argparse.Namespace) -> int:

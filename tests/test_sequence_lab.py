@@ -198,7 +198,8 @@ def toy_run(task: str, metrics: dict, name: str = "GRU") -> dict:
 
 
 def test_a_new_task_is_one_registry_entry(monkeypatch):
-    """A task added to the registry alone gets its columns, baseline, verdict, sentence and schema."""
+    """A task added to the registry (with its metrics check under its name) gets its columns, baseline,
+    verdict, sentence and schema."""
     toy = replace(
         REGRESSION,
         name="toy",
@@ -208,6 +209,7 @@ def test_a_new_task_is_one_registry_entry(monkeypatch):
         advice="rest",
     )
     monkeypatch.setitem(TASKS, "toy", toy)
+    monkeypatch.setitem(METRICS, "toy", METRICS["regression"])
     bad, good = (
         toy_run("toy", {"mae": 0.3, "baseline_mse": 0.2}),
         toy_run("toy", {"mae": 0.1, "baseline_mse": 0.2}),

@@ -15,6 +15,7 @@ from helpers import ROOT, finished_run, small
 
 from core.errors import UserError
 from core.model.presets import presets_for
+from core.runs.record import FIELDS, VERSION_KEY, RunRecord
 from core.runs.store import APPLICATION_ID, SCHEMA, SCHEMA_VERSION, RunStore
 from core.training.job import TrainingJob
 
@@ -118,7 +119,8 @@ def test_cli_lists_runs(tmp_path):
     assert result.returncode == 0, result.stderr
     [row] = json.loads(result.stdout)
     assert row["id"] == record["id"] and row["metric"] == "accuracy" and row["status"] == "completed"
-    assert {"id", "dataset", "model", "status", "value"} <= set(row)
+    assert row["value"] == record["metrics"]["accuracy"] and row["workspace"] == "lab"
+    assert RunRecord.from_outside({key: row[key] for key in (*FIELDS, VERSION_KEY)}).id == record["id"]
 
 
 def test_an_older_store_is_migrated_and_keeps_its_runs(tmp_path):
