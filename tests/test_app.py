@@ -149,6 +149,7 @@ JOURNEYS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("modality", "dataset_id", "metric"), JOURNEYS, ids=[j[0] for j in JOURNEYS])
 def test_journey_cnn_then_rnn_then_compare(modality, dataset_id, metric):
     at = open_page(app(), "app_pages/data.py")
@@ -177,6 +178,7 @@ def test_journey_cnn_then_rnn_then_compare(modality, dataset_id, metric):
     assert len(at.get("vega_lite_chart")) >= 3  # curves, then one panel per run
 
 
+@pytest.mark.slow
 def test_compare_deletes_runs():
     at = open_page(app(), "app_pages/data.py")
     at.radio(key="data:modality").set_value("series").run()
@@ -195,6 +197,7 @@ def test_compare_deletes_runs():
     assert at.session_state["runs"] == [] and RunStore().runs(at.session_state["workspace"]) == []
 
 
+@pytest.mark.slow
 def test_the_web_process_never_loads_tensorflow():
     """Data, Build, Train (a real run, in a worker), Compare with its panels and downloads."""
     script = """
@@ -250,6 +253,7 @@ def test_a_failed_run_shows_its_reason_on_the_train_page(tmp_path, monkeypatch):
     ]
 
 
+@pytest.mark.slow
 def test_a_run_on_uploaded_data_trains_in_a_worker_from_the_stored_upload():
     rows = "\n".join(f"{step},{math.sin(step / 5):.4f}" for step in range(300))
     data = f"step,value\n{rows}\n".encode()

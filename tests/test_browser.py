@@ -40,6 +40,7 @@ def browser():
         launched.close()
 
 
+@pytest.mark.slow
 def test_image_journey_train_stop_compare(server, browser, tmp_path):
     shots = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
@@ -105,6 +106,7 @@ def test_image_journey_train_stop_compare(server, browser, tmp_path):
     page.close()
 
 
+@pytest.mark.slow
 def test_first_visit_straight_to_a_page_uses_the_apps_navigation(browser, tmp_path):
     """A fresh server whose first visitor opens /compare (as a bookmark would) lists the app's pages
     and draws the page once (the pages live in app_pages/, which Streamlit's legacy scan of a pages/

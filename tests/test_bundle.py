@@ -311,6 +311,7 @@ def test_uploaded_data_stays_behind_when_a_bundle_is_exported(record):
     assert import_bundle(bundle_of(run), "w")[0]["dataset"] == "upload:x.csv"
 
 
+@pytest.mark.slow
 def test_the_exported_script_reproduces_the_metric(record, tmp_path):
     accuracy = script_result(record, small("digits_8x8", 200).signature, tmp_path)
     assert accuracy == pytest.approx(record["metrics"]["accuracy"], abs=0.03)

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from helpers import ROOT, cli_with_store, sweep_file
 
 from core.cli import main
@@ -39,6 +40,7 @@ def test_presets_json_has_names_and_families():
     assert "Stacked LSTM (Keras example)" in {row["name"] for row in rows}
 
 
+@pytest.mark.slow
 def test_train_prints_metrics_and_writes_the_record(tmp_path):
     out = tmp_path / "run.json"
     result = cli_with_store(
@@ -79,6 +81,7 @@ def test_train_has_one_option_per_training_setting(capsys):
     assert "--clipnorm X" in shown and "0.0 to 100.0" in shown
 
 
+@pytest.mark.slow
 def test_train_accepts_a_spec_file(tmp_path):
     spec = tmp_path / "model.json"
     spec.write_text(json.dumps({"name": "Tiny GRU", "layers": [{"kind": "GRU", "units": 8}]}))
@@ -89,6 +92,7 @@ def test_train_accepts_a_spec_file(tmp_path):
     assert "Tiny GRU (rnn): completed" in result.stdout
 
 
+@pytest.mark.slow
 def test_sweep_runs_a_two_by_two_grid_into_the_store(tmp_path):
     plan = sweep_file(
         tmp_path,
@@ -117,6 +121,7 @@ train: {epochs: 1, batch_size: 32}
     ]
 
 
+@pytest.mark.slow
 def test_sweep_distributes_over_two_logical_cpus(tmp_path):
     plan = sweep_file(
         tmp_path,

@@ -84,6 +84,7 @@ def test_a_v2_store_is_migrated_to_the_current_version_and_keeps_its_runs(tmp_pa
     assert store.has_work() and store.calibrations(["k"])["k"]["status"] == "queued"
 
 
+@pytest.mark.slow
 def test_a_worker_calibrates_then_trains_with_the_estimate_kept_beside_the_run(tmp_path):
     database = tmp_path / "runs.db"
     store = RunStore(database)

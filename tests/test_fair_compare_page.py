@@ -34,6 +34,7 @@ def compare_page(store_path, monkeypatch) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_seed_groups_show_mean_sd_interval_and_a_test_between_them(store_path, monkeypatch):
     at = compare_page(store_path, monkeypatch)
     headings = [heading.value for heading in at.subheader]
@@ -49,6 +50,7 @@ def test_seed_groups_show_mean_sd_interval_and_a_test_between_them(store_path, m
     assert at.toggle(key="compare:bands").value  # the curves are drawn as bands
 
 
+@pytest.mark.slow
 def test_two_runs_disagreement_table_sums_to_the_test_split(store_path, monkeypatch):
     at = compare_page(store_path, monkeypatch)
     assert "Where two models disagree" in [heading.value for heading in at.subheader]

@@ -333,6 +333,7 @@ def test_the_schema_refuses_per_example_results_that_do_not_fit():
 # ---- the command line ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_train_with_seeds_and_compare_from_the_command_line(tmp_path):
     options = ["--model", "CNN", "--epochs", "1", "--limit", "200", "--seeds", "1,2"]
     trained = cli_with_store(tmp_path, "train", "--dataset", "digits_8x8", *options)

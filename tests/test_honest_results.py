@@ -112,6 +112,7 @@ def test_compare_shows_one_dataset_at_a_time_with_the_flag(tmp_path, monkeypatch
     assert any(info.startswith("None of these runs has gradients through time") for info in infos)
 
 
+@pytest.mark.slow
 def test_an_upload_with_a_dominant_class_and_too_little_training_is_flagged_not_crowned():
     """Quotes in four topics, one topic most of them; one epoch at a crawling learning rate."""
     topics = ["computers"] * 70 + ["sport"] * 10 + ["food"] * 10 + ["travel"] * 10

@@ -68,6 +68,7 @@ def verdict(made: paper.Report, dataset: str, model: str | None) -> paper.Verdic
 # ---- reproduce: the command line -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_lab_reproduce_quick_trains_the_plan_through_the_workers_and_prints_the_verdicts(tmp_path):
     done = cli_with_store(tmp_path, "lab", "reproduce", "--quick", "--workspace", "quick")
     assert done.returncode == 0, done.stderr[-2000:]
@@ -152,6 +153,7 @@ def test_a_seed_trained_twice_counts_once_by_its_newest_run():
 # ---- cost against sequence length -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_lab_cost_measures_through_the_store_and_prints_slopes(tmp_path):
     models = ("LSTM", TCN)
     done = cli_with_store(tmp_path, "lab", "cost", "--models", *models, "--lengths", "16,32")

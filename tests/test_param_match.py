@@ -176,6 +176,7 @@ def test_a_bad_target_is_one_sentence(value):
 # ---- command line and sweeps ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_train_match_params_trains_the_scaled_model_and_records_it(tmp_path):
     out = tmp_path / "run.json"
     result = cli_with_store(
@@ -249,6 +250,7 @@ def test_a_sweeps_match_params_mistakes_are_one_line(tmp_path, monkeypatch, caps
 # ---- the Build page ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_build_control_shows_before_and_after_and_replaces_the_specs(tmp_path, monkeypatch):
     monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
     monkeypatch.setattr(WorkerPool, "ensure", lambda self: None)  # queued runs stay queued for the check

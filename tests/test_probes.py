@@ -35,6 +35,7 @@ KINDS_OF_INPUT = [  # (dataset, its settings, preset): every kind of input, ever
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("dataset_id", "settings", "preset"), KINDS_OF_INPUT)
 def test_every_epoch_keeps_one_gradient_norm_per_input_step(dataset_id, settings, preset):
     dataset = load_dataset(dataset_id, settings).head(64) if settings else small(dataset_id, 64)
@@ -52,6 +53,7 @@ def test_every_epoch_keeps_one_gradient_norm_per_input_step(dataset_id, settings
     json.dumps(record)
 
 
+@pytest.mark.slow
 def test_a_simple_rnn_gradient_vanishes_far_from_the_output_on_adding():
     """The first marked value lies in the first half: a SimpleRNN's gradient barely reaches it."""
     steps = 100
@@ -213,6 +215,7 @@ def chart_titles(at: AppTest) -> list[str]:
     return [json.loads(chart.proto.spec).get("title", "") for chart in at.get("vega_lite_chart")]
 
 
+@pytest.mark.slow
 def test_compare_shows_the_heatmaps_side_by_side_and_the_memory_chart(store_path, monkeypatch):
     at = open_page(store_path, monkeypatch, "app_pages/compare.py")
     assert "Gradients through time" in [heading.value for heading in at.subheader]
@@ -222,6 +225,7 @@ def test_compare_shows_the_heatmaps_side_by_side_and_the_memory_chart(store_path
     assert any("memory horizon is how far back" in caption.value for caption in at.caption)
 
 
+@pytest.mark.slow
 def test_train_shows_the_newest_runs_heatmap(store_path, monkeypatch):
     at = open_page(store_path, monkeypatch, "app_pages/train.py")
     assert "Gradient through time · SimpleRNN" in chart_titles(at)

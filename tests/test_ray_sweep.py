@@ -31,6 +31,7 @@ def no_usage_stats(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
 
 
+@pytest.mark.slow
 def test_a_local_ray_trains_the_grid_into_the_store(tmp_path):
     result = cli_with_store(tmp_path, "sweep", str(sweep_file(tmp_path, GRID)), "--ray", "--ray-cpus", "2")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -81,6 +82,7 @@ def test_without_ray_installed_the_sweep_says_what_to_install(tmp_path):
     assert result.stderr == "error: Ray is not installed; run pip install -r requirements-scale.txt.\n"
 
 
+@pytest.mark.slow
 def test_a_run_whose_task_fails_is_kept_as_failed_and_the_others_go_on(tmp_path):
     dataset = small("digits_8x8", 64)
     spec = ModelSpec.from_dict({"name": "Tiny GRU", "layers": [{"kind": "GRU", "units": 8}]})

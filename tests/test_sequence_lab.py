@@ -274,6 +274,7 @@ PRESET_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("dataset_id", "preset"), PRESET_CASES, ids=[f"{d}-{p}" for d, p in PRESET_CASES])
 def test_benchmark_presets_train_one_epoch_on_short_versions(dataset_id, preset):
     from core.training.job import TrainingJob
@@ -304,6 +305,7 @@ def trained() -> list[dict]:
     return runs
 
 
+@pytest.mark.slow
 def test_the_exported_scripts_reproduce_the_new_tasks_metrics(trained, tmp_path):
     for record in trained:
         value = script_result(record, short(record["dataset"]).signature, tmp_path)
@@ -323,6 +325,7 @@ def chart_titles(at: AppTest) -> list[str]:
     return titles
 
 
+@pytest.mark.slow
 def test_compare_shows_each_new_tasks_panel(trained, tmp_path, monkeypatch):
     monkeypatch.setenv("RUNS_DB", str(tmp_path / "runs.db"))
     store = RunStore()

@@ -42,6 +42,7 @@ def test_runs_are_written_with_history_metrics_and_model(tmp_path):
     assert sqlite3.connect(tmp_path / "runs.db").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+@pytest.mark.slow
 def test_deleting_a_run_keeps_other_workspaces(tmp_path):
     store = RunStore(tmp_path / "runs.db")
     mine, theirs = train(store, "mine", 1), train(store, "theirs", 1)
@@ -49,6 +50,7 @@ def test_deleting_a_run_keeps_other_workspaces(tmp_path):
     assert store.runs("mine") == [] and [r["id"] for r in store.runs("theirs")] == [theirs["id"]]
 
 
+@pytest.mark.slow
 def test_a_killed_process_leaves_completed_runs_and_an_interrupted_one(tmp_path):
     database = tmp_path / "runs.db"
     env = {**os.environ, "RUNS_DB": str(database)}

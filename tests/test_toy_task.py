@@ -45,6 +45,7 @@ def open_page(at: AppTest, page: str) -> AppTest:
     return at
 
 
+@pytest.mark.slow
 def test_a_toy_task_is_offered_on_every_page(toy_task):
     from core.training.job import TrainingJob
 

@@ -22,6 +22,7 @@ def run(dataset, spec, **settings) -> dict:
     return TrainingJob(dataset, spec, {"epochs": 1, "batch_size": 32, **settings}).run()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("dataset_id", "preset"), PRESET_CASES, ids=[f"{d}-{p}" for d, p in PRESET_CASES])
 def test_every_preset_builds_and_trains_one_epoch(dataset_id, preset):
     dataset = small(dataset_id, 64)
@@ -65,6 +66,7 @@ def test_forecasting_metrics_include_the_naive_forecast():
     assert len(metrics["forecast"]["truth"]) == len(metrics["forecast"]["predicted"]) == len(dataset.test)
 
 
+@pytest.mark.slow
 def test_language_model_reports_perplexity_and_generates_text():
     dataset = small("shakespeare", 128)
     metrics = run(dataset, presets_for(dataset.signature)["Char-RNN (Keras example)"])["metrics"]
@@ -73,6 +75,7 @@ def test_language_model_reports_perplexity_and_generates_text():
     assert all(len(sample["text"]) > 0 for sample in metrics["samples"])
 
 
+@pytest.mark.slow
 def test_same_seed_repeats_a_run():
     dataset = small("digits_8x8", 128)
     spec = presets_for(dataset.signature)["SimpleRNN"]

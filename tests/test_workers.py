@@ -79,6 +79,7 @@ def test_claims_are_atomic_under_contention(tmp_path):
     assert store.claim_run("late") is None
 
 
+@pytest.mark.slow
 def test_two_workers_train_six_queued_runs_each_exactly_once(tmp_path):
     database = tmp_path / "runs.db"
     store = RunStore(database)
@@ -94,6 +95,7 @@ def test_two_workers_train_six_queued_runs_each_exactly_once(tmp_path):
     assert {owner_pid(run["owner"]) for run in runs} <= {worker.pid for worker in workers}
 
 
+@pytest.mark.slow
 def test_a_worker_replaces_itself_after_its_run_limit(tmp_path):
     database = tmp_path / "runs.db"
     store = RunStore(database)
@@ -108,6 +110,7 @@ def test_a_worker_replaces_itself_after_its_run_limit(tmp_path):
     assert {owner_pid(run["owner"]) for run in store.runs(ids=ids)} == {worker.pid}  # same pid, fresh image
 
 
+@pytest.mark.slow
 def test_a_killed_worker_marks_its_run_and_a_new_worker_takes_the_queue(tmp_path):
     store = RunStore(tmp_path / "runs.db")
     [long] = queue(store, long=True)
@@ -127,6 +130,7 @@ def test_a_killed_worker_marks_its_run_and_a_new_worker_takes_the_queue(tmp_path
     assert "stopped unexpectedly" in killed["reason"] and len(killed["history"]) >= 1
 
 
+@pytest.mark.slow
 def test_stop_ends_a_run_after_its_batch_and_an_unresponsive_worker_is_ended(tmp_path):
     store = RunStore(tmp_path / "runs.db")
     first, second = queue(store, 2, long=True)
@@ -215,6 +219,7 @@ def test_queued_runs_know_their_place_and_wait(tmp_path):
     assert queue_waits(store, workers=2) == {second: (1, 0.0), third: (2, 4.0)}
 
 
+@pytest.mark.slow
 def test_workers_end_with_a_dashboard_that_was_killed(tmp_path):
     server = subprocess.Popen(
         [
@@ -242,6 +247,7 @@ def test_workers_end_with_a_dashboard_that_was_killed(tmp_path):
     wait_until(gone, "the orphaned worker ended", timeout=30)
 
 
+@pytest.mark.slow
 def test_a_store_that_refuses_the_results_fails_the_run_and_the_worker_goes_on(tmp_path, monkeypatch):
     store = RunStore(tmp_path / "runs.db")
     refused, after = queue(store, 2)
