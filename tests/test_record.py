@@ -24,6 +24,13 @@ from core.runs.store import RunStore
 
 METRICS = {"accuracy": 0.5, "macro_f1": 0.5, "class_names": ["a", "b"], "confusion_matrix": [[1, 1], [1, 1]]}
 CNN = {"name": "CNN", "layers": [{"kind": "Conv2D"}, {"kind": "Flatten"}]}
+DIGITS = {
+    "axes": ["height", "width", "channels"],
+    "dims": [8, 8, 1],
+    "task": "classification",
+    "outputs": 10,
+    "vocab_size": 0,
+}
 
 
 def outside(**changes: object) -> dict:
@@ -39,7 +46,7 @@ def test_statuses_are_unfinished_or_finished_never_both():
 
 
 def test_the_plain_form_carries_every_field_and_the_format_version():
-    plain = RunRecord.from_outside(outside(metrics=METRICS)).to_dict()
+    plain = RunRecord.from_outside(outside(metrics=METRICS, signature=DIGITS)).to_dict()
     assert set(plain) == {*FIELDS, VERSION_KEY} and plain[VERSION_KEY] == FORMAT_VERSION
     assert RunRecord.from_outside(json.loads(json.dumps(plain))) == RunRecord.from_outside(plain)
 
@@ -67,6 +74,12 @@ def test_a_bad_metric_is_refused_at_the_border_in_one_sentence(label, metrics, p
         ({"params": 10**400}, "parameter count that is not a whole number"),
         ({"created": 10**400}, "created time that is not a number"),
         ({"surprise": 1}, "unknown field 'surprise'"),
+        ({"signature": {**DIGITS, "dims": [8, 10**9, 1]}}, r"signature.dims\[1\] must be a whole number"),
+        (
+            {"signature": {**DIGITS, "axes": ["time", "features", "channels"]}},
+            "signature.axes must be a known",
+        ),
+        ({"signature": {**DIGITS, "task": "forecasting"}}, "signature.task must be the run's own task"),
     ],
 )
 def test_a_foreign_record_is_refused_in_one_sentence(changes, phrase):

@@ -21,7 +21,7 @@ from typing import Any
 from core.datasets import DATASETS
 from core.errors import SpecError, UserError
 from core.model.spec import FAMILY_NAMES, ModelSpec
-from core.runs.schema import check_estimate, check_history, check_metrics
+from core.runs.schema import check_estimate, check_history, check_metrics, check_signature
 from core.shapes import Signature
 from core.tasks.registry import TASKS
 from core.tasks.settings import check_train_settings
@@ -132,6 +132,7 @@ class RunRecord:
             check_history(run.get("history"))
             check_metrics(run["task"], run.get("metrics"))
             check_estimate(run.get("estimate"))
+            check_signature(run.get("signature"), run["task"])
         except UserError as error:
             raise UserError(f"{where}: {error}") from None
         return cls(

@@ -13,6 +13,7 @@ from typing import Any
 
 from core import budget
 from core.errors import UserError
+from core.shapes import FEATURES, IMAGE, SEQUENCE, TOKENS
 from core.tasks.registry import TASKS
 
 Check = Callable[[Any, str], None]  # raises UserError naming the path when the value does not fit
@@ -409,3 +410,29 @@ MEMORY = table({"receptive_field": optional(whole(1)), "memory_horizon": whole(0
 def check_estimate(estimate: Any, path: str = "estimate") -> None:
     """A run's cost estimate: none, or every field of ``core.runs.estimates.estimate`` within its bounds."""
     optional(ESTIMATE)(estimate, path)
+
+
+LAYOUTS = (IMAGE, SEQUENCE, TOKENS, FEATURES)
+LARGEST_DIM = 100_000  # of one input axis, as share links allow
+SIGNATURE = table(  # core.shapes.Signature.to_dict: the data's shape as a run record keeps it
+    {
+        "axes": items(one_of(*sorted({axis for layout in LAYOUTS for axis in layout})), 3),
+        "dims": items(whole(1, LARGEST_DIM), 3),
+        "task": one_of(*TASKS),
+        "outputs": whole(1, budget.DATASET_VALUES),
+        "vocab_size": whole(0, budget.DATASET_VALUES),
+    },
+    ("axes", "dims", "task", "outputs", "vocab_size"),
+)
+
+
+def check_signature(signature: Any, task: str, path: str = "signature") -> None:
+    """A run's data signature: none (kept before version 2), or a known layout of matching dimensions
+    for the run's own task."""
+    if signature is None:
+        return
+    SIGNATURE(signature, path)
+    if tuple(signature["axes"]) not in LAYOUTS or len(signature["dims"]) != len(signature["axes"]):
+        _fail(f"{path}.axes", "a known layout with one dimension per axis")
+    if signature["task"] != task:
+        _fail(f"{path}.task", f"the run's own task, {task}")
