@@ -20,6 +20,7 @@ from app_pages.parts.task_panels import PANELS
 from app_pages.parts.visitor import WORKSPACE, state
 from app_pages.parts.widgets import literal, sentence
 from core.compare.table import comparable_groups, comparison_table, curve_metrics, curves, verdict
+from core.compare.verdicts import beats_baseline
 from core.errors import UserError
 from core.exchange.bundle import export_bundle, import_into
 from core.exchange.script import NOT_REPRODUCIBLE, reproduce_script, reproducible, script_name
@@ -145,10 +146,15 @@ with results_tab:
     st.caption(
         "Baselines score the same test split without a model: always the commonest training class "
         "(majority), a uniform guess (chance), the last value (naive), character frequencies (unigram), "
-        "the training mean (regression) or the label frequencies at each step (sequence labelling). The "
-        "best value of a column is highlighted only among models that beat their baseline. Latency is "
-        "per sample."
+        "the training mean (regression) or the label frequencies at each step (sequence labelling). "
+        '"Beats baseline" is a test where the run kept its test results example by example (exact test '
+        "against the majority class, Wilcoxon test against the naive forecast): yes only at p < 0.05. The "
+        "best value of each column is highlighted only among completed runs that beat their baseline. "
+        "Latency is per sample."
     )
+    with st.expander("How each run was judged against its baseline"):
+        for record in selected:
+            st.markdown(f"- {literal(beats_baseline(record).sentence)}")
     actions = st.columns([1, 1, 2])
     actions[0].download_button(
         "Download CSV",

@@ -11,7 +11,8 @@ from helpers import finished_run, shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP, wait_for_runs
 
-from core.compare.table import beats_baseline, comparable_groups, comparison_table, verdict
+from core.compare.table import comparable_groups, comparison_table, verdict
+from core.compare.verdicts import beats_baseline
 from core.runs.record import group_label
 from core.runs.store import RunStore
 from core.training.evaluation import _class_baselines, _unigram_perplexity
@@ -54,7 +55,7 @@ def test_the_unigram_perplexity_is_the_frequency_guess():
 
 def test_a_model_that_always_answers_the_commonest_class_is_told_so():
     lazy = run("GRU", 0.6)
-    assert beats_baseline(lazy) is False
+    assert beats_baseline(lazy).verdict == "not shown"
     assert verdict(lazy) == (
         "GRU predicts 'rotten' for 100% of the test texts: no better than always answering the commonest "
         "class (0.600); try more epochs, a smaller vocabulary, or class weights."
@@ -76,7 +77,7 @@ def test_best_is_marked_only_among_models_that_beat_their_baseline():
     assert not any(best["Accuracy"]) and not any(best["Macro F1"])  # nobody beat the majority class
     assert "Majority acc." not in best and "Chance acc." not in best  # baselines are never "best"
     assert not any(best["Parameters"])  # equal everywhere: nothing to mark
-    assert list(table["Beats baseline"]) == ["no", "no"]
+    assert list(table["Beats baseline"]) == ["not shown", "not shown"]
     _, best = comparison_table([run("CNN", 0.75), run("GRU", 0.55), run("LSTM", 0.7)])
     assert best["Accuracy"] == [True, False, False]
 
@@ -137,7 +138,7 @@ def test_an_upload_with_a_dominant_class_and_too_little_training_is_flagged_not_
     assert len(flags) == 2 and all("always answering the commonest class" in flag for flag in flags)
     at.switch_page("app_pages/compare.py").run()
     table = at.dataframe[0].value
-    assert list(table["Beats baseline"]) == ["no", "no"]
+    assert list(table["Beats baseline"]) == ["not shown", "not shown"]
     _, best = comparison_table(RunStore().runs(ids=at.session_state["runs"]))
     assert not any(best["Accuracy"]) and not any(best["Macro F1"])  # nothing crowned green
 

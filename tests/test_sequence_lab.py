@@ -218,7 +218,7 @@ def test_a_new_task_is_one_registry_entry(monkeypatch):
     )
     table, best = comparison_table([bad, good])
     assert list(table.columns[4:8]) == ["MSE", "MAE", "Beats baseline", "Baseline MSE"]
-    assert list(table["Beats baseline"]) == ["no", "yes"] and best["MAE"] == [False, True]
+    assert list(table["Beats baseline"]) == ["not shown", "yes"] and best["MAE"] == [False, True]
     assert verdict(good) is None
     assert (
         verdict(bad) == "GRU is off by 0.3: no better than always predicting the training mean (0.2); rest."

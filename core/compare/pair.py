@@ -18,6 +18,7 @@ from core.compare.disagreement import (
 )
 from core.compare.seed_groups import SeedGroup, configuration_key, seed_groups
 from core.compare.significance import Significance, compare_groups, compare_runs
+from core.compare.verdicts import beats_baseline
 from core.errors import UserError
 from core.runs.record import RunStatus, task_of
 from core.runs.store import RunStore
@@ -79,6 +80,7 @@ class Comparison:
                 f"{side}  {run['id']}  {run['name']} ({run['family']})  {run['params']:,} parameters"
             )
             lines.append(f"   {numbers}")
+            lines.append(f"   {beats_baseline(run).sentence}")
         lines += ["", f"Counted over {self.found.coverage()}:", self.found.table().to_string(), ""]
         lines += [self.test.sentence, f"{self.test.test}: p_value {self.test.p_value:.4g}"]
         if self.groups:
@@ -145,6 +147,7 @@ def _run_summary(record: dict[str, Any]) -> dict[str, Any]:
         "params": record.get("params"),
         "seed": record["config"].get("train", {}).get("seed"),
         "metrics": metrics,
+        "beats_baseline": beats_baseline(record).to_dict(),
     }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.compare.verdicts import NOT_SHOWN, beats_baseline, may_be_best
 from core.runs.record import comparable_key, items_word, run_label, task_of
 from core.tasks.registry import TASKS
 
@@ -20,14 +21,9 @@ COMMON_COLUMNS = [
 ]
 
 
-def beats_baseline(record: dict[str, Any]) -> bool | None:
-    """Whether the run's main test metric is better than its baseline (None where either is missing)."""
-    return TASKS[task_of(record)].beats(record.get("metrics") or {})
-
-
 def verdict(record: dict[str, Any]) -> str | None:
     """A sentence when a run learned nothing its baseline does not know; None when it beats it."""
-    if beats_baseline(record) is not False:
+    if beats_baseline(record).verdict != NOT_SHOWN:
         return None
     metrics, task = record["metrics"], TASKS[task_of(record)]
     items = items_word(record)
@@ -85,8 +81,9 @@ def summary(record: dict[str, Any]) -> dict[str, Any]:
 def comparison_table(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[str, list[bool]]]:
     """A row per run of one dataset with readable column names, and the cells to mark as best.
 
-    Best is marked only in model columns (never a baseline), only where the values differ, and a
-    test metric's best only among runs that beat their baseline (none when no run does).
+    Best is marked only in model columns (never a baseline), only where the values differ, and only
+    among completed runs that beat their baseline by the test of ``core.compare.verdicts`` (none when
+    no run does), in every column, parameters and seconds included.
     """
     if not records:
         return pd.DataFrame(), {}
@@ -94,7 +91,6 @@ def comparison_table(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[
     rows = []
     for record in records:
         numbers = summary(record)
-        beats = beats_baseline(record)
         row = {
             "Run": run_label(record),
             "Model": record["name"],
@@ -102,17 +98,15 @@ def comparison_table(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[
             "Status": record["status"],
         }
         row.update({column.title: numbers[column.key] for column in task.columns})
-        row["Beats baseline"] = {True: "yes", False: "no", None: "–"}[beats]
+        row["Beats baseline"] = beats_baseline(record).verdict
         row.update({title: numbers[key] for key, title in task.baselines})
         row.update({title: numbers[key] for key, title, _ in COMMON_COLUMNS})
         row["Best epoch"] = best_epoch(record)
         rows.append(row)
     frame = pd.DataFrame(rows)
-    learned = [beats_baseline(record) is True for record in records]
-    best = {column.title: _best(frame[column.title], column.higher, learned) for column in task.columns}
-    best.update(
-        {title: _best(frame[title], higher, [True] * len(records)) for _, title, higher in COMMON_COLUMNS}
-    )
+    eligible = [may_be_best(record) for record in records]
+    best = {column.title: _best(frame[column.title], column.higher, eligible) for column in task.columns}
+    best.update({title: _best(frame[title], higher, eligible) for _, title, higher in COMMON_COLUMNS})
     return frame, best
 
 

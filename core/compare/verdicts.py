@@ -1,0 +1,139 @@
+"""The one place where the app decides what it claims of a run: whether it beats its baseline, and
+which runs may be called best. Every page, the Lab, the lesson card and the command line ask here.
+
+"Beats the baseline" is a test, not a difference, wherever the run kept its test results example by
+example: for classification an exact binomial test on the test examples where the model and the
+majority class disagree (one of them right, the other wrong); for forecasting the Wilcoxon signed-rank
+test of each test window's error against the naive forecast's (repeating the window's last value).
+Both one-sided: "yes" only at p < 0.05, "not shown" otherwise. Runs of other tasks, and runs evaluated
+before per-example results were kept, are judged by the difference of their main metric, and say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from core.compare.significance import ALPHA, probability
+from core.runs.record import RunStatus, items_word, task_of
+from core.tasks.registry import TASKS
+
+YES, NOT_SHOWN, UNKNOWN = "yes", "not shown", "–"
+EXACT = "exact binomial test against the majority class"
+AGAINST_NAIVE = "Wilcoxon signed-rank test against the naive forecast"
+DIFFERENCE = "difference of the main metric (no per-example results to test)"
+MOSTLY_ONE_CLASS = 0.9  # a classifier answering one class for this share of the test split is told so
+
+
+@dataclass(frozen=True)
+class BaselineVerdict:
+    """Whether a run beats its baseline: ``YES``, ``NOT_SHOWN`` or ``UNKNOWN`` (nothing to judge), the test,
+    its p-value and the examples it counted (None where no test applies), and the sentence.
+    """
+
+    verdict: str
+    test: str | None
+    p_value: float | None
+    n: int | None
+    sentence: str
+
+    @property
+    def beats(self) -> bool:
+        return self.verdict == YES
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def beats_baseline(record: dict[str, Any]) -> BaselineVerdict:
+    """The run against its task's baseline, by the strongest test its kept results allow."""
+    metrics = record.get("metrics") or {}
+    task = TASKS[task_of(record)]
+    results = metrics.get("test_results")
+    if (
+        results
+        and task.example_results == "classes"
+        and metrics.get("majority_class") in metrics.get("class_names", [])
+    ):
+        return _against_majority(record, metrics, results)
+    if results and task.example_results == "windows" and results.get("error"):
+        return _against_naive(record, results)
+    beats = task.beats(metrics)
+    if beats is None:
+        return BaselineVerdict(UNKNOWN, None, None, None, f"{record['name']} has no test metrics to judge.")
+    main = task.main_column
+    value, baseline = metrics[main.key], metrics[task.baseline]
+    said = "beats" if beats else "does not beat"
+    sentence = (
+        f"{record['name']}'s {main.title} {value:.4g} {said} the baseline's {baseline:.4g} (not tested)."
+    )
+    return BaselineVerdict(YES if beats else NOT_SHOWN, DIFFERENCE, None, None, sentence)
+
+
+def _outcome(p: float) -> tuple[str, str]:
+    if p < ALPHA:
+        return YES, f"p = {probability(p)}, so it beats the baseline"
+    return NOT_SHOWN, f"p = {probability(p)}, so it is not shown to beat the baseline"
+
+
+def _against_majority(
+    record: dict[str, Any], metrics: dict[str, Any], results: dict[str, Any]
+) -> BaselineVerdict:
+    """Exact binomial test on the examples where exactly one of the model and the majority class is
+    right; and, when the model answers one class for most of the test split, a sentence saying so.
+    """
+    from scipy import stats  # imported on use: it weighs about 45 MB in the web process
+
+    names, majority = metrics["class_names"], metrics["majority_class"]
+    true, predicted = np.asarray(results["true"], dtype=int), np.asarray(results["predicted"], dtype=int)
+    right, baseline_right = predicted == true, true == names.index(majority)
+    only_model, only_baseline = int((right & ~baseline_right).sum()), int((~right & baseline_right).sum())
+    n = only_model + only_baseline
+    p = float(stats.binomtest(only_model, n, 0.5, alternative="greater").pvalue) if n else 1.0
+    verdict, ending = _outcome(p)
+    items = items_word(record)
+    sentence = (
+        f"{record['name']} is right on {only_model:,} test {items} where always answering '{majority}' is "
+        f"wrong, and wrong on {only_baseline:,} where it is right: an {EXACT} gives {ending}."
+    )
+    if len(predicted):
+        counts = np.bincount(predicted, minlength=len(names))
+        top = int(counts.argmax())
+        if counts[top] >= MOSTLY_ONE_CLASS * len(predicted):
+            sentence += f" It answers '{names[top]}' for {int(counts[top]):,} of {len(predicted):,} {items}."
+    return BaselineVerdict(verdict, EXACT, p, n, sentence)
+
+
+def naive_errors(results: dict[str, Any]) -> np.ndarray:
+    """Each kept test window's mean absolute error when its last value is repeated over the horizon."""
+    series, window, horizon = (
+        np.asarray(results["series"], dtype=float),
+        results["window"],
+        results["horizon"],
+    )
+    kept = len(results["error"])
+    last = series[window - 1 : window - 1 + kept]
+    truth = np.stack([series[window + step : window + step + kept] for step in range(horizon)], axis=1)
+    return np.abs(truth - last[:, None]).mean(axis=1)
+
+
+def _against_naive(record: dict[str, Any], results: dict[str, Any]) -> BaselineVerdict:
+    """Wilcoxon signed-rank test, one-sided, of each window's error against the naive forecast's."""
+    from scipy import stats
+
+    difference = np.asarray(results["error"], dtype=float) - naive_errors(results)
+    lower = int((difference < 0).sum())
+    p = float(stats.wilcoxon(difference, alternative="less").pvalue) if difference.any() else 1.0
+    verdict, ending = _outcome(p)
+    sentence = (
+        f"{record['name']}'s error is lower than the naive forecast's on {lower:,} of {len(difference):,} "
+        f"test windows: a {AGAINST_NAIVE} gives {ending}."
+    )
+    return BaselineVerdict(verdict, AGAINST_NAIVE, p, len(difference), sentence)
+
+
+def may_be_best(record: dict[str, Any]) -> bool:
+    """Whether a run may be called best in any column: it completed and beats its baseline by the test."""
+    return record.get("status") == RunStatus.COMPLETED and beats_baseline(record).beats
