@@ -4,6 +4,8 @@ AppTest in a fresh process."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import subprocess
@@ -84,7 +86,26 @@ def assert_web_process_stays_light(script: str, timeout: int = 120) -> None:
 
 
 def cli_with_store(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """``python -m core ARGS`` with its run store in ``tmp_path``."""
+    """``python -m core ARGS`` run in this process, where the process itself is not under test (it
+    saves a TensorFlow start per call), with its run store in ``tmp_path`` and its output captured."""
+    from core.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    previous = os.environ.get("RUNS_DB")
+    os.environ["RUNS_DB"] = str(tmp_path / "runs.db")
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            code = main(list(args))
+    finally:
+        os.environ.pop("RUNS_DB") if previous is None else os.environ.update(RUNS_DB=previous)
+    return subprocess.CompletedProcess(
+        ["python", "-m", "core", *args], code, stdout.getvalue(), stderr.getvalue()
+    )
+
+
+def cli_process(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """``python -m core ARGS`` in a process of its own (for what configures a process: Ray, devices),
+    with its run store in ``tmp_path``."""
     env = {**os.environ, "RUNS_DB": str(tmp_path / "runs.db")}
     return subprocess.run(
         [sys.executable, "-m", "core", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300

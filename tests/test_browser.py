@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 from browser import CHROMIUM_ARGS, ROOT, ensure_chromium, settle, streamlit_server
 
-pytestmark = pytest.mark.xdist_group("browser")  # its module fixtures are made once, in one process
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

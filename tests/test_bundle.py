@@ -19,8 +19,6 @@ from core.model.presets import presets_for
 from core.runs.store import RunStore
 from core.training.job import TrainingJob
 
-pytestmark = pytest.mark.xdist_group("bundle")  # its module fixtures are made once, in one process
-
 
 @pytest.fixture(scope="module")
 def records() -> dict[str, dict]:

@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from helpers import ROOT, cli_with_store, sweep_file
+from helpers import ROOT, cli_process, cli_with_store, sweep_file
 
 from core.cli import main
 from core.runs.record import FIELDS, FORMAT_VERSION, VERSION_KEY
@@ -128,7 +128,7 @@ def test_sweep_distributes_over_two_logical_cpus(tmp_path):
         json.dumps({"datasets": ["digits_8x8"], "models": ["CNN"], "train": {"epochs": 1}, "limit": 256}),
         "sweep.json",
     )
-    result = cli_with_store(tmp_path, "sweep", str(plan), "--distribute", "--cpu-devices", "2")
+    result = cli_process(tmp_path, "sweep", str(plan), "--distribute", "--cpu-devices", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "training on 2 device(s) in sync" in result.stderr
     [run] = RunStore(tmp_path / "runs.db").runs("sweep")

@@ -10,8 +10,6 @@ from test_app import APP
 from core.runs.pool import WorkerPool
 from core.runs.store import RunStore
 
-pytestmark = pytest.mark.xdist_group("fair_compare_page")  # its module fixtures are made once, in one process
-
 
 @pytest.fixture(scope="module")
 def store_path(tmp_path_factory: pytest.TempPathFactory):

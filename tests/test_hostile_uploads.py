@@ -33,8 +33,6 @@ from core import budget
 from core.datasets import uploads
 from core.errors import UserError
 
-pytestmark = pytest.mark.xdist_group("hostile_uploads")  # its module fixtures are made once, in one process
-
 JARGON = re.compile(r"Traceback|codec|can't decode|\b0x[0-9a-f]{2}|position \d|C error|Errno", re.IGNORECASE)
 MEMORY_LIMIT = 1024**3  # address space of the child; a normal upload peaks near 350 MB there
 DAYS = pd.date_range("2024-01-01", periods=60).strftime("%Y-%m-%d").tolist()

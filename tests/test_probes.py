@@ -24,8 +24,6 @@ from core.training.builder import build_model, compile_model
 from core.training.gradient_probe import GradientProbe
 from core.training.job import TrainingJob
 
-pytestmark = pytest.mark.xdist_group("probes")  # its module fixtures are made once, in one process
-
 SHORT = {"length": 40, "samples": 300}  # a generated benchmark, short and small
 KINDS_OF_INPUT = [  # (dataset, its settings, preset): every kind of input, every task
     ("digits_8x8", {}, "CNN"),  # images, read by rows: classification

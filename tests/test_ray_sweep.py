@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from helpers import ROOT, cli_with_store, small, sweep_file
+from helpers import ROOT, cli_process, small, sweep_file
 
 from core.model.spec import ModelSpec
 from core.runs.queue import queued_record
@@ -33,7 +33,7 @@ def no_usage_stats(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.slow
 def test_a_local_ray_trains_the_grid_into_the_store(tmp_path):
-    result = cli_with_store(tmp_path, "sweep", str(sweep_file(tmp_path, GRID)), "--ray", "--ray-cpus", "2")
+    result = cli_process(tmp_path, "sweep", str(sweep_file(tmp_path, GRID)), "--ray", "--ray-cpus", "2")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "4/4 runs" in result.stderr and "4 of 4 runs completed" in result.stdout
     store = RunStore(tmp_path / "runs.db")
@@ -63,7 +63,7 @@ def test_a_local_ray_trains_the_grid_into_the_store(tmp_path):
 )
 def test_ray_mistakes_get_one_sentence_quickly(tmp_path, options, message):
     start = time.monotonic()
-    result = cli_with_store(tmp_path, "sweep", str(sweep_file(tmp_path, GRID)), *options)
+    result = cli_process(tmp_path, "sweep", str(sweep_file(tmp_path, GRID)), *options)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [result.stderr.strip()] and result.stderr.startswith(message)
     assert time.monotonic() - start < 15

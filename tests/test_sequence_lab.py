@@ -27,8 +27,6 @@ from core.runs.store import RunStore
 from core.shapes import SEQUENCE, TOKENS, Shape, Signature
 from core.tasks.registry import REGRESSION, TASKS
 
-pytestmark = pytest.mark.xdist_group("sequence_lab")  # its module fixtures are made once, in one process
-
 BENCHMARKS = ["adding", "copy_memory", "seq_mnist", "perm_mnist"]
 SHORT = {  # short versions that train in seconds
     "adding": {"length": 20, "samples": 400},
