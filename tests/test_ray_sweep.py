@@ -21,7 +21,7 @@ limit: 64
 models:
   - {name: Tiny CNN, layers: [{kind: Conv2D, filters: 4}, {kind: Flatten}]}
   - {name: Tiny GRU, layers: [{kind: GRU, units: 8}]}
-seeds: [1, 2]
+seeds: [1]
 train: {epochs: 1, batch_size: 32}
 """
 
@@ -35,14 +35,12 @@ def no_usage_stats(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_local_ray_trains_the_grid_into_the_store(tmp_path):
     result = cli_process(tmp_path, "sweep", str(sweep_file(tmp_path, GRID)), "--ray", "--ray-cpus", "2")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "4/4 runs" in result.stderr and "4 of 4 runs completed" in result.stdout
+    assert "2/2 runs" in result.stderr and "2 of 2 runs completed" in result.stdout
     store = RunStore(tmp_path / "runs.db")
     runs = store.runs("ray")
     assert sorted((run["name"], run["config"]["train"]["seed"], run["status"]) for run in runs) == [
         ("Tiny CNN", 1, "completed"),
-        ("Tiny CNN", 2, "completed"),
         ("Tiny GRU", 1, "completed"),
-        ("Tiny GRU", 2, "completed"),
     ]
     for run in runs:
         [epoch] = run["history"]
