@@ -55,13 +55,15 @@ def test_a_classifier_that_beats_the_majority_by_a_few_texts_is_not_shown_to_bea
     found = beats_baseline(text_run("CNN", 7, 2))
     assert found.verdict == NOT_SHOWN and found.test == EXACT and found.n == 9
     assert found.p_value == pytest.approx(46 / 512)  # P(X >= 7) for X ~ Binomial(9, 1/2)
-    assert "answers 'computers' for 172 of 181 texts" in found.sentence
+    assert "gives p = 0.0898, so it is not shown to beat the baseline." in found.sentence
+    assert "It answers 'computers' for 172 of 181 texts." in found.sentence
     assert verdict(text_run("CNN", 7, 2)) is not None  # and the page says it learned nothing shown
 
 
 def test_a_classifier_well_clear_of_the_majority_beats_it():
     found = beats_baseline(text_run("LSTM", 20, 0))
     assert found.verdict == YES and found.p_value == pytest.approx(0.5**20)
+    assert found.sentence.endswith("gives p < 0.001, so it beats the baseline.")
     assert "It answers" not in found.sentence  # 161 of 181 'computers' is short of 90% of the split
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from core.compare.significance import ALPHA, probability
+from core.compare.significance import ALPHA
 from core.runs.record import RunStatus, items_word, task_of
 from core.tasks.registry import TASKS
 
@@ -73,9 +73,11 @@ def beats_baseline(record: dict[str, Any]) -> BaselineVerdict:
 
 
 def _outcome(p: float) -> tuple[str, str]:
+    """The verdict at p, and how the sentence ends."""
+    p_text = "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
     if p < ALPHA:
-        return YES, f"p = {probability(p)}, so it beats the baseline"
-    return NOT_SHOWN, f"p = {probability(p)}, so it is not shown to beat the baseline"
+        return YES, f"{p_text}, so it beats the baseline"
+    return NOT_SHOWN, f"{p_text}, so it is not shown to beat the baseline"
 
 
 def _against_majority(
