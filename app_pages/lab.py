@@ -10,8 +10,7 @@ from app_pages.parts.services import (
     QUEUE_ADVICE,
     current_dataset,
     load_choice,
-    run_store,
-    worker_pool,
+    store_and_workers,
 )
 from app_pages.parts.visitor import RUNS, WORKSPACE, models_for, spec_of, state
 from app_pages.parts.widgets import literal, sentence
@@ -36,11 +35,7 @@ VERDICT_ICONS = {
 BENCHMARK = {"id": "adding", "settings": {}}  # whose presets the cost section offers
 
 session = state()
-store = run_store()
-if store is None:
-    st.error("The Lab needs the run store, where the workers take their runs and measurements from.")
-    st.stop()
-pool = worker_pool(store)
+store, pool = store_and_workers("The Lab")
 
 st.title("Lab")
 

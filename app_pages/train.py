@@ -13,8 +13,7 @@ from app_pages.parts.services import (
     current_dataset,
     dataset_description,
     queue_runs,
-    run_store,
-    worker_pool,
+    store_and_workers,
 )
 from app_pages.parts.visitor import RUNS, WORKSPACE, models_for, spec_of, state
 from app_pages.parts.widgets import dataset_title, format_number, literal, param_widgets, sentence
@@ -42,11 +41,7 @@ dataset = current_dataset()
 if dataset is None:
     st.stop()
 models = models_for(dataset)
-store = run_store()
-if store is None:
-    st.error("Training needs the run store, where the workers take their runs from.")
-    st.stop()
-pool = worker_pool(store)
+store, pool = store_and_workers("Training")
 
 st.title("Train")
 st.caption(dataset_title(dataset))

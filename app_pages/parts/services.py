@@ -50,6 +50,16 @@ def run_store() -> RunStore | None:
     return store
 
 
+def store_and_workers(needed_for: str) -> tuple[RunStore, WorkerPool]:
+    """The run store and its worker pool for a page that cannot work without them; without a store,
+    one sentence saying what ``needed_for`` needs, and the page stops."""
+    store = run_store()
+    if store is None:
+        st.error(f"{needed_for} needs the run store, where the workers take their work from.")
+        st.stop()
+    return store, worker_pool(store)
+
+
 @st.cache_resource(show_spinner=False)
 def _worker_pool(path: str) -> WorkerPool:
     """The server's worker processes, shared by all visitors; started when work is first queued."""

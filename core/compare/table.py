@@ -88,8 +88,9 @@ def comparison_table(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[
     if not records:
         return pd.DataFrame(), {}
     task = TASKS[task_of(records[0])]
+    judged = [beats_baseline(record) for record in records]
     rows = []
-    for record in records:
+    for record, found in zip(records, judged, strict=True):
         numbers = summary(record)
         row = {
             "Run": run_label(record),
@@ -98,13 +99,13 @@ def comparison_table(records: list[dict[str, Any]]) -> tuple[pd.DataFrame, dict[
             "Status": record["status"],
         }
         row.update({column.title: numbers[column.key] for column in task.columns})
-        row["Beats baseline"] = beats_baseline(record).verdict
+        row["Beats baseline"] = found.verdict
         row.update({title: numbers[key] for key, title in task.baselines})
         row.update({title: numbers[key] for key, title, _ in COMMON_COLUMNS})
         row["Best epoch"] = best_epoch(record)
         rows.append(row)
     frame = pd.DataFrame(rows)
-    eligible = [may_be_best(record) for record in records]
+    eligible = [may_be_best(record, found) for record, found in zip(records, judged, strict=True)]
     best = {column.title: _best(frame[column.title], column.higher, eligible) for column in task.columns}
     best.update({title: _best(frame[title], higher, eligible) for _, title, higher in COMMON_COLUMNS})
     return frame, best

@@ -136,6 +136,7 @@ def _against_naive(record: dict[str, Any], results: dict[str, Any]) -> BaselineV
     return BaselineVerdict(verdict, AGAINST_NAIVE, p, len(difference), sentence)
 
 
-def may_be_best(record: dict[str, Any]) -> bool:
-    """Whether a run may be called best in any column: it completed and beats its baseline by the test."""
-    return record.get("status") == RunStatus.COMPLETED and beats_baseline(record).beats
+def may_be_best(record: dict[str, Any], judged: BaselineVerdict) -> bool:
+    """Whether a run may be called best in any column: it completed, and ``judged`` (its
+    ``beats_baseline``) says it beats its baseline by the test."""
+    return record.get("status") == RunStatus.COMPLETED and judged.beats
