@@ -6,15 +6,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.parts.fair_compare import (
-    band_section,
-    disagreement_section,
-    groups_of,
-    memory_section,
-    seed_group_section,
-    significance_section,
-)
+from app_pages.parts.disagreement_panel import disagreement_section
+from app_pages.parts.fair_compare import band_section, groups_of, seed_group_section, significance_section
 from app_pages.parts.lesson_card import lesson_card_section
+from app_pages.parts.memory_panels import memory_section
 from app_pages.parts.services import current_dataset, delete_runs, finished_runs, run_signature, run_store
 from app_pages.parts.task_panels import PANELS
 from app_pages.parts.visitor import WORKSPACE, state

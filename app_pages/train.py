@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app_pages.parts.fair_compare import GRADIENT_CAPTION, gradient_chart
+from app_pages.parts.memory_panels import GRADIENT_CAPTION, gradient_chart
 from app_pages.parts.services import (
     POLL_SECONDS,
     current_dataset,
