@@ -210,7 +210,7 @@ with results_tab:
         st.altair_chart(chart, width="stretch")
 
 with disagreement_tab:
-    disagreement_section(selected, records, store)
+    disagreement_section(selected, store)
 
 with memory_tab:
     memory_section(selected)

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 from core import budget
 from core.compare.pair import compare_pair
-from core.compare.seed_groups import group_metrics, seed_groups, seeds_from_text
+from core.compare.seed_groups import group_metrics, one_run_per_seed, seed_groups, seeds_from_text
 from core.datasets import DATASETS, Dataset
 from core.datasets.described import load_described
 from core.errors import SpecError, UserError
@@ -24,7 +24,7 @@ from core.model.param_match import SMALLEST, match_params
 from core.model.presets import presets_for
 from core.model.spec import ModelSpec
 from core.model.trace import MOST_PARAMS, Limits, validate
-from core.runs.record import ENDED_WITH_RESULTS, RunRecord, RunStatus, WorkStatus
+from core.runs.record import ENDED_WITH_RESULTS, RunRecord, RunStatus, WorkStatus, configuration_key, seed_of
 from core.runs.store import RunStore
 from core.runs.sweep import named_preset
 from core.tasks.registry import TASKS
@@ -463,11 +463,14 @@ class _stop_on_interrupt:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    """Two runs side by side: their test metrics, where they disagree, and the significance test."""
+    """Two runs side by side: their test metrics, where they disagree, and the verdict on their models
+    over the seed groups of run A's workspace (as its Compare page gives it).
+    """
     store = RunStore()
     records = store.runs()
     a, b = _find_run(records, args.run_a, store), _find_run(records, args.run_b, store)
-    report = compare_pair(a, b, records, store)
+    workspace = [record for record in records if record.get("workspace") == a.get("workspace")]
+    report = compare_pair(a, b, workspace, store)
     print(json.dumps(report.to_dict(), indent=2) if args.json else "\n".join(report.lines()))
     return 0
 
@@ -636,7 +639,7 @@ def _train(args: argparse.Namespace) -> int:
         matched = match_params(spec, dataset.signature, args.match_params, limits)
         print(matched)
         spec = matched.spec
-    from core.runs.queue import one_per_seed, queued_record
+    from core.runs.queue import one_per_seed, queued_record, seeds_sentence, seeds_to_train
 
     description = {
         "id": args.dataset,
@@ -644,20 +647,34 @@ def _train(args: argparse.Namespace) -> int:
         **({"limit": args.limit} if args.limit else {}),
     }
     record = queued_record(description, dataset.info, dataset.signature, spec, settings, limits)
-    records = one_per_seed(record, seeds) if seeds else [record]
-    labels = {
-        queued["id"]: f"seed {queued['config']['train']['seed']} ({number} of {len(records)})"
-        for number, queued in enumerate(records, start=1)
-    }
     store = RunStore()
-    trained = store.runs(ids=_train_here(store, records, args.workspace, labels if seeds else {}))
+    records, earlier, labels = [record], [], {}
+    if seeds:
+        existing = store.runs(workspace=args.workspace)
+        already, missing = seeds_to_train(record, seeds, existing)
+        if already:
+            print(seeds_sentence(spec.name, already, missing))
+            earlier = one_run_per_seed(
+                [run for run in existing if _same_group(run, record) and seed_of(run) in already]
+            )
+        records = one_per_seed(record, missing) if missing else []
+        labels = {
+            queued["id"]: f"seed {queued['config']['train']['seed']} ({number} of {len(records)})"
+            for number, queued in enumerate(records, start=1)
+        }
+    trained = store.runs(ids=_train_here(store, records, args.workspace, labels)) if records else []
     for finished in trained:
         _report(finished)
-    if seeds:
-        _report_group(trained)
+    if seeds and earlier + trained:
+        _report_group(earlier + trained)
     if args.out:
-        _write_record(trained if seeds else trained[0], args.out)
+        _write_record(earlier + trained if seeds else trained[0], args.out)
     return 0 if all(record["status"] in ENDED_WITH_RESULTS for record in trained) else 1
+
+
+def _same_group(run: dict[str, Any], record: dict[str, Any]) -> bool:
+    """Whether a finished run is of the queued record's configuration and completed (a group member)."""
+    return run["status"] == RunStatus.COMPLETED and configuration_key(run) == configuration_key(record)
 
 
 def _seeds(args: argparse.Namespace) -> list[int] | None:

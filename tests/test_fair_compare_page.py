@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import cli_with_store
+from helpers import cli_with_store, shown
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
@@ -57,7 +57,11 @@ def test_two_runs_disagreement_table_sums_to_the_test_split(store_path, monkeypa
     runs = RunStore(store_path).runs(workspace="mine")
     table = next(frame.value for frame in at.dataframe if list(frame.value.columns)[-1].endswith("wrong"))
     assert int(table.to_numpy().sum()) == runs[0]["metrics"]["test_results"]["count"]
-    assert any("McNemar's exact test" in message.value for message in [*at.info, *at.success])
+    tests = next(frame.value for frame in at.dataframe if "Test" in frame.value.columns)
+    said = [shown(block.value) for block in at.markdown]
+    verdict = f"**Verdict on CNN · seeds 1, 2 against GRU · seeds 1, 2: {tests['Verdict'][0]}.**"
+    assert verdict in said  # the same verdict as Results gives, not a test of the two runs alone
+    assert any(shown(message.value).startswith("Welch's t-test") for message in [*at.info, *at.success])
     at.selectbox(key="compare:disagree:b").set_value(at.selectbox(key="compare:disagree:a").value).run()
     assert any(message.value == "Choose two different runs." for message in at.info)
 
@@ -74,7 +78,9 @@ def test_train_queues_one_run_per_seed_within_the_visitors_budget(tmp_path, monk
         ("CNN", 42), ("CNN", 43), ("CNN", 44), ("LSTM", 42), ("LSTM", 43), ("LSTM", 44)
     ]  # fmt: skip
     at.number_input(key="train:seeds:mnist_5k").set_value(10).run()
+    at.number_input(key="train:mnist_5k:seed").set_value(100).run()  # seeds 100-109: none trained yet
     at.button[0].click().run()
+    at.number_input(key="train:mnist_5k:seed").set_value(200).run()
     at.button[0].click().run()  # 6 + 20 waiting, and 20 more would pass the 40 a visitor may have
     assert len(RunStore(tmp_path / "runs.db").runs()) == 26
     assert any("This would make 46 runs waiting or training; at most 40" in error.value for error in at.error)

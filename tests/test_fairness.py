@@ -13,7 +13,7 @@ from scipy import stats
 
 from core.compare.disagreement import check_pair, disagreement
 from core.compare.seed_groups import group_curves, group_table, seed_groups, seeds_from_text, summarize
-from core.compare.significance import compare, compare_groups, compare_runs
+from core.compare.significance import compare_runs, pair_verdict, welch_test
 from core.datasets import load_dataset
 from core.errors import UserError
 from core.runs.queue import one_per_seed
@@ -109,21 +109,21 @@ def test_a_small_difference_is_told_but_not_marked():
 
 def test_welch_marks_only_clearly_different_groups():
     good, poor = accuracy_runs("CNN", [0.90, 0.91, 0.92]), accuracy_runs("LSTM", [0.70, 0.72, 0.71])
-    result = compare(good, poor)
+    result = pair_verdict(good, poor)
     assert result.test == "Welch's t-test" and result.p_value < 0.05
     expected = stats.ttest_ind([0.90, 0.91, 0.92], [0.70, 0.72, 0.71], equal_var=False).pvalue
     assert result.p_value == pytest.approx(expected)
     assert result.mark == "CNN is better than LSTM" and "averages 0.91 over 3 seeds" in result.sentence
-    same = compare(accuracy_runs("CNN", [0.8, 0.81, 0.82]), accuracy_runs("GRU", [0.8, 0.81, 0.82]))
+    same = pair_verdict(accuracy_runs("CNN", [0.8, 0.81, 0.82]), accuracy_runs("GRU", [0.8, 0.81, 0.82]))
     assert same.p_value == 1.0 and same.mark is None
 
 
 def test_welch_needs_two_seeds_and_lower_error_is_better():
     with pytest.raises(UserError, match="at least two seeds"):
-        compare_groups(accuracy_runs("CNN", [0.9, 0.91]), accuracy_runs("LSTM", [0.7]))
+        welch_test([0.9, 0.91], [0.7], ("CNN", "LSTM"), "accuracy", True)
     low = [forecast(f"g{i}", "GRU", [0.1 + i / 100] * 4) for i in range(3)]
     high = [forecast(f"c{i}", "CNN", [0.5 + i / 100] * 4) for i in range(3)]
-    assert compare(low, high).mark == "GRU is better than CNN"
+    assert pair_verdict(low, high).mark == "GRU is better than CNN"
 
 
 def test_paired_errors_of_two_forecasts():
@@ -345,7 +345,8 @@ def test_train_with_seeds_and_compare_from_the_command_line(tmp_path):
 
     text = cli_with_store(tmp_path, "compare", first["id"][:7], second["id"])
     assert text.returncode == 0, text.stderr[-2000:]
-    assert "McNemar's exact test" in text.stdout and "p_value" in text.stdout and "right" in text.stdout
+    assert "Verdict on CNN · seed 1 against CNN · seed 2" in text.stdout and "right" in text.stdout
+    assert "McNemar's exact test: p_value" in text.stdout
 
     result = cli_with_store(tmp_path, "compare", first["id"], second["id"], "--json")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -354,7 +355,9 @@ def test_train_with_seeds_and_compare_from_the_command_line(tmp_path):
     assert {"id", "model", "params", "metrics"} <= set(report["runs"][0])
     assert report["runs"][0]["metrics"]["accuracy"] == first["metrics"]["accuracy"]
     assert sum(report["table"].values()) == first["metrics"]["test_results"]["count"] == 50
-    assert report["test"] == "McNemar's exact test" and 0 <= report["p_value"] <= 1
+    verdict = report["verdict"]
+    assert verdict["test"] == "McNemar's exact test" and 0 <= verdict["p_value"] <= 1
+    assert verdict["compared"] is None and verdict["better"] in ("A", "B", None)
     assert set(report["examples"]) == {"both_right", "only_a_right", "only_b_right", "both_wrong"}
 
     other = record("othersplit1", "GRU", first["metrics"])

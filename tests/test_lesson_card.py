@@ -211,7 +211,9 @@ def test_family_wins_over_seed_groups_use_welchs_test():
     cnn = [text_run("CNN", "cnn", TRUE, [1, 1, 1, 1, 1, 1, 0, 1], LENGTHS, seed=s) for s in (1, 2)]
     cnn[1]["metrics"]["accuracy"] = 0.61
     (sentence,) = family_wins([*rnn, *cnn])
-    assert sentence.startswith("Movie review snippets: RNN won: RNN (LSTM) leads CNN (CNN) on accuracy")
+    assert sentence.startswith(
+        "Movie review snippets: RNN won: RNN (LSTM · seeds 1, 2) leads CNN (CNN · seeds 1, 2) on accuracy"
+    )
     assert "Welch's t-test p = 0.0" in sentence  # 0.755 against 0.6175 over two seeds each
 
 

@@ -18,10 +18,10 @@ from core.runs.store import RunStore
 from core.tasks.registry import TASKS
 
 
-def disagreement_section(
-    selected: list[dict[str, Any]], records: list[dict[str, Any]], store: RunStore | None
-) -> None:
-    """Two runs picked by the user: the 2x2 table with its test, and examples (or windows) per cell."""
+def disagreement_section(selected: list[dict[str, Any]], store: RunStore | None) -> None:
+    """Two runs picked by the user: the 2x2 table, the verdict on their models (the same as Results
+    gives, over the selected runs' seed groups), and examples (or windows) per cell.
+    """
     candidates = [
         record for record in selected if record["status"] == RunStatus.COMPLETED and record["metrics"]
     ]
@@ -44,17 +44,19 @@ def disagreement_section(
         st.info("Choose two different runs.")
         return
     try:
-        found = compare_pair(labels[first], labels[second], records, store)
+        found = compare_pair(labels[first], labels[second], selected, store)
     except UserError as error:
         st.info(literal(error))
         return
     name_a, name_b = names_of(found.a, found.b)
     st.caption(literal(f"Counted over {found.found.coverage()}."))
     st.dataframe(found.found.table(), width="content")
-    (st.success if found.test.mark else st.info)(literal(found.test.sentence))
-    if found.groups:
-        group_a, group_b, test = found.groups
-        st.caption(literal(f"Seed groups {group_a.label} and {group_b.label}: {test.sentence}"))
+    group_a, group_b = found.groups
+    verdict = found.verdict
+    st.markdown(literal(f"**Verdict on {group_a.label} against {group_b.label}: {verdict.summary}.**"))
+    (st.success if verdict.mark else st.info)(literal(verdict.sentence))
+    if verdict.seed_note:
+        st.caption(literal(verdict.seed_note))
     names = {"a": name_a, "b": name_b}
     if isinstance(found.found, ClassDisagreement):
         dataset, note = examples_dataset(found.a, store)  # the texts or pixels of the examples

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from itertools import combinations
 from typing import Any
 
 import altair as alt
-import pandas as pd
 import streamlit as st
 
 from app_pages.parts.widgets import literal
 from core.compare.seed_groups import SeedGroup, group_curves, group_table, seed_groups
-from core.compare.significance import compare, probability
-from core.errors import UserError
+from core.compare.significance import group_verdicts, verdict_rows
 from core.runs.record import RunStatus
 
 MOST_PAIRS = 15  # significance tests shown at once (pairs of groups)
@@ -30,16 +27,24 @@ def groups_of(selected: list[dict[str, Any]]) -> list[SeedGroup]:
 
 
 def seed_group_section(groups: list[SeedGroup]) -> None:
-    """The groups' test metrics as mean ± sd with a 95% interval, where any group has two runs or more."""
-    if not any(len(group.runs) > 1 for group in groups):
-        return
-    st.subheader("Seed groups")
-    st.dataframe(group_table(groups), hide_index=True, width="stretch")
-    st.caption(
-        "Runs of one configuration that differ only in their seed form a group. Each cell is the mean "
-        "over the group's runs ± their standard deviation, and the range where the true mean lies with "
-        "95% confidence (Student's t). Train a model with several seeds on the Train page to form a group."
-    )
+    """The groups' test metrics as mean ± sd with a 95% interval, where any group has two runs or more;
+    and how many runs repeated a seed.
+    """
+    if any(len(group.runs) > 1 for group in groups):
+        st.subheader("Seed groups")
+        st.dataframe(group_table(groups), hide_index=True, width="stretch")
+        st.caption(
+            "Runs of one configuration that differ only in their seed form a group. Each cell is the mean "
+            "over the group's runs ± their standard deviation, and the range where the true mean lies with "
+            "95% confidence (Student's t). Train a model with several seeds on the Train page to form a "
+            "group."
+        )
+    if repeats := sum(group.repeats for group in groups):
+        st.caption(
+            f"{repeats} run{'s' * (repeats > 1)} repeated a seed of the same configuration and "
+            f"{'are' if repeats > 1 else 'is'} left out of the tests: a seed trained twice gives the same "
+            "result, so each model counts its newest run of each seed once."
+        )
 
 
 def band_chart(groups: list[SeedGroup], metric: str, split: str, title: str) -> alt.LayerChart:
@@ -92,50 +97,37 @@ def significance_section(groups: list[SeedGroup]) -> None:
     """For each pair of groups (single runs included): the right test, its p-value and a sentence."""
     if len(groups) < 2:
         return
-    pairs = list(combinations(groups, 2))
-    rows, sentences, untested = [], [], []
-    for first, second in pairs[:MOST_PAIRS]:
-        try:
-            result = compare(first.runs, second.runs, (first.label, second.label))
-        except UserError as error:
-            untested.append(str(error))
-            continue
-        verdict = result.mark or "no significant difference"
-        rows.append(
-            {
-                "A": first.label,
-                "B": second.label,
-                "Test": result.test,
-                "p-value": probability(result.p_value),
-                "Verdict": verdict,
-            }
-        )
-        sentences.append(f"{first.label} against {second.label}: {result.sentence}")
+    found = group_verdicts(groups, MOST_PAIRS)
+    pairs = len(groups) * (len(groups) - 1) // 2
     st.subheader("Is the difference real?")
-    if untested:
-        count = f"{len(untested)} pair{'s' * (len(untested) > 1)} not tested"
-        st.caption(
-            literal(f"{count}: {untested[0]} Train several seeds of each model to compare their groups.")
-        )
-    if not rows:
-        return
-    table = pd.DataFrame(rows)
+    table = verdict_rows(found)
     marked = table["Verdict"].str.contains(" is better than ")
     st.dataframe(
         table.style.apply(
             lambda _: ["font-weight: bold" if mark else "" for mark in marked], subset=["Verdict"]
-        ),
+        ).format(na_rep="–"),
         hide_index=True,
         width="stretch",
+        column_config={
+            "Smallest p": st.column_config.TextColumn(
+                help="The smallest p-value these counts of seeds or examples can reach, even with a "
+                "perfect separation."
+            ),
+            "Seeds needed": st.column_config.NumberColumn(
+                help="Roughly how many seeds of each model would show a gap this size at p < 0.05 four "
+                "times in five, from the seeds' spread so far (an estimate)."
+            ),
+        },
     )
-    if len(pairs) > MOST_PAIRS:
-        st.caption(f"The first {MOST_PAIRS} of {len(pairs)} pairs; choose fewer runs to see the others.")
+    if pairs > MOST_PAIRS:
+        st.caption(f"The first {MOST_PAIRS} of {pairs} pairs; choose fewer runs to see the others.")
     st.caption(
         "A model is called better only when the test's p-value is below 0.05: the chance of a difference "
-        "at least this large if the two were equally good. Two seed groups: Welch's t-test over their seeds. "
-        "Two single runs: McNemar's exact test on the examples only one gets right (classification) or the "
-        "Wilcoxon signed-rank test on each window's error (forecasting)."
+        "at least this large if the two were equally good. Two seed groups of two runs or more: Welch's "
+        "t-test over their seeds. Otherwise one run of each on the same test split: McNemar's exact test on "
+        "the examples only one gets right (classification) or the Wilcoxon signed-rank test on each "
+        "window's error (forecasting). Every tab shows this same verdict for a pair."
     )
     with st.expander("What each test says"):
-        for text in sentences:
-            st.markdown(f"- {literal(text)}")
+        for first, second, verdict in found:
+            st.markdown(f"- {literal(f'{first.label} against {second.label}: {verdict.text}')}")

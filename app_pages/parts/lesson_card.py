@@ -12,23 +12,26 @@ from app_pages.parts.services import run_signature, worker_pool
 from app_pages.parts.widgets import literal, sentence
 from core.compare.seed_groups import seed_groups
 from core.errors import UserError
-from core.exchange.script import NOT_REPRODUCIBLE, reproducible
+from core.exchange.script import reproducible
 from core.lab import length_cost
 from core.lab.lesson_card import card_rows, length_accuracy
 from core.model.spec import ModelSpec
 from core.runs.estimates import measuring
-from core.runs.record import WorkStatus
+from core.runs.record import WorkStatus, signature_of
 from core.runs.store import RunStore
 
 
 def cost_points(selected: list[dict[str, Any]]) -> list[length_cost.Point]:
-    """The cost-against-length measurements of the selected runs' models on their data (one per seed
-    group, keyed like the Lab's, so a measurement made there is found here); UserError when the data
-    cannot be measured that way.
+    """The cost-against-length measurements of the selected runs' models on their data's shape (one per
+    seed group, keyed like the Lab's, so a measurement made there is found here); UserError when the
+    data cannot be measured that way.
     """
     record = selected[0]
-    if not reproducible(record):
-        raise UserError(NOT_REPRODUCIBLE)
+    if signature_of(record) is None and not reproducible(record):
+        raise UserError(
+            "this run on uploaded data was trained before runs kept their data's shape; train it again "
+            "to measure its cost against length"
+        )
     signature = run_signature(record)
     specs = {
         group.label: ModelSpec.from_dict(group.runs[0]["config"]["model"]) for group in seed_groups(selected)

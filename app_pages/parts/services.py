@@ -18,7 +18,7 @@ from core.datasets.described import load_described
 from core.errors import SpecError, UserError
 from core.model.spec import ModelSpec
 from core.runs.pool import WorkerPool
-from core.runs.queue import enqueue, one_per_seed, queued_record
+from core.runs.queue import enqueue, one_per_seed, queued_record, seeds_sentence, seeds_to_train
 from core.runs.record import UNFINISHED, WorkStatus, signature_of
 from core.runs.store import RunStore, default_path
 from core.shapes import Signature
@@ -171,30 +171,38 @@ def queue_runs(
     specs: list[ModelSpec],
     settings: dict[str, Any],
     seeds: list[int] | None = None,
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
     """Queue these models on the visitor's dataset for the workers, one run per seed where ``seeds`` are
-    given; returns the problems of any refused.
+    given (seeds a model already has are not trained again); returns the problems of any refused, and
+    a sentence per model some of whose seeds were already there.
     """
     session = state()
     description = dataset_description(dataset)
-    records, problems = [], []
+    existing = store.runs(workspace=session[WORKSPACE]) if seeds else []
+    records, problems, skipped = [], [], []
     for spec in specs:
         try:
             record = queued_record(description, dataset.info, dataset.signature, spec, settings)
         except SpecError as error:
             problems += [f"{spec.name}: {problem}" for problem in error.problems]
-        else:
-            records += one_per_seed(record, seeds) if seeds else [record]
+            continue
+        if not seeds:
+            records.append(record)
+            continue
+        already, missing = seeds_to_train(record, seeds, existing)
+        if already:
+            skipped.append(seeds_sentence(spec.name, already, missing))
+        records += one_per_seed(record, missing) if missing else []
     waiting = len({*store.queued(), *store.running()} & set(session[RUNS]))
     try:
         budget.check(waiting + len(records), budget.QUEUED_RUNS, "runs waiting or training", QUEUE_ADVICE)
     except UserError as error:
-        return [str(error)]
+        return [str(error)], []
     if "upload" in description and records:
         store.put_upload(session["upload_bytes"])
     session[RUNS].extend(enqueue(store, records, session[WORKSPACE]))
     worker_pool(store).ensure()
-    return problems
+    return problems, skipped
 
 
 def offer_download(dataset_id: str) -> None:

@@ -1,5 +1,6 @@
-"""Two runs compared in full: their test metrics, where they disagree, the significance test, and the
-seed groups they belong to; as JSON-able data and as lines of text (``python -m core compare``).
+"""Two runs compared in full: their test metrics, where they disagree, and the one verdict on their
+models (over the seed groups they belong to); as JSON-able data and as lines of text
+(``python -m core compare``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from core.compare.disagreement import (
     items_of,
     names_of,
 )
-from core.compare.seed_groups import SeedGroup, configuration_key, seed_groups
-from core.compare.significance import Significance, compare_groups, compare_runs
+from core.compare.seed_groups import SeedGroup, seed_groups
+from core.compare.significance import PairVerdict, compare_runs, pair_verdict
 from core.compare.verdicts import beats_baseline
-from core.errors import UserError
-from core.runs.record import RunStatus, task_of
+from core.runs.record import RunStatus, configuration_key, task_of
 from core.runs.store import RunStore
 from core.tasks.registry import TASKS
 
@@ -36,34 +36,31 @@ TITLES = {  # examples' cells and windows' sides, as headings
 
 @dataclass
 class Comparison:
-    """Runs A and B on one test split: disagreement, test, examples or windows, and their seed groups'
-    test where both have two or more completed runs.
+    """Runs A and B on one test split: where they disagree, examples or windows, their models' seed
+    groups, and the one verdict on those models.
     """
 
     a: dict[str, Any]
     b: dict[str, Any]
     found: ClassDisagreement | ForecastDisagreement
-    test: Significance
-    groups: tuple[SeedGroup, SeedGroup, Significance] | None
+    groups: tuple[SeedGroup, SeedGroup]
+    verdict: PairVerdict
     examples: dict[str, list[dict[str, Any]]]
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data: runs (id, model, params, test metrics), table, test, p_value and the details."""
+        """Plain data: runs (id, model, params, test metrics, baseline verdict), table, the groups' runs,
+        the verdict and the details.
+        """
+        first, second = self.groups
         data: dict[str, Any] = {
             "runs": [_run_summary(self.a), _run_summary(self.b)],
             "coverage": self.found.coverage(),
             "table": self.found.counts,
-            **self.test.to_dict(),
+            "groups": {"a_runs": [r["id"] for r in first.runs], "b_runs": [r["id"] for r in second.runs]},
+            "verdict": self.verdict.to_dict(),
         }
         data["examples" if isinstance(self.found, ClassDisagreement) else "windows"] = self.examples
-        if self.groups:
-            first, second, test = self.groups
-            data["groups"] = {
-                "a_runs": [r["id"] for r in first.runs],
-                "b_runs": [r["id"] for r in second.runs],
-            }
-            data["groups"].update(test.to_dict())
         if self.note:
             data["note"] = self.note
         return data
@@ -82,10 +79,14 @@ class Comparison:
             lines.append(f"   {numbers}")
             lines.append(f"   {beats_baseline(run).sentence}")
         lines += ["", f"Counted over {self.found.coverage()}:", self.found.table().to_string(), ""]
-        lines += [self.test.sentence, f"{self.test.test}: p_value {self.test.p_value:.4g}"]
-        if self.groups:
-            first, second, test = self.groups
-            lines += ["", f"Seed groups {first.label} and {second.label}:", test.sentence]
+        first, second = self.groups
+        lines += [f"Verdict on {first.label} against {second.label}: {self.verdict.summary}."]
+        lines.append(self.verdict.text)
+        if self.verdict.test:
+            lines.append(
+                f"{self.verdict.test}: p_value {self.verdict.p_value:.4g}, smallest reachable "
+                f"{self.verdict.smallest_p:.3g}, seeds needed {self.verdict.seeds_needed or 'unknown'}"
+            )
         if self.note:
             lines += ["", self.note]
         names = {"a": name_a, "b": name_b}
@@ -105,7 +106,7 @@ def compare_pair(
     groups are looked for among; ``store`` gives uploaded data for the examples' texts.
     """
     found = disagreement(a, b)
-    test = compare_runs(a, b)
+    groups = groups_of_pair(a, b, records or [a, b])
     note = ""
     if isinstance(found, ClassDisagreement):
         dataset, note = examples_dataset(a, store) if items_of(a) == "texts" else (None, "")
@@ -114,22 +115,32 @@ def compare_pair(
         examples = {
             f"{side}_worse": [found.window_summary(i) for i in found.worst_windows(side)] for side in "ab"
         }
-    return Comparison(a, b, found, test, _groups(a, b, records or []), examples, note)
+    return Comparison(a, b, found, groups, verdict_of(groups, a, b), examples, note)
 
 
-def _groups(
+def groups_of_pair(
     a: dict[str, Any], b: dict[str, Any], records: list[dict[str, Any]]
-) -> tuple[SeedGroup, SeedGroup, Significance] | None:
-    """The seed groups of A and B among ``records``' completed runs, tested, when both hold two or more."""
+) -> tuple[SeedGroup, SeedGroup]:
+    """The seed groups of runs A and B among ``records``' completed runs (A or B alone where it is not
+    among them).
+    """
     completed = [record for record in records if record["status"] == RunStatus.COMPLETED]
     by_key = {configuration_key(group.runs[0]): group for group in seed_groups(completed)}
-    first, second = by_key.get(configuration_key(a)), by_key.get(configuration_key(b))
-    if first is None or second is None or first is second or min(len(first.runs), len(second.runs)) < 2:
-        return None
-    try:
-        return first, second, compare_groups(first.runs, second.runs, (first.label, second.label))
-    except UserError:  # too few of them have the metric
-        return None
+    found = []
+    for run in (a, b):
+        group = by_key.get(configuration_key(run))
+        found.append(group if group else seed_groups([run])[0])
+    return found[0], found[1]
+
+
+def verdict_of(groups: tuple[SeedGroup, SeedGroup], a: dict[str, Any], b: dict[str, Any]) -> PairVerdict:
+    """The verdict on the two groups' models; two runs of one configuration (differing only in their
+    seed) are tested against each other.
+    """
+    first, second = groups
+    if first is second or configuration_key(a) == configuration_key(b):
+        return compare_runs(a, b)
+    return pair_verdict(first.runs, second.runs, (first.label, second.label))
 
 
 def _run_summary(record: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,6 @@ spec, and the same training settings except the seed.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -19,24 +18,20 @@ import pandas as pd
 from core.errors import UserError
 from core.inputs import shown
 from core.runs.queue import checked_seeds
-from core.runs.record import comparable_key, task_of
+from core.runs.record import configuration_key, seed_of, task_of
 from core.tasks.registry import TASKS
 
 CONFIDENCE = 0.95
 
 
-def configuration_key(record: dict[str, Any]) -> str:
-    """Runs with the same key differ at most in their seed."""
-    config = record["config"]
-    train = {key: value for key, value in (config.get("train") or {}).items() if key != "seed"}
-    return json.dumps([comparable_key(record), config.get("model"), train], sort_keys=True)
-
-
 @dataclass
 class SeedGroup:
-    """Runs of one configuration, oldest first, and how the group is named where it is shown."""
+    """Runs of one configuration, one per seed (the newest of each), oldest first; how many runs repeated
+    a seed and were left out; and how the group is named where it is shown.
+    """
 
     runs: list[dict[str, Any]]
+    repeats: int = 0
     label: str = ""
 
     @property
@@ -44,18 +39,38 @@ class SeedGroup:
         return self.runs[0]["name"]
 
     @property
-    def seeds(self) -> list[int]:
-        return [run["config"]["train"].get("seed") for run in self.runs]
+    def seeds(self) -> list[int | None]:
+        return [seed_of(run) for run in self.runs]
+
+
+def one_run_per_seed(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The newest run of each seed, in the order the runs were given: a seed trained twice is one piece
+    of evidence, not two. Runs without a seed are all kept.
+    """
+    newest: dict[int, dict[str, Any]] = {}
+    for run in runs:
+        seed = seed_of(run)
+        if seed is not None and (seed not in newest or _finished(run) >= _finished(newest[seed])):
+            newest[seed] = run
+    return [run for run in runs if seed_of(run) is None or newest[seed_of(run)] is run]
+
+
+def _finished(run: dict[str, Any]) -> float:
+    return run.get("finished") or run.get("created") or 0.0
 
 
 def seed_groups(records: list[dict[str, Any]]) -> list[SeedGroup]:
-    """The runs grouped by configuration, in the order each group's first run appears, each labelled by
-    its model and seeds (``CNN · seeds 1, 2, 3``), and by its first run's id where that label repeats.
+    """The runs grouped by configuration, in the order each group's first run appears, one run per seed,
+    each labelled by its model and seeds (``CNN · seeds 1, 2, 3``), and by its first run's id where that
+    label repeats.
     """
     found: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         found.setdefault(configuration_key(record), []).append(record)
-    groups = [SeedGroup(runs) for runs in found.values()]
+    groups = []
+    for runs in found.values():
+        kept = one_run_per_seed(runs)
+        groups.append(SeedGroup(kept, repeats=len(runs) - len(kept)))
     for group in groups:
         seeds = ", ".join(str(seed) for seed in group.seeds)
         group.label = f"{group.name} · seed{'s' if len(group.runs) > 1 else ''} {seeds}"

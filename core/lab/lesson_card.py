@@ -17,14 +17,13 @@ import pandas as pd
 
 from core.compare.memory import step_word, steps_text
 from core.compare.seed_groups import SeedGroup, metric_values, seed_groups
-from core.compare.significance import compare, probability
+from core.compare.significance import pair_verdict, probability
 from core.compare.table import comparable_groups, summary
 from core.datasets import DATASETS
-from core.errors import UserError
 from core.lab.length_cost import growth
 from core.model.layers import KINDS
 from core.model.receptive_field import receptive_field
-from core.runs.record import group_label, input_gradient, modality_of, task_of
+from core.runs.record import RunStatus, comparable_key, group_label, input_gradient, modality_of, task_of
 from core.tasks.registry import TASKS
 
 BUCKETS = 4  # accuracy by text length: quartiles of the test texts' token counts
@@ -177,11 +176,12 @@ def _length_cells(groups: list[SeedGroup], frame: pd.DataFrame) -> dict[str, str
 
 def family_wins(records: list[dict[str, Any]]) -> list[str]:
     """Per dataset where two families were trained: the best configuration of each family (by the mean
-    main test metric over its seeds), the best two families tested against each other
-    (``core.compare.significance.compare``), in one sentence each.
+    main test metric over its completed runs' seeds), the best two families tested against each other
+    (``core.compare.significance.pair_verdict``, the verdict every tab shows), in one sentence each.
     """
     sentences = []
-    for runs in comparable_groups(records).values():
+    completed = [record for record in records if record["status"] == RunStatus.COMPLETED]
+    for runs in comparable_groups(completed).values():
         task = TASKS[task_of(runs[0])]
         main = task.main_column
         best: dict[str, tuple[float, SeedGroup]] = {}
@@ -201,14 +201,13 @@ def family_wins(records: list[dict[str, Any]]) -> list[str]:
 
 
 def _win(first: SeedGroup, second: SeedGroup, metric: str) -> str:
-    """Which family won between the best two, and whether a test backs it."""
+    """Which family won between the best two, by the one pair verdict (``pair_verdict``)."""
     a, b = FAMILIES[first.runs[0]["family"]], FAMILIES[second.runs[0]["family"]]
-    names = (first.name, second.name) if first.name != second.name else (first.label, second.label)
-    lead = f"{a} ({names[0]}) leads {b} ({names[1]}) on {metric.lower() if not metric.isupper() else metric}"
-    try:
-        found = compare(first.runs, second.runs, names)
-    except UserError as error:
-        return f"{lead}, untested: {error}"
+    metric = metric if metric.isupper() else metric.lower()
+    lead = f"{a} ({first.label}) leads {b} ({second.label}) on {metric}"
+    found = pair_verdict(first.runs, second.runs, (first.label, second.label))
+    if found.test is None:
+        return f"{lead}, not tested: {found.reason}"
     if found.better == "a":
         return f"{a} won: {lead}, {found.test} p = {probability(found.p_value)}."
     if found.better == "b":  # the test's paired measure disagrees with the mean
@@ -261,7 +260,8 @@ def card_rows(
             [f"Cost against length of {', '.join(unmeasured)}: {cost_missing}."] if unmeasured else [],
         )
     )
-    wins = family_wins(records)
+    shown = {comparable_key(record) for record in selected}  # the selected runs stand for their dataset
+    wins = family_wins([r for r in records if comparable_key(r) not in shown] + selected)
     rows.append(
         CardRow(
             "Where each family won",

@@ -13,7 +13,7 @@ from core.errors import UserError
 from core.inputs import shown
 from core.model.spec import ModelSpec
 from core.model.trace import Limits, validate
-from core.runs.record import RunRecord, RunStatus
+from core.runs.record import UNFINISHED, RunRecord, RunStatus, configuration_key, seed_of
 from core.runs.store import RunStore
 from core.shapes import Signature
 from core.tasks.settings import check_train_settings
@@ -67,6 +67,34 @@ def one_per_seed(record: dict[str, Any], seeds: list[int]) -> list[dict[str, Any
         copy["config"]["train"]["seed"] = seed
         copies.append(copy)
     return copies
+
+
+def seeds_to_train(
+    record: dict[str, Any], seeds: list[int], existing: list[dict[str, Any]]
+) -> tuple[list[int], list[int]]:
+    """Of ``seeds``, those the record's configuration already has a completed, queued or running run of
+    among ``existing``, and those still to train: a seed group counts each seed once.
+    """
+    key = configuration_key(record)
+    have = {
+        seed_of(run)
+        for run in existing
+        if run["status"] in {RunStatus.COMPLETED, *UNFINISHED} and configuration_key(run) == key
+    }
+    return [seed for seed in seeds if seed in have], [seed for seed in seeds if seed not in have]
+
+
+def seeds_sentence(name: str, already: list[int], training: list[int]) -> str:
+    """``CNN: seed 42 already trained; training 43.`` (or that nothing new is trained)."""
+
+    def listed(seeds: list[int]) -> str:
+        words = [str(seed) for seed in seeds]
+        return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+    done = f"{name}: seed{'s' * (len(already) > 1)} {listed(already)} already trained or queued"
+    if training:
+        return f"{done}; training {listed(training)}."
+    return f"{done}, so nothing new is trained; change the seed or the settings to train it again."
 
 
 def in_order(records: list[dict[str, Any]]) -> list[str]:

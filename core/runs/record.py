@@ -220,6 +220,18 @@ def comparable_key(record: Mapping[str, Any]) -> str:
     return json.dumps(description, sort_keys=True)
 
 
+def configuration_key(record: Mapping[str, Any]) -> str:
+    """Runs with the same key differ at most in their seed: same data, model and training settings."""
+    config = record["config"]
+    train = {key: value for key, value in (config.get("train") or {}).items() if key != "seed"}
+    return json.dumps([comparable_key(record), config.get("model"), train], sort_keys=True)
+
+
+def seed_of(record: Mapping[str, Any]) -> int | None:
+    """The seed the run was trained with."""
+    return (record["config"].get("train") or {}).get("seed")
+
+
 def group_label(record: Mapping[str, Any]) -> str:
     """The data a group of comparable runs used, in words: dataset, changed settings, slice."""
     description = record["config"]["dataset"]
