@@ -164,10 +164,25 @@ def _window_results(metrics: dict[str, Any], path: str) -> None:
         _fail(f"{path}.test_results.series", f"the {spanned:,} values the windows span")
 
 
+def _loss_results(metrics: dict[str, Any], path: str) -> None:
+    """A cross-check: one loss of the model and one of the baseline per kept example."""
+    results = metrics.get("test_results")
+    if results is None:
+        return
+    if not len(results["loss"]) == len(results["baseline_loss"]) <= results["count"]:
+        _fail(
+            f"{path}.test_results", "two lists of the same length (loss, baseline_loss), one per kept example"
+        )
+
+
 SCORE = number(0, 1)
 COST = number(0)
 CLASS = text(200)
 KEPT = budget.TEST_RESULT_VALUES  # at most this many numbers per run, counted by the cross-checks
+LOSS_RESULTS = table(  # each kept test example's loss under the model and under the task's baseline
+    {"count": whole(), "loss": items(COST, KEPT // 2), "baseline_loss": items(COST, KEPT // 2)},
+    ("count", "loss", "baseline_loss"),
+)
 CLASSIFICATION = table(
     {
         "accuracy": SCORE,
@@ -258,6 +273,7 @@ LANGUAGE_MODEL = table(
         "samples": items(
             table({"temperature": number(0, 10), "text": text(5000)}, ("temperature", "text")), 10
         ),
+        "test_results": LOSS_RESULTS,
     },
     ("perplexity",),
 )
@@ -268,6 +284,7 @@ REGRESSION = table(
             {"count": whole(), "train_mean": number(), "true": SERIES, "predicted": SERIES},
             ("count", "train_mean", "true", "predicted"),
         ),
+        "test_results": LOSS_RESULTS,
     },
     ("mse", "mae", "baseline_mse", "predictions"),
 )
@@ -282,6 +299,7 @@ SEQUENCE_LABELLING = table(
             table({"index": whole(), "true": STEP_LABELS, "predicted": STEP_LABELS}, ("true", "predicted")),
             MAX_EXAMPLES,
         ),
+        "test_results": LOSS_RESULTS,
     },
     ("loss", "accuracy", "baseline_loss", "baseline_accuracy", "scored_steps", "step_accuracy"),
 )
@@ -307,9 +325,9 @@ def _scored(metrics: dict[str, Any], path: str) -> None:
 METRICS = {  # by the task's name in core.tasks.registry: (its check, cross-checks between fields)
     "classification": (CLASSIFICATION, [_square("class_names", "confusion_matrix"), _example_results]),
     "forecasting": (FORECASTING, [_aligned, _window_results]),
-    "language-model": (LANGUAGE_MODEL, []),
-    "regression": (REGRESSION, [_paired]),
-    "sequence-labelling": (SEQUENCE_LABELLING, [_scored]),
+    "language-model": (LANGUAGE_MODEL, [_loss_results]),
+    "regression": (REGRESSION, [_paired, _loss_results]),
+    "sequence-labelling": (SEQUENCE_LABELLING, [_scored, _loss_results]),
 }
 
 

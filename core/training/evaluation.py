@@ -36,10 +36,29 @@ def evaluate(model: keras.Model, dataset: Dataset, batch_size: int) -> dict[str,
     return {**metrics, "latency_ms": latency_ms}
 
 
+def _losses(probabilities: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The cross-entropy of each integer label in ``y`` under ``probabilities`` (classes on the last axis)."""
+    picked = np.take_along_axis(probabilities, y[..., None].astype(np.int64), axis=-1)[..., 0]
+    return -np.log(np.clip(picked.astype(np.float64), 1e-12, 1.0))
+
+
+def _mean(values: np.ndarray) -> float:
+    """The mean of ``values``, NaN where there are none."""
+    return float(np.mean(values)) if values.size else math.nan
+
+
 def _crossentropy(probabilities: np.ndarray, y: np.ndarray) -> float:
     """The mean cross-entropy of integer labels ``y`` under ``probabilities`` (classes on the last axis)."""
-    picked = np.take_along_axis(probabilities, y[..., None].astype(np.int64), axis=-1)
-    return float(-np.mean(np.log(np.clip(picked, 1e-12, 1.0)))) if y.size else math.nan
+    return _mean(_losses(probabilities, y))
+
+
+def _loss_results(loss: np.ndarray, baseline_loss: np.ndarray) -> dict[str, Any]:
+    """Each test example's loss under the model and under the task's baseline, for testing one against the
+    other example by example: the first ones the budget keeps, rounded on one scale.
+    """
+    kept = min(len(loss), budget.TEST_RESULT_VALUES // 2)
+    model, baseline = _rounded(np.stack([loss[:kept], baseline_loss[:kept]]))
+    return {"count": len(loss), "loss": model.tolist(), "baseline_loss": baseline.tolist()}
 
 
 def classification(model: keras.Model, dataset: Dataset, probabilities: np.ndarray) -> dict[str, Any]:
@@ -190,7 +209,9 @@ def _rounded(values: np.ndarray, digits: int = 5) -> np.ndarray:
 
 
 def language_model(model: keras.Model, dataset: Dataset, probabilities: np.ndarray) -> dict[str, Any]:
-    """Accuracy and perplexity of the next character beside the unigram guess's, and generated text."""
+    """Accuracy and perplexity of the next character beside the unigram guess's, generated text, and each
+    test character's loss beside the unigram guess's.
+    """
     y = dataset.test.y
     length = dataset.signature.input.dims[0]
     seed_text = dataset.test_texts[0][:length] if dataset.test_texts else ""
@@ -198,22 +219,29 @@ def language_model(model: keras.Model, dataset: Dataset, probabilities: np.ndarr
     seed_ids = [index.get(char, 0) for char in seed_text]
     texts = generate(model, dataset, seed_ids, TEMPERATURES, np.random.default_rng(0))
     samples = [{"temperature": t, "text": text} for t, text in zip(TEMPERATURES, texts, strict=True)]
-    loss = _crossentropy(probabilities, y)
+    losses = _losses(probabilities, y)
+    loss = _mean(losses)
+    vocabulary = dataset.signature.outputs
     return {
         "accuracy": float(np.mean(probabilities.argmax(axis=1) == y)) if len(y) else 0.0,
         "loss": loss,
         "perplexity": float(math.exp(loss)),
-        "unigram_perplexity": _unigram_perplexity(dataset.train.y, dataset.test.y, dataset.signature.outputs),
+        "unigram_perplexity": _unigram_perplexity(dataset.train.y, y, vocabulary),
         "seed_text": seed_text,
         "samples": samples,
+        "test_results": _loss_results(losses, _unigram_losses(dataset.train.y, y, vocabulary)),
     }
+
+
+def _unigram_losses(train_targets: np.ndarray, test_targets: np.ndarray, vocabulary: int) -> np.ndarray:
+    """Each next token's loss when it is predicted by its training frequency alone (add-one smoothed)."""
+    counts = np.bincount(train_targets, minlength=vocabulary) + 1.0
+    return -np.log(counts[test_targets] / counts.sum())
 
 
 def _unigram_perplexity(train_targets: np.ndarray, test_targets: np.ndarray, vocabulary: int) -> float:
     """The perplexity of predicting each next token by its training frequency alone (add-one smoothed)."""
-    counts = np.bincount(train_targets, minlength=vocabulary) + 1.0
-    probabilities = counts / counts.sum()
-    return float(np.exp(-np.mean(np.log(probabilities[test_targets])))) if len(test_targets) else math.nan
+    return float(np.exp(_mean(_unigram_losses(train_targets, test_targets, vocabulary))))
 
 
 def generate(
@@ -243,62 +271,71 @@ def generate(
 
 
 def regression(model: keras.Model, dataset: Dataset, predictions: np.ndarray) -> dict[str, Any]:
-    """MSE and MAE beside always predicting the training mean, and the first test samples' predictions."""
+    """MSE and MAE beside always predicting the training mean, the first test samples' predictions, and
+    each test sample's squared error beside the training mean's.
+    """
     truth = dataset.test.y.reshape(len(dataset.test), -1).astype(np.float64)
     predicted = predictions.reshape(truth.shape).astype(np.float64)
     mean = dataset.train.y.reshape(len(dataset.train), -1).mean(axis=0)
+    squared, baseline_squared = ((predicted - truth) ** 2).mean(axis=1), ((mean - truth) ** 2).mean(axis=1)
     kept = slice(0, PREDICTION_POINTS)
     return {
-        "mse": float(np.mean((predicted - truth) ** 2)),
+        "mse": _mean(squared),
         "mae": float(np.mean(np.abs(predicted - truth))),
-        "baseline_mse": float(np.mean((mean - truth) ** 2)),
+        "baseline_mse": _mean(baseline_squared),
         "predictions": {
             "count": len(truth),
             "train_mean": float(mean[0]),
             "true": _rounded(truth[kept, 0]).tolist(),
             "predicted": _rounded(predicted[kept, 0]).tolist(),
         },
+        "test_results": _loss_results(squared, baseline_squared),
     }
 
 
 def sequence_labelling(model: keras.Model, dataset: Dataset, probabilities: np.ndarray) -> dict[str, Any]:
     """The loss over every step, accuracy over the steps that matter (``Dataset.scored_steps``), each
-    scored step's accuracy, and both beside a guess that never reads the input (``step_baselines``).
+    scored step's accuracy, both beside a guess that never reads the input, and each test sequence's loss
+    beside that guess's (``step_frequency_losses``, ``commonest_step_accuracy``).
     """
     y = dataset.test.y
+    classes = probabilities.shape[-1]
     first, end = dataset.scored_steps or (0, y.shape[1])
     hits = (probabilities.argmax(axis=-1) == y)[:, first:end]
     shown = slice(first, min(end, first + SHOWN_STEPS))
     predicted = probabilities[:LABELLED_EXAMPLES, shown].argmax(axis=-1)
+    losses, baseline_losses = _losses(probabilities, y).mean(axis=1), step_frequency_losses(y, classes)
     return {
-        "loss": _crossentropy(probabilities, y),
+        "loss": _mean(losses),
         "accuracy": float(hits.mean()) if hits.size else 0.0,
-        **step_baselines(dataset.train.y, y, probabilities.shape[-1], (first, end)),
+        "baseline_loss": _mean(baseline_losses),
+        "baseline_accuracy": commonest_step_accuracy(dataset.train.y, y, classes, (first, end)),
         "scored_steps": [first, end],
         "step_accuracy": np.round(hits.mean(axis=0), 4).tolist() if len(y) else [0.0] * (end - first),
         "examples": [
             {"index": index, "true": y[index, shown].tolist(), "predicted": predicted[index].tolist()}
             for index in range(len(predicted))
         ],
+        "test_results": _loss_results(losses, baseline_losses),
     }
 
 
-def step_baselines(
-    train_labels: np.ndarray, test_labels: np.ndarray, classes: int, scored: tuple[int, int]
-) -> dict[str, float]:
-    """What labelling without reading the input scores on the test split: the loss of each step's own
-    label frequencies in the test split (the lowest any input-blind guess reaches there), and the
-    accuracy over the scored steps of answering each step's commonest training label.
+def step_frequency_losses(labels: np.ndarray, classes: int) -> np.ndarray:
+    """Each sequence's loss (mean cross-entropy over its steps) when every step is guessed from that
+    step's own label frequencies in ``labels``: the lowest any guess that never reads the input reaches.
     """
+    shares = _step_counts(labels, classes) / max(len(labels), 1)
+    return -np.log(shares[np.arange(labels.shape[1]), labels]).mean(axis=1)
+
+
+def commonest_step_accuracy(
+    train_labels: np.ndarray, test_labels: np.ndarray, classes: int, scored: tuple[int, int]
+) -> float:
+    """The accuracy over the scored steps of answering each step's commonest training label."""
     first, end = scored
-    shares = _step_counts(test_labels, classes) / max(len(test_labels), 1)
-    entropy = -np.sum(shares * np.log(np.where(shares > 0, shares, 1.0)), axis=1)
     commonest = _step_counts(train_labels, classes).argmax(axis=1)[first:end]
     scored_labels = test_labels[:, first:end]
-    return {
-        "baseline_loss": float(entropy.mean()),
-        "baseline_accuracy": float(np.mean(scored_labels == commonest)) if scored_labels.size else 0.0,
-    }
+    return float(np.mean(scored_labels == commonest)) if scored_labels.size else 0.0
 
 
 def _step_counts(labels: np.ndarray, classes: int) -> np.ndarray:
