@@ -144,3 +144,44 @@ def test_the_command_line_trains_only_the_missing_seeds(tmp_path):
     a, b = runs
     report = json.loads(cli_with_store(tmp_path, "compare", a["id"], b["id"], "--json").stdout)
     assert report["verdict"]["test"] == "McNemar's exact test"  # two seeds of one model: run against run
+
+
+@pytest.fixture(scope="module")
+def series_store(tmp_path_factory: pytest.TempPathFactory):
+    """A CNN seed group (seeds 1, 2, 3) and a single GRU run (seed 1) on sunspots, in workspace "mine"."""
+    folder = tmp_path_factory.mktemp("series")
+    common = ["--dataset", "sunspots", "--epochs", "1", "--limit", "300", "--workspace", "mine"]
+    for model, seeds in (("CNN", "1,2,3"), ("GRU", "1")):
+        done = cli_with_store(folder, "train", *common, "--model", model, "--seeds", seeds)
+        assert done.returncode == 0, done.stderr[-2000:]
+    return folder
+
+
+@pytest.mark.slow
+def test_compare_shows_one_verdict_on_every_tab_for_a_group_and_a_single_run(series_store, monkeypatch):
+    """Results once said "not tested", the lesson card "untested" and Where they disagree "p < 0.001"."""
+    monkeypatch.setenv("RUNS_DB", str(series_store / "runs.db"))
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.session_state["workspace"] = "mine"
+    at.session_state["choice"] = {"id": "sunspots", "settings": {}}
+    at.switch_page("app_pages/compare.py").run()
+    assert not at.exception
+    [row] = next(frame.value for frame in at.dataframe if "Seeds needed" in frame.value.columns).to_dict(
+        "records"
+    )
+    assert (row["A"], row["B"], row["Test"]) == ("CNN · seeds 1, 2, 3", "GRU · seed 1", WILCOXON)
+    said = " ".join(shown(block.value) for block in at.markdown)
+    assert f"**Verdict on CNN · seeds 1, 2, 3 against GRU · seed 1: {row['Verdict']}.**" in said
+    card = {"CNN · seeds 1, 2, 3 is better than GRU · seed 1": "CNN won: CNN (CNN · seeds 1, 2, 3) leads"}
+    card["GRU · seed 1 is better than CNN · seeds 1, 2, 3"] = "RNN won: RNN (GRU · seed 1) leads"
+    card["no significant difference"] = "no family won:"
+    assert card[row["Verdict"]] in said and f"{WILCOXON} p = {row['p-value']}" in said
+
+    runs = RunStore(series_store / "runs.db").runs()
+    cnn, gru = (next(run for run in runs if run["name"] == name) for name in ("CNN", "GRU"))
+    report = json.loads(cli_with_store(series_store, "compare", cnn["id"], gru["id"], "--json").stdout)
+    verdict = report["verdict"]
+    assert verdict["test"] == WILCOXON and verdict["names"] == ["CNN · seeds 1, 2, 3", "GRU · seed 1"]
+    better = {"A": "CNN · seeds 1, 2, 3 is better", "B": "GRU · seed 1 is better", None: "no significant"}
+    assert row["Verdict"].startswith(better[verdict["better"]])
+    assert verdict["seeds_needed"] == row["Seeds needed"] and verdict["smallest_p"] < 0.05
