@@ -88,6 +88,15 @@ def test_every_preset_matches_the_smallest(dataset_id):
     assert matched[counts.index(smallest)].spec == specs[counts.index(smallest)]  # it is its own target
 
 
+def test_a_model_already_within_5_percent_is_left_as_it_is():
+    signature = signature_of("sunspots")
+    spec = presets_for(signature)["GRU"]
+    before = trace_model(spec, signature).total_params
+    matched = match_params(spec, signature, round(before * 1.04))
+    assert matched.spec == spec and matched.before == matched.after == before
+    assert str(matched) == f"GRU: {before:,} parameters, already within 5% of the target: unchanged"
+
+
 def test_recurrent_units_grow_by_the_square_root_of_the_count():
     """Units enter an LSTM's count squared: four times the parameters take about twice the units."""
     signature = signature_of("sunspots")

@@ -138,6 +138,16 @@ def test_a_run_clearly_below_its_baselines_loss_example_by_example_beats_it(task
     )
 
 
+@pytest.mark.parametrize("task", list(BENCHMARKS))
+def test_lower_on_most_examples_but_not_on_average_is_not_shown_to_beat_the_baseline(task):
+    skewed = [0.49 - 0.001 * i for i in range(18)] + [3.0, 3.0]  # a little lower on 18, far higher on 2
+    found = beats_baseline(loss_run(task, skewed, [0.5] * 20))
+    assert found.p_value < 0.05 and found.verdict == NOT_SHOWN
+    assert found.sentence.endswith(
+        "but its mean error is not lower, so it is not shown to beat the baseline."
+    )
+
+
 def test_the_regression_sentence_says_what_was_counted_and_tested():
     found = beats_baseline(loss_run("regression", [0.4, 0.6] * 10, [0.5] * 20))
     assert found.sentence == (

@@ -105,11 +105,18 @@ def beats_baseline(record: dict[str, Any]) -> BaselineVerdict:
     return BaselineVerdict(YES if beats else NOT_SHOWN, DIFFERENCE, None, None, sentence)
 
 
-def _outcome(p: float) -> tuple[str, str]:
-    """The verdict at p, and how the sentence ends."""
+def _outcome(p: float, mean_lower: bool = True) -> tuple[str, str]:
+    """The verdict at p, and how the sentence ends; a run whose mean error is not below the baseline's
+    (``mean_lower``) is not shown to beat it, whatever the ranks say.
+    """
     p_text = "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
-    if p < ALPHA:
+    if p < ALPHA and mean_lower:
         return YES, f"{p_text}, so it beats the baseline"
+    if p < ALPHA:
+        return (
+            NOT_SHOWN,
+            f"{p_text}, but its mean error is not lower, so it is not shown to beat the baseline",
+        )
     return NOT_SHOWN, f"{p_text}, so it is not shown to beat the baseline"
 
 
@@ -171,7 +178,7 @@ def _against_naive(record: dict[str, Any], results: dict[str, Any]) -> BaselineV
     """Wilcoxon signed-rank test, one-sided, of each window's error against the naive forecast's."""
     difference = np.asarray(results["error"], dtype=float) - naive_errors(results)
     lower, p = _lower(difference)
-    verdict, ending = _outcome(p)
+    verdict, ending = _outcome(p, difference.mean() < 0)
     sentence = (
         f"{record['name']}'s error is lower than the naive forecast's on {lower:,} of {len(difference):,} "
         f"test windows: a {AGAINST_NAIVE} gives {ending}."
@@ -185,7 +192,7 @@ def _against_baseline_losses(
     """Wilcoxon signed-rank test, one-sided, of each kept test example's loss against the baseline's."""
     difference = np.asarray(results["loss"], dtype=float) - np.asarray(results["baseline_loss"], dtype=float)
     lower, p = _lower(difference)
-    verdict, ending = _outcome(p)
+    verdict, ending = _outcome(p, difference.mean() < 0)
     sentence = (
         f"{record['name']} has a lower {told.loss} than {told.baseline} on {lower:,} of {len(difference):,} "
         f"test {told.items or items_word(record)}: a {told.test} gives {ending}."

@@ -40,6 +40,8 @@ class Matched:
         return 100.0 * (self.after - self.before) / self.before
 
     def __str__(self) -> str:
+        if self.before == self.after:
+            return f"{self.spec.name}: {self.before:,} parameters, already within 5% of the target: unchanged"
         return f"{self.spec.name}: {self.before:,} -> {self.after:,} parameters ({self.change:+.1f}%)"
 
 
@@ -76,7 +78,8 @@ def match_models(
 
 def match_params(spec: ModelSpec, signature: Signature, target: int, limits: Limits | None = None) -> Matched:
     """The spec with its widths scaled by one factor so that it has within 5% of ``target`` parameters
-    (the nearest count it reaches), or a UserError saying why it cannot and the nearest it can reach.
+    (the nearest count it reaches), or a UserError saying why it cannot and the nearest it can reach. A
+    spec already within 5% is left as it is.
     """
     limits = limits or Limits.from_env()
     if target > limits.max_params:
@@ -84,6 +87,8 @@ def match_params(spec: ModelSpec, signature: Signature, target: int, limits: Lim
             f"The target of {target:,} parameters is above this server's cap of {limits.max_params:,}."
         )
     before = _valid_count(spec, signature, limits)
+    if abs(before - target) <= TOLERANCE * target:
+        return Matched(spec, before, before)
 
     def count(candidate: ModelSpec) -> int:
         return trace_model(candidate, signature, limits).total_params
