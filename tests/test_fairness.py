@@ -132,7 +132,7 @@ def test_paired_errors_of_two_forecasts():
     assert same.test == "Wilcoxon signed-rank test" and same.p_value == 1.0 and same.mark is None
     better = compare_runs(forecast("a", "GRU", [e / 2 for e in errors]), forecast("b", "CNN", errors))
     assert better.p_value < 0.05 and better.mark == "GRU is better than CNN"
-    assert "GRU's error is lower on 20 and CNN's on 0 of 20 test windows" in better.sentence
+    assert "GRU's absolute error is lower on 20 and CNN's on 0 of 20 test windows" in better.sentence
 
 
 def test_runs_that_cannot_be_compared_are_refused_in_a_sentence():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 from helpers import cli_with_store, finished_run, shown
 from streamlit.testing.v1 import AppTest
@@ -85,14 +86,25 @@ def test_seeds_needed_is_the_textbook_figure_and_unknown_without_a_spread():
     assert single.seeds_needed is None and "Train a second seed" in single.seed_note
 
 
-def test_a_pair_no_test_applies_to_says_why():
-    def regression(run_id: str, name: str, mse: float) -> dict:
-        metrics = {"mse": mse, "mae": mse, "mean_mse": 0.17}
-        return finished_run(run_id, name, "adding", "regression", metrics, train={"seed": 1})
+def regression(run_id: str, name: str, losses: list[float] | None) -> dict:
+    """An adding-problem run with these per-example squared errors kept (None: kept none, as before)."""
+    metrics = {"mse": float(np.mean(losses or [0.1])), "mae": 0.1, "baseline_mse": 0.17}
+    if losses is not None:
+        metrics["test_results"] = {"count": 20, "loss": losses, "baseline_loss": [0.17] * 20}
+    return finished_run(run_id, name, "adding", "regression", metrics, train={"seed": 1})
 
-    verdict = pair_verdict([regression("g", "GRU", 0.01)], [regression("t", "TCN", 0.02)])
+
+def test_two_single_regression_runs_are_tested_on_each_examples_loss():
+    lower = [0.01 * i for i in range(1, 21)]
+    verdict = pair_verdict([regression("g", "GRU", lower)], [regression("t", "TCN", [0.3] * 20)])
+    assert verdict.test == WILCOXON and verdict.better == "a" and verdict.p_value < 0.001
+    assert "GRU's loss is lower on 20 and TCN's on 0 of 20 test sequences" in verdict.sentence
+
+
+def test_a_pair_no_test_applies_to_says_why():
+    verdict = pair_verdict([regression("g", "GRU", None)], [regression("t", "TCN", None)])
     assert verdict.test is None and verdict.better is None and verdict.summary == "not tested"
-    assert "is a regression run" in verdict.reason and verdict.to_dict()["better"] is None
+    assert "has no per-example test losses" in verdict.reason and verdict.to_dict()["better"] is None
     assert verdict.sentence.startswith("Not tested.") and verdict.sentence.endswith("their groups.")
 
 

@@ -158,23 +158,32 @@ def mcnemar_test(only_a: int, only_b: int, names: tuple[str, str], items: str) -
     return PairVerdict(names, better, MCNEMAR, p, discordant, floor, sentence)
 
 
-def paired_error_test(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> PairVerdict:
-    """The Wilcoxon signed-rank test on two forecasts' absolute errors, window by window (lower is better)."""
+def paired_error_test(
+    a: np.ndarray,
+    b: np.ndarray,
+    names: tuple[str, str],
+    measure: str = "absolute error",
+    items: str = "windows",
+) -> PairVerdict:
+    """The Wilcoxon signed-rank test on two runs' errors (``measure``), test example by test example (test
+    windows for forecasts); lower is better.
+    """
     from scipy import stats
 
     difference = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     lower_a, lower_b = int((difference < 0).sum()), int((difference > 0).sum())
     floor = _sign_test_floor(lower_a + lower_b)
+    singular = items[:-1]
     if lower_a + lower_b == 0:
-        sentence = f"{WILCOXON}: the two models make the same error on every test window, so "
+        sentence = f"{WILCOXON}: the two models make the same {measure} on every test {singular}, so "
         return PairVerdict(names, None, WILCOXON, 1.0, 0, floor, sentence + "neither is better (p = 1).")
-    p = float(stats.wilcoxon(difference).pvalue)
+    p = float(stats.wilcoxon(difference[difference != 0]).pvalue)
     shift = float(np.median(difference)) or float(np.mean(difference))
     side = None if shift == 0 else "b" if shift > 0 else "a"
     better, ending = _verdict(p, side, names)
     sentence = (
-        f"{WILCOXON} on each test window's absolute error: {names[0]}'s error is lower on "
-        f"{lower_a:,} and {names[1]}'s on {lower_b:,} of {len(difference):,} test windows; if the models "
+        f"{WILCOXON} on each test {singular}'s {measure}: {names[0]}'s {measure} is lower on "
+        f"{lower_a:,} and {names[1]}'s on {lower_b:,} of {len(difference):,} test {items}; if the models "
         f"were equally good, differences at least this one-sided would happen with probability "
         f"{probability(p)}, {ending}"
     )
@@ -183,12 +192,39 @@ def paired_error_test(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> P
 
 def compare_runs(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str] | None = None) -> PairVerdict:
     """The paired test for two single runs on one test split; one sentence when they cannot be compared."""
-    found = disagreement(a, b)
     names = names or names_of(a, b)
+    if TASKS[task_of(a)].example_results is None:
+        first, second = kept_losses(a, b)
+        return paired_error_test(first, second, names, "loss", items_of(a))
+    found = disagreement(a, b)
     if isinstance(found, ClassDisagreement):
         counts = found.counts
         return mcnemar_test(counts["only_a_right"], counts["only_b_right"], names, items_of(a))
     return paired_error_test(found.errors[0], found.errors[1], names)
+
+
+def kept_losses(a: dict[str, Any], b: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Two runs' kept per-example test losses (regression, sequence labelling, language model), when both
+    kept them for the same test examples; else one sentence.
+    """
+    check_same_data(a, b)
+    found = []
+    for run in (a, b):
+        results = (run.get("metrics") or {}).get("test_results") or {}
+        if "loss" not in results:
+            raise UserError(
+                f"{run_label(run)} has no per-example test losses (it was evaluated before runs kept them, "
+                "or did not finish); train it again to compare it example by example."
+            )
+        found.append(results)
+    first, second = found
+    same = first["count"] == second["count"] and len(first["loss"]) == len(second["loss"])
+    if not same or not np.allclose(first["baseline_loss"], second["baseline_loss"], rtol=1e-3, atol=1e-6):
+        raise UserError(
+            f"{run_label(a)} and {run_label(b)} were tested on different examples although their data "
+            "is described alike; train them again to compare them example by example."
+        )
+    return np.asarray(first["loss"], dtype=float), np.asarray(second["loss"], dtype=float)
 
 
 def seeds_needed(a: list[float], b: list[float]) -> int | None:
