@@ -171,14 +171,15 @@ def expected_seconds(run: dict[str, Any], finished: list[dict[str, Any]]) -> flo
 
 
 def queue_waits(store: RunStore, workers: int) -> dict[str, tuple[int, float | None]]:
-    """For each queued run: its place in the queue (1 = next) and the seconds until it starts
+    """For each queued run: its place in the fair queue (1 = next) and the seconds until it starts
     (None where a run ahead of it has no estimate yet).
     """
     running = [eta_seconds(run["progress"]) for run in store.runs(ids=store.running(), live=True)]
     idle = max(workers - len(running), 0)
     free_in = sorted([0.0 if eta is None else eta for eta in running] + [0.0] * idle)
     known = None not in running
-    queued = store.runs(ids=store.queued())
+    order = {run_id: place for place, run_id in enumerate(store.queued())}  # the fair order
+    queued = sorted(store.runs(ids=list(order)), key=lambda run: order[run["id"]])
     finished = store.runs(ids=store.completed_like(queued)) if queued else []
     waits: dict[str, tuple[int, float | None]] = {}
     for place, run in enumerate(queued, start=1):

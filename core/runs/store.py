@@ -17,10 +17,13 @@ import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from core.errors import UserError
+from core.runs.fairness import RECENT_SECONDS, fair_order
 from core.runs.record import FIELDS, UNFINISHED, RunRecord, RunStatus, WorkStatus
 
 APPLICATION_ID = 0x434E5252  # "CNRR": marks a file as this app's run store
@@ -167,21 +170,26 @@ class RunStore:
         with self._lock:
             return self._db.execute(sql, parameters).fetchall()
 
-    def _transaction(
-        self, statements: list[tuple[str, tuple | list]], write: bool = True
-    ) -> list[list[tuple]]:
-        """Several statements as one transaction: a write happens whole or not at all; a read sees one
+    @contextmanager
+    def _atomic(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """The connection inside one transaction: a write happens whole or not at all; a read sees one
         state of the file, whatever other processes write meanwhile.
         """
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
-                results = [self._db.execute(sql, parameters).fetchall() for sql, parameters in statements]
+                yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
-            return results
+
+    def _transaction(
+        self, statements: list[tuple[str, tuple | list]], write: bool = True
+    ) -> list[list[tuple]]:
+        """Several statements as one transaction (see ``_atomic``); each one's rows."""
+        with self._atomic(write) as db:
+            return [db.execute(sql, parameters).fetchall() for sql, parameters in statements]
 
     # ---- writing runs ------------------------------------------------------------------------
 
@@ -242,26 +250,25 @@ class RunStore:
     # ---- the queue ---------------------------------------------------------------------------
 
     def claim_run(self, owner: str, only: list[str] | None = None) -> dict[str, Any] | None:
-        """Atomically take the oldest queued run (of ``only``, if given) for ``owner``; None if none."""
-        among = f"AND id IN ({', '.join('?' for _ in only)})" if only else ""
+        """Atomically take the next queued run in the fair order (of ``only``, if given) for ``owner``;
+        None if none.
+        """
         now = time.time()
-        [rows] = self._transaction(
-            [
-                (
-                    "UPDATE runs SET status = 'running', owner = ?, started = ?, heartbeat = ?, "
-                    "progress = '{}' "
-                    f"WHERE id = (SELECT id FROM runs WHERE status = 'queued' {among} ORDER BY created, id "
-                    "LIMIT 1) AND status = 'queued' RETURNING id",
-                    (owner, now, now, *(only or [])),
-                )
-            ]
-        )
-        return self.run(rows[0][0]) if rows else None
+        with self._atomic() as db:
+            among = [run_id for run_id in _fair_queue(db, now) if only is None or run_id in only]
+            if not among:
+                return None
+            db.execute(
+                "UPDATE runs SET status = 'running', owner = ?, started = ?, heartbeat = ?, progress = '{}' "
+                "WHERE id = ? AND status = 'queued'",
+                (owner, now, now, among[0]),
+            )
+        return self.run(among[0])
 
     def queued(self) -> list[str]:
-        """Ids of every queued run, in the order workers will take them."""
-        rows = self._execute("SELECT id FROM runs WHERE status = 'queued' ORDER BY created, id")
-        return [row[0] for row in rows]
+        """Ids of every queued run, in the order workers will take them (``core.runs.fairness``)."""
+        with self._atomic(write=False) as db:
+            return _fair_queue(db, time.time())
 
     def running(self) -> list[str]:
         """Ids of every run a worker is training."""
@@ -564,6 +571,15 @@ class RunStore:
 
     def integrity(self) -> str:
         return self._execute("PRAGMA integrity_check")[0][0]
+
+
+def _fair_queue(db: sqlite3.Connection, now: float) -> list[str]:
+    """The queued runs' ids in the fair order, read inside the caller's transaction."""
+    queued = db.execute("SELECT id, workspace, created FROM runs WHERE status = 'queued'").fetchall()
+    started = db.execute(
+        "SELECT workspace, COUNT(*) FROM runs WHERE started >= ? GROUP BY workspace", (now - RECENT_SECONDS,)
+    ).fetchall()
+    return fair_order(queued, dict(started))
 
 
 def _insert_run(
