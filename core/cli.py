@@ -133,6 +133,11 @@ def _parser() -> argparse.ArgumentParser:
         help="scale the model's widths (units, filters) so it has within 5%% of N parameters",
     )
     train.add_argument("--out", type=Path, metavar="run.json", help="write the run record here")
+    train.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="queue the runs, print their ids and return; workers (python -m core worker) train them",
+    )
     _add_workspace_option(train)
     train.set_defaults(handler=_train)
 
@@ -491,14 +496,15 @@ def _find_run(records: list[dict[str, Any]], given: str, store: RunStore) -> dic
 
 
 def _runs(args: argparse.Namespace) -> int:
-    """The store's runs: a line each, or with --json each whole record (versioned) with its workspace
-    and main test metric."""
+    """The store's runs: a line each, or with --json each whole record (versioned, with its created,
+    started and finished times) with its workspace, the worker that took it and its main test metric.
+    """
     records = RunStore().runs(args.workspace)
     if args.json:
-        print(json.dumps([{**RunRecord.from_row(r).to_dict(), **_where_and_main(r)} for r in records]))
+        print(json.dumps([{**RunRecord.from_row(r).to_dict(), **_listing(r)} for r in records]))
         return 0
     for record in records:
-        row = _where_and_main(record)
+        row = _listing(record)
         value = "–" if row["value"] is None else f"{row['value']:.4f}"
         print(
             f"{record['id']}  {row['workspace']:<12} {record['dataset']:<16} {record['name']:<30} "
@@ -509,10 +515,18 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _where_and_main(record: dict[str, Any]) -> dict[str, Any]:
-    """The run's workspace, and its task's main test metric with its value (None before testing)."""
+def _listing(record: dict[str, Any]) -> dict[str, Any]:
+    """The run's workspace, the worker (host) that took it (None while queued), and its task's main
+    test metric with its value (None before testing).
+    """
     metric = TASKS[record["task"]].main
-    return {"workspace": record["workspace"], "metric": metric, "value": record["metrics"].get(metric)}
+    worker = record["owner"].rpartition(":")[0] if record.get("started") else None
+    return {
+        "workspace": record["workspace"],
+        "worker": worker,
+        "metric": metric,
+        "value": record["metrics"].get(metric),
+    }
 
 
 def _datasets(args: argparse.Namespace) -> int:
@@ -627,6 +641,8 @@ def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
 
 def _train(args: argparse.Namespace) -> int:
     """Everything a person gave is checked before the data loads, and the model before TensorFlow does."""
+    if args.out and args.no_wait:
+        raise UserError("--out writes the finished run; with --no-wait nothing has finished yet. Give one.")
     _check_out(args.out)
     limits = Limits.from_env()
     settings = _train_settings(args)
@@ -662,6 +678,12 @@ def _train(args: argparse.Namespace) -> int:
             queued["id"]: f"seed {queued['config']['train']['seed']} ({number} of {len(records)})"
             for number, queued in enumerate(records, start=1)
         }
+    if args.no_wait:
+        from core.runs.queue import enqueue
+
+        for run_id in enqueue(store, records, args.workspace):
+            print(run_id)
+        return 0
     trained = store.runs(ids=_train_here(store, records, args.workspace, labels)) if records else []
     for finished in trained:
         _report(finished)

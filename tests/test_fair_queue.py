@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 
-from helpers import finished_run
+from helpers import cli_with_store, finished_run
 
 from core.runs.fairness import fair_order
 from core.runs.queue import queue_waits
@@ -41,3 +42,23 @@ def test_the_queue_position_follows_the_fair_order(tmp_path):
     store.save_run(queued_run("b00", now + 100), "one")
     waits = queue_waits(store, workers=1)
     assert waits["a00"][0] == 1 and waits["b00"][0] == 2 and waits["a39"][0] == 41
+
+
+def test_train_no_wait_queues_and_runs_json_tells_who_took_each_run(tmp_path):
+    options = ["--dataset", "digits_8x8", "--model", "CNN", "--epochs", "1", "--seeds", "1,2", "--no-wait"]
+    queued = cli_with_store(tmp_path, "train", *options)
+    assert queued.returncode == 0, queued.stderr[-2000:]
+    ids = queued.stdout.split()
+    assert len(ids) == 2 and RunStore(tmp_path / "runs.db").queued() == ids
+    RunStore(tmp_path / "runs.db").claim_run("gpu-box:4242")
+    listed = {run["id"]: run for run in json.loads(cli_with_store(tmp_path, "runs", "--json").stdout)}
+    first, second = listed[ids[0]], listed[ids[1]]
+    assert (first["status"], first["worker"], second["status"], second["worker"]) == (
+        "running",
+        "gpu-box",
+        "queued",
+        None,
+    )
+    assert first["created"] <= first["started"] and first["finished"] is None
+    both = cli_with_store(tmp_path, "train", *options, "--out", str(tmp_path / "run.json"))
+    assert both.returncode == 2 and "with --no-wait nothing has finished yet" in both.stderr
