@@ -241,7 +241,7 @@ def test_a_failed_run_shows_its_reason_on_the_train_page(tmp_path, monkeypatch):
     store.end_run(failed, "failed", "training stopped with RuntimeError: kernel exploded")
     store.cancel_queued([cancelled], "mine")
     at = app()
-    at.session_state["workspace"] = "mine"
+    at.query_params["workspace"] = "mine"
     at.session_state["runs"] = [failed, cancelled]
     open_page(at, "app_pages/train.py")
     assert "Training stopped with RuntimeError: kernel exploded." in [

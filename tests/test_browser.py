@@ -85,6 +85,10 @@ def test_image_journey_train_stop_compare(server, browser, tmp_path):
     page.get_by_role("button", name="Train", exact=True).click()
     page.get_by_text("Epoch 1 of 30").first.wait_for(timeout=60_000)
     shot("5-train-live")
+    assert "workspace=private-" in page.url
+    page.reload()  # in the middle of training: the address keeps the workspace, the live run comes back
+    settle(page)
+    page.get_by_text("Epoch 1 of 30").first.wait_for(timeout=60_000)
     page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("CNN · stopped").wait_for(timeout=120_000)
     page.get_by_text("Training LSTM").wait_for(timeout=60_000)

@@ -27,7 +27,7 @@ def store_path(tmp_path_factory: pytest.TempPathFactory):
 def compare_page(store_path, monkeypatch) -> AppTest:
     monkeypatch.setenv("RUNS_DB", str(store_path))
     at = AppTest.from_file(APP, default_timeout=90).run()
-    at.session_state["workspace"] = "mine"
+    at.query_params["workspace"] = "mine"
     at.session_state["choice"] = {"id": "digits_8x8", "settings": {}}
     at.switch_page("app_pages/compare.py").run()
     assert not at.exception

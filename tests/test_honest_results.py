@@ -101,7 +101,7 @@ def test_compare_shows_one_dataset_at_a_time_with_the_flag(tmp_path, monkeypatch
     for record in (run("GRU", 0.6), run("CNN", 0.75, "digits_8x8")):
         store.save_record(record, "mine")
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.session_state["workspace"] = "mine"
+    at.query_params["workspace"] = "mine"
     at.switch_page("app_pages/compare.py").run()
     assert not at.exception
     assert list(at.dataframe[0].value["Model"]) == ["CNN"]  # the current dataset's group first
@@ -153,7 +153,7 @@ def test_a_run_with_too_many_classes_for_a_matrix_lists_its_most_confused_pairs(
     for record in (many, run("CNN", 0.8)):  # the CNN has two classes: its matrix is drawn
         RunStore().save_record(record, "mine")
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.session_state["workspace"] = "mine"
+    at.query_params["workspace"] = "mine"
     at.switch_page("app_pages/compare.py").run()
     assert not at.exception, [e.value for e in at.exception]
     assert any("60 classes are too many to draw as a matrix; the 2 pairs" in c.value for c in at.caption)

@@ -126,7 +126,7 @@ def test_a_bundle_with_markdown_in_its_texts_shows_them_as_text(tmp_path, monkey
     assert import_into(RunStore(), bundle, "mine") == (1, 0)
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.session_state["workspace"] = "mine"
+    at.query_params["workspace"] = "mine"
     at.switch_page("app_pages/compare.py").run()
     assert not at.exception
     texts = [element.value for kind in ("error", "markdown", "caption") for element in getattr(at, kind)]
@@ -157,7 +157,7 @@ def test_a_bundle_naming_a_keras_dataset_downloads_nothing(tmp_path, monkeypatch
     import_into(RunStore(), bundle, "mine")
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.session_state["workspace"] = "mine"
+    at.query_params["workspace"] = "mine"
     at.switch_page("app_pages/compare.py").run()
     assert not at.exception
     assert any("has not been downloaded yet" in shown(caption.value) for caption in at.caption)

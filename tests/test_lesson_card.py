@@ -225,7 +225,7 @@ def test_compare_shows_the_card(tmp_path, monkeypatch):
     for record in (lstm, copy.deepcopy(cnn)):
         store.save_record(record, "mine")
     at = AppTest.from_file(APP, default_timeout=90).run()
-    at.session_state["workspace"] = "mine"
+    at.query_params["workspace"] = "mine"
     at.switch_page("app_pages/compare.py").run()
     assert not at.exception
     assert "The lesson's comparison card" in [heading.value for heading in at.subheader]

@@ -174,7 +174,7 @@ def test_compare_shows_one_verdict_on_every_tab_for_a_group_and_a_single_run(ser
     """Results once said "not tested", the lesson card "untested" and Where they disagree "p < 0.001"."""
     monkeypatch.setenv("RUNS_DB", str(series_store / "runs.db"))
     at = AppTest.from_file(APP, default_timeout=90).run()
-    at.session_state["workspace"] = "mine"
+    at.query_params["workspace"] = "mine"
     at.session_state["choice"] = {"id": "sunspots", "settings": {}}
     at.switch_page("app_pages/compare.py").run()
     assert not at.exception

@@ -10,7 +10,8 @@ import streamlit as st
 
 from app_pages.parts import services  # noqa: F401  (loaded before the freeze)
 from app_pages.parts.sharing import apply_share
-from app_pages.parts.visitor import APPLIED_SHARE, WORKSPACE, open_workspace, state
+from app_pages.parts.visitor import APPLIED_SHARE, state
+from app_pages.parts.workspace import follow_address, remember
 
 # Streamlit collects garbage in full after every rerun (every 2 s while Train polls). The
 # libraries imported by now hold about 120,000 objects for the life of the process, and walking
@@ -31,18 +32,22 @@ def app_pages() -> list[st.Page]:
 
 
 def prepare_run() -> None:
-    """What every script run does before its page: page settings, and a shared link or a workspace
-    named in the address.
+    """What every script run does before its page: page settings, a shared link, and the workspace the
+    address names (or the visitor's, put in the address).
     """
     st.set_page_config(page_title="CNN vs RNN", page_icon="📊", layout="wide")  # an emoji needs no network
     if "share" in st.query_params and st.query_params["share"] != state().get(APPLIED_SHARE):
         apply_share(st.query_params["share"])
-    if "workspace" in st.query_params and st.query_params["workspace"] != state()[WORKSPACE]:
-        open_workspace(st.query_params["workspace"])
+    follow_address()
 
 
 def navigate() -> None:
-    """dashboard.py: prepare the run, then run the page the address asks for."""
+    """dashboard.py: prepare the run, run the page the address asks for, and keep what the visitor
+    chose in their workspace (also when the page reruns or stops early).
+    """
     prepare_run()
     page = st.navigation(app_pages())
-    page.run()
+    try:
+        page.run()
+    finally:
+        remember()

@@ -41,6 +41,12 @@ def _store(path: str) -> RunStore | str:
         return str(error)
 
 
+def open_store() -> RunStore | None:
+    """The run store ($RUNS_DB), or None where it cannot be opened (the pages that need it say why)."""
+    store = _store(str(default_path()))
+    return None if isinstance(store, str) else store
+
+
 def run_store() -> RunStore | None:
     """The run store ($RUNS_DB), or None after saying on screen why runs cannot be kept."""
     store = _store(str(default_path()))

@@ -4,13 +4,13 @@ and the workspace (the named keys below), with the defaults a first visit starts
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from typing import Any
 
 import streamlit as st
 
 from core.datasets import Dataset
-from core.inputs import WORKSPACE_NAME, WORKSPACE_RULE
 from core.model.presets import presets_for
 from core.model.spec import ModelSpec
 from core.tasks.registry import TASKS
@@ -37,16 +37,8 @@ def state() -> Any:
     session.setdefault(CHOICE, dict(DEFAULT_DATASET))
     session.setdefault(MODELS, {})
     session.setdefault(RUNS, [])
-    session.setdefault(WORKSPACE, f"private-{uuid.uuid4().hex[:12]}")
+    session.setdefault(WORKSPACE, f"private-{secrets.token_hex(12)}")  # 96 random bits: unguessable
     return session
-
-
-def open_workspace(name: str) -> None:
-    """Switch this visitor to a named workspace (from a ?workspace= link), or say why not."""
-    if WORKSPACE_NAME.fullmatch(name):
-        state()[WORKSPACE] = name
-    else:
-        st.error(f"A workspace name has {WORKSPACE_RULE}; the link was ignored.")
 
 
 def new_uid() -> str:

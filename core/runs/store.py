@@ -27,7 +27,7 @@ from core.runs.fairness import RECENT_SECONDS, fair_order
 from core.runs.record import FIELDS, UNFINISHED, RunRecord, RunStatus, WorkStatus
 
 APPLICATION_ID = 0x434E5252  # "CNRR": marks a file as this app's run store
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "runs" / "runs.db"
 HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a worker on another machine is dead
 CALIBRATION_WORKER_DIED = "the worker measuring it stopped unexpectedly"
@@ -96,6 +96,9 @@ CREATE INDEX calibrations_by_status ON calibrations (status, requested);
 """,
     4: """
 ALTER TABLE runs ADD COLUMN signature TEXT;
+""",
+    5: """
+CREATE TABLE workspaces (name TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL);
 """,
 }
 RUN_COLUMNS = ("workspace", "owner", *(field for field in FIELDS if field != "history"))
@@ -517,6 +520,26 @@ class RunStore:
                 "SELECT 1 FROM calibrations WHERE status = 'queued' LIMIT 1"
             )
         )
+
+    # ---- workspaces --------------------------------------------------------------------------
+
+    def save_workspace(self, name: str, kept: dict[str, Any]) -> None:
+        """What a workspace's visitor last chose (data, models), so that a reload brings it back."""
+        self._execute(
+            "INSERT INTO workspaces (name, state, updated) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated = excluded.updated",
+            (name, json.dumps(kept), time.time()),
+        )
+
+    def workspace(self, name: str) -> dict[str, Any] | None:
+        """What ``save_workspace`` last kept for the workspace, or None."""
+        rows = self._execute("SELECT state FROM workspaces WHERE name = ?", (name,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def run_ids(self, workspace: str) -> list[str]:
+        """The workspace's run ids, oldest first, without reading the runs."""
+        rows = self._execute("SELECT id FROM runs WHERE workspace = ? ORDER BY created, id", (workspace,))
+        return [row[0] for row in rows]
 
     # ---- reading -----------------------------------------------------------------------------
 
