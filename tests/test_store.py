@@ -187,3 +187,15 @@ def test_a_writer_waits_while_another_process_holds_the_write_lock(tmp_path):
     writer.join(timeout=30)
     assert waited and not writer.is_alive() and failures == []
     assert [run["id"] for run in RunStore(database).runs()] == ["first", "second"]
+
+
+def test_a_read_only_store_is_one_sentence(tmp_path):
+    store = RunStore(tmp_path / "runs.db")
+    store._db = sqlite3.connect(f"file:{tmp_path / 'runs.db'}?mode=ro", uri=True, isolation_level=None)
+    assert store.runs() == []  # reading still works
+    with pytest.raises(UserError) as refused:
+        store.save_run(finished_run("r", "CNN", "digits_8x8", "classification", {}), "w")
+    assert str(refused.value) == (
+        f"The run store {tmp_path / 'runs.db'} is read-only, so nothing can be saved to it; set RUNS_DB to "
+        "a file this user can write."
+    )

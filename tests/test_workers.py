@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 from helpers import ROOT
 
+import core.runs.store
 import core.training.job
 from core.datasets.described import load_described
+from core.exchange.bundle import import_bundle
 from core.model.presets import presets_for
 from core.runs.pool import WorkerPool
 from core.runs.queue import enqueue, eta_seconds, queue_waits, queued_record
@@ -251,7 +253,9 @@ def test_workers_end_with_a_dashboard_that_was_killed(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_store_that_refuses_the_results_fails_the_run_and_the_worker_goes_on(tmp_path, monkeypatch):
+def test_a_store_that_still_refuses_after_waiting_fails_the_run_and_keeps_it_in_a_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNRNN_STORE_PATIENCE", "1")
+    monkeypatch.setenv("CNNRNN_UNSAVED", str(tmp_path / "unsaved"))
     store = RunStore(tmp_path / "runs.db")
     refused, after = queue(store, 2)
 
@@ -259,27 +263,64 @@ def test_a_store_that_refuses_the_results_fails_the_run_and_the_worker_goes_on(t
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(store, "save_model", disk_full)
-    assert Worker(store).serve(once=True) == 2
+    assert Worker(store).serve(once=True) == 2  # the worker goes on to the next run
     failed = store.run(refused)
-    assert failed["status"] == "failed"
-    assert failed["reason"].startswith("the results could not be saved to")
-    assert failed["reason"].endswith("(database or disk is full)")
+    kept = tmp_path / "unsaved" / f"run-{refused}.json"
+    assert failed["status"] == "failed" and len(failed["history"]) == 1
+    assert failed["reason"] == (
+        f"the results could not be saved to {store.path} (database or disk is full); the run is kept in "
+        f"{kept} (import it on Compare)"
+    )
+    [saved] = import_bundle(kept.read_bytes(), "w")
+    assert saved["name"] == "CNN" and saved["status"] == "completed" and saved["metrics"]["accuracy"] >= 0
     assert store.run(after)["status"] == "failed"  # the same store refuses it too, and says so
-    assert len(failed["history"]) == 1
 
 
-def test_epochs_the_store_could_not_keep_are_reported(tmp_path, monkeypatch):
+def test_epochs_the_store_refused_are_written_once_it_accepts(tmp_path, monkeypatch):
     store = RunStore(tmp_path / "runs.db")
     [run_id] = queue(store)
+    write_epoch, refusals = store.add_epoch, []
 
-    def locked(run_id: str, entry: dict) -> None:
-        raise sqlite3.OperationalError("database is locked")
+    def locked_once(run_id: str, entry: dict) -> None:
+        if not refusals:
+            refusals.append(entry["epoch"])
+            raise sqlite3.OperationalError("database is locked")
+        write_epoch(run_id, entry)
 
-    monkeypatch.setattr(store, "add_epoch", locked)
+    monkeypatch.setattr(store, "add_epoch", locked_once)
     Worker(store).serve(once=True)
     record = store.run(run_id)
-    assert record["status"] == "completed" and record["history"] == []
-    assert record["reason"].startswith("part of the run could not be saved") and "locked" in record["reason"]
+    assert refusals == [1] and record["status"] == "completed" and record["reason"] == ""
+    assert [entry["epoch"] for entry in record["history"]] == [1]
+
+
+@pytest.mark.slow
+def test_a_lock_held_longer_than_the_busy_timeout_delays_the_run_but_loses_nothing(tmp_path, monkeypatch):
+    """Another process holds the store's write lock for five busy timeouts (as one held for 50 s once
+    failed a run with 0 of its epochs); the run completes with every epoch once the lock goes."""
+    monkeypatch.setattr(core.runs.store, "BUSY_TIMEOUT", 1.0)
+    database = tmp_path / "runs.db"
+    store = RunStore(database)
+    description = {**SMALL, "limit": 64}
+    dataset = load_described(description)
+    spec = presets_for(dataset.signature)["CNN"]
+    record = queued_record(description, dataset.info, dataset.signature, spec, {"epochs": 3})
+    [run_id] = enqueue(store, [record], "w")
+    holder = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+
+    def hold_while_it_trains() -> None:
+        wait_until(lambda: RunStore(database).running() == [run_id], "the run started", timeout=60)
+        holder.execute("BEGIN IMMEDIATE")
+        holder.execute("UPDATE runs SET reason = reason")
+        time.sleep(5)
+        holder.execute("COMMIT")
+
+    other = threading.Thread(target=hold_while_it_trains)
+    other.start()
+    Worker(store).serve(once=True)
+    other.join()
+    done = RunStore(database).run(run_id)
+    assert done["status"] == "completed" and [entry["epoch"] for entry in done["history"]] == [1, 2, 3]
 
 
 def test_no_time_is_promised_before_enough_of_the_run_has_been_timed():

@@ -204,9 +204,12 @@ def queue_runs(
         budget.check(waiting + len(records), budget.QUEUED_RUNS, "runs waiting or training", QUEUE_ADVICE)
     except UserError as error:
         return [str(error)], []
-    if "upload" in description and records:
-        store.put_upload(session["upload_bytes"])
-    session[RUNS].extend(enqueue(store, records, session[WORKSPACE]))
+    try:
+        if "upload" in description and records:
+            store.put_upload(session["upload_bytes"])
+        session[RUNS].extend(enqueue(store, records, session[WORKSPACE]))
+    except UserError as error:  # a read-only store
+        return [str(error)], []
     worker_pool(store).ensure()
     return problems, skipped
 

@@ -12,6 +12,8 @@ import streamlit as st
 
 from app_pages.parts.services import open_store
 from app_pages.parts.visitor import CHOICE, MODELS, RUNS, WORKSPACE, state
+from app_pages.parts.widgets import literal
+from core.errors import UserError
 from core.inputs import WORKSPACE_NAME, WORKSPACE_RULE
 from core.runs.store import RunStore
 
@@ -68,9 +70,13 @@ def remember() -> None:
     written = _written(choice, session[MODELS], digest)
     if session.get(REMEMBERED) == written:
         return
-    if digest:
-        store.put_upload(data)
-    store.save_workspace(session[WORKSPACE], json.loads(written))
+    try:
+        if digest:
+            store.put_upload(data)
+        store.save_workspace(session[WORKSPACE], json.loads(written))
+    except UserError as error:  # a read-only store
+        st.warning(literal(f"{error} Your data and models are kept for this session only."))
+        return
     session[REMEMBERED] = written
 
 

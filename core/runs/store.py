@@ -29,6 +29,7 @@ from core.runs.record import FIELDS, UNFINISHED, RunRecord, RunStatus, WorkStatu
 APPLICATION_ID = 0x434E5252  # "CNRR": marks a file as this app's run store
 SCHEMA_VERSION = 5
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "runs" / "runs.db"
+BUSY_TIMEOUT = 30.0  # seconds a statement waits for another process's write lock before it fails
 HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a worker on another machine is dead
 CALIBRATION_WORKER_DIED = "the worker measuring it stopped unexpectedly"
 WORKER_DIED = (
@@ -150,7 +151,9 @@ class RunStore:
         try:
             if fresh:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False, timeout=30, isolation_level=None)
+            db = sqlite3.connect(
+                self.path, check_same_thread=False, timeout=BUSY_TIMEOUT, isolation_level=None
+            )
             if not fresh:
                 problem = _refusal(db, self.path)
                 if problem:
@@ -170,7 +173,7 @@ class RunStore:
             self._db.close()
 
     def _execute(self, sql: str, parameters: tuple | list = ()) -> list[tuple]:
-        with self._lock:
+        with self._lock, self._read_only_told():
             return self._db.execute(sql, parameters).fetchall()
 
     @contextmanager
@@ -178,7 +181,7 @@ class RunStore:
         """The connection inside one transaction: a write happens whole or not at all; a read sees one
         state of the file, whatever other processes write meanwhile.
         """
-        with self._lock:
+        with self._lock, self._read_only_told():
             self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield self._db
@@ -186,6 +189,19 @@ class RunStore:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    @contextmanager
+    def _read_only_told(self) -> Iterator[None]:
+        """A write to a read-only store becomes one sentence (nothing else can be done about it here)."""
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            if "readonly" not in str(error):
+                raise
+            raise UserError(
+                f"The run store {self.path} is read-only, so nothing can be saved to it; set RUNS_DB to a "
+                "file this user can write."
+            ) from None
 
     def _transaction(
         self, statements: list[tuple[str, tuple | list]], write: bool = True

@@ -7,6 +7,7 @@ import copy
 import gc
 import logging
 import math
+import os
 import sqlite3
 import tempfile
 import threading
@@ -19,6 +20,8 @@ import keras
 
 from core.compare.memory import memory_metrics
 from core.datasets import Dataset
+from core.errors import UserError
+from core.exchange.bundle import export_bundle
 from core.model.spec import ModelSpec
 from core.model.trace import Limits, validate
 from core.runs.queue import eta_seconds, queued_record
@@ -33,6 +36,8 @@ from core.training.gradient_probe import GradientProbe
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 0.3  # seconds between batch-progress writes to the store
+DEFAULT_PATIENCE = 300.0  # seconds a finished run waits for a store that refuses its results
+MOST_PAUSE = 15.0  # the longest pause between two tries
 PROGRESS_KEYS = (  # what the store's live progress of a run holds
     "epoch",
     "epochs",
@@ -87,6 +92,7 @@ class TrainingJob:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._progress_written = 0.0
+        self._unsaved: list[dict[str, Any]] = []  # finished epochs the store has refused so far
         self._state: dict[str, Any] = {
             **copy.deepcopy(queued),
             "epoch": 0,
@@ -133,23 +139,68 @@ class TrainingJob:
             progress = {key: self._state[key] for key in PROGRESS_KEYS if key in self._state}
         try:
             self.store.set_progress(self.id, progress)
-        except sqlite3.Error:
-            log.exception("progress of run %s could not be saved", self.id)
+        except (sqlite3.Error, UserError) as error:  # live progress only: the next write may pass
+            log.warning("progress of run %s could not be saved: %s", self.id, error)
 
     def _persist(self, epoch: dict[str, Any] | None = None) -> None:
-        """Write the run (or one finished epoch) to the store; a failure is logged in one line and
-        kept as a warning, which the run's final reason reports.
+        """Write the run (or one finished epoch) to the store. Epochs the store refuses (locked, busy,
+        unreachable) stay in memory and are written with the next write it accepts; the run's end
+        waits for the store (``_save_results``).
         """
         if self.store is None:
             return
+        if epoch is not None:
+            self._unsaved.append(epoch)
         try:
-            if epoch is not None:
-                self.store.add_epoch(self.id, epoch)
-            else:
+            self._write_unsaved()
+            if epoch is None:
                 self.store.save_run(self.record(), self.workspace)
-        except (sqlite3.Error, OSError) as error:
-            log.warning("run %s could not be saved to %s: %s", self.id, self.store.path, error)
-            self._update(warning=f"part of the run could not be saved to {self.store.path} ({error})")
+        except (sqlite3.Error, OSError, UserError) as error:
+            log.warning(
+                "run %s: %s refused a write (%s); kept to write later", self.id, self.store.path, error
+            )
+
+    def _write_unsaved(self) -> None:
+        """The epochs the store refused so far, oldest first."""
+        while self._unsaved:
+            self.store.add_epoch(self.id, self._unsaved[0])
+            self._unsaved.pop(0)
+
+    def _save_results(self) -> None:
+        """Write the unsaved epochs, the model and the record; while the store refuses in a way that may
+        pass (locked, busy, full, unreachable), retry with growing pauses for up to ``store_patience()``
+        seconds, then raise the last refusal.
+        """
+        deadline, pause = time.monotonic() + store_patience(), 0.5
+        while True:
+            try:
+                self._write_unsaved()
+                if self.model_file is not None:
+                    self.store.save_model(self.id, self.model_file)
+                self.store.save_run(self.record(), self.workspace)
+                return
+            except sqlite3.OperationalError as error:
+                if time.monotonic() + pause > deadline:
+                    raise
+                log.warning(
+                    "run %s: %s refused its results (%s); again in %.1f s",
+                    self.id,
+                    self.store.path,
+                    error,
+                    pause,
+                )
+                time.sleep(pause)
+                pause = min(2 * pause, MOST_PAUSE)
+
+    def _keep_locally(self) -> Path:
+        """The run as a bundle file (importable on Compare) in ``unsaved_folder()``, where the store
+        refused it; its path.
+        """
+        folder = unsaved_folder()
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"run-{self.id}.json"
+        path.write_text(export_bundle([self.record()]), encoding="utf-8")
+        return path
 
     # ---- the run itself ----------------------------------------------------------------------
 
@@ -226,23 +277,39 @@ class TrainingJob:
         return class_weights(self.dataset.train.y) if balanced else None
 
     def _finish(self, status: str, reason: str) -> None:
-        """End the run; when the store refuses its results, the run ends as failed, saying why."""
-        reason = reason or self._state.get("warning", "")
+        """End the run and save it. When the store still refuses its results after waiting, the run is
+        kept in a local file and ends as failed, with a sentence naming the file.
+        """
         self._update(status=status, reason=reason, finished=time.time())
         if self.store is None:
             return
         try:
-            if self.model_file is not None:
-                self.store.save_model(self.id, self.model_file)
-            self.store.save_run(self.record(), self.workspace)
-        except (sqlite3.Error, OSError) as error:
-            failure = f"the results could not be saved to {self.store.path} ({error})"
+            self._save_results()
+        except (sqlite3.Error, OSError, UserError) as error:
+            try:
+                kept = f"the run is kept in {self._keep_locally()} (import it on Compare)"
+            except OSError as local:
+                kept = f"nor could it be kept in a local file ({local.strerror})"
+            failure = f"the results could not be saved to {self.store.path} ({error}); {kept}"
             log.warning("run %s: %s", self.id, failure)
             self._update(status=RunStatus.FAILED, reason=failure)
             try:
                 self.store.save_run(self.record(), self.workspace)
-            except sqlite3.Error as again:
+            except (sqlite3.Error, UserError) as again:
                 log.warning("run %s could not be marked failed in the store either: %s", self.id, again)
+
+
+def store_patience() -> float:
+    """Seconds a finished run waits for a store that refuses its results ($CNNRNN_STORE_PATIENCE,
+    default five minutes).
+    """
+    return float(os.environ.get("CNNRNN_STORE_PATIENCE") or DEFAULT_PATIENCE)
+
+
+def unsaved_folder() -> Path:
+    """Where runs the store refused are kept ($CNNRNN_UNSAVED, default ~/.cache/cnn-vs-rnn/unsaved)."""
+    given = os.environ.get("CNNRNN_UNSAVED")
+    return Path(given) if given else Path.home() / ".cache" / "cnn-vs-rnn" / "unsaved"
 
 
 class _Progress(keras.callbacks.Callback):

@@ -197,8 +197,8 @@ class Worker:
         try:
             calibration = self.store.calibrations([key]).get(key, {})
             history = self.store.cost_history()
-        except sqlite3.Error:
-            log.exception("the cost of run %s could not be estimated", job.id)
+        except (sqlite3.Error, UserError) as error:
+            log.warning("the cost of run %s could not be estimated: %s", job.id, error)
             return None
         estimate = estimates.estimate(
             job.spec, job.dataset.signature, job.settings, sizes, calibration.get("result"), history
@@ -209,8 +209,8 @@ class Worker:
         """Save the estimate beside the run; None when the store refuses (the training goes on)."""
         try:
             self.store.set_estimate(job.id, estimate)
-        except sqlite3.Error:
-            log.exception("the estimate of run %s could not be saved", job.id)
+        except (sqlite3.Error, UserError) as error:
+            log.warning("the estimate of run %s could not be saved: %s", job.id, error)
             return None
         return estimate
 
@@ -222,8 +222,8 @@ class Worker:
             try:
                 if self.store.beat(job.id):
                     job.stop()
-            except Exception:  # a busy or failing store must not stop the training
-                log.exception("heartbeat of run %s failed", job.id)
+            except (sqlite3.Error, UserError) as error:  # a busy store must not stop the training
+                log.warning("heartbeat of run %s failed: %s", job.id, error)
 
     def _dataset(self, description: dict[str, Any]) -> Dataset:
         key = json.dumps(description, sort_keys=True)
