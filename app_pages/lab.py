@@ -1,5 +1,6 @@
 """Lab: reproduce Bai et al. (2018) at CPU scale in one click, and measure cost against sequence length."""
 
+from collections.abc import Callable
 from typing import Any
 
 import altair as alt
@@ -22,7 +23,7 @@ from core.model.presets import presets_for
 from core.model.spec import ModelSpec
 from core.runs.estimates import measuring
 from core.runs.queue import enqueue
-from core.runs.record import UNFINISHED, RunStatus, WorkStatus
+from core.runs.record import UNFINISHED, RunStatus, WorkStatus, comparable_key, run_label
 from core.shapes import SEQUENCE, TOKENS
 
 MOST_SEEDS = 5
@@ -31,6 +32,7 @@ VERDICT_ICONS = {
     paper.NOT_REPRODUCED: ":material/cancel:",
     paper.INCONCLUSIVE: ":material/help:",
     paper.NOT_RUN: ":material/schedule:",
+    paper.TOO_LITTLE: ":material/hourglass_empty:",
 }
 BENCHMARK = {"id": "adding", "settings": {}}  # whose presets the cost section offers
 
@@ -39,17 +41,54 @@ store, pool = store_and_workers("The Lab")
 
 st.title("Lab")
 
+
+def time_estimate(
+    requests: dict[str, dict[str, Any]], estimated: Callable[[dict[str, dict[str, Any]]], float | None]
+) -> None:
+    """How long some work will take, from the cost model: a worker is asked to time each model it has no
+    calibration of (as on Train), and the caption polls only while one is pending.
+    """
+    found = store.calibrations(list(requests))
+    if missing := {key: request for key, request in requests.items() if key not in found}:
+        store.request_calibrations(missing)
+        found = store.calibrations(list(requests))
+    pending = measuring(found)
+    if pending:
+        pool.ensure()  # a worker for the calibrations
+
+    def caption() -> None:
+        calibrations = store.calibrations(list(requests)) if pending else found
+        if pending and not measuring(calibrations):
+            st.rerun()  # all timed: the page redraws once and stops polling
+        if pending:
+            st.caption("Estimating the time: a worker is timing each model on a few batches…")
+        elif (seconds := estimated(calibrations)) is None:
+            st.caption("No time estimate: a model could not be timed on a few batches.")
+        else:
+            st.caption(
+                f"{length_cost.about(seconds).capitalize()} on this machine, one after another: an "
+                "estimate from timing each model on a few batches."
+            )
+
+    st.fragment(caption, run_every=POLL_SECONDS if pending else None)()
+
+
 # ---- reproduce Bai et al. (2018) ---------------------------------------------------------------------
 
 st.subheader("Reproduce Bai et al. (2018)")
 st.caption(
     f"{literal(paper.CITATION)} The four benchmark presets (about 12,000 parameters each) train at CPU "
-    "scale. A model *learns* a task when it beats what the task scores without a model by 10% of that; "
-    "which model is *best* is judged with a significance test where one applies (several seeds, or "
-    "single runs compared example by example)."
+    "scale. A model *learns* a task here when the runs of more than half of its seeds beat what the task "
+    "scores without a model, by the test Compare uses (in the paper: by 10% of that score); which model "
+    "is *best* is judged with a significance test where one applies (several seeds, or single runs "
+    "compared example by example)."
 )
 options = st.columns(3)
-quick = options[0].toggle("Quick plan (seconds, to try it)", key="lab:quick")
+quick = options[0].toggle(
+    "Quick plan (plumbing only)",
+    key="lab:quick",
+    help="One epoch on 200 samples: too little for any model to learn, so it judges no claim.",
+)
 mnist = options[1].toggle("Also sequential and permuted MNIST", key="lab:mnist")
 seeds = int(
     options[2].number_input(
@@ -65,6 +104,8 @@ plan = paper.plan(quick, mnist)
 scales = "; ".join(f"{DATASETS[data.dataset].name} at {plan.scale(data.dataset)}" for data in plan.data)
 runs_planned = len(plan.data) * len(paper.MODELS) * seeds
 st.caption(f"The plan: {scales}; the four presets on each, {runs_planned} runs in all.")
+if not plan.judges:
+    st.info(paper.PLUMBING)
 
 
 def queue_plan() -> None:
@@ -90,7 +131,8 @@ def plan_runs() -> list[dict[str, Any]]:
 
 
 training = any(run["status"] in UNFINISHED for run in plan_runs())
-st.button(
+train_button, train_time = st.columns([1, 4], vertical_alignment="center")
+train_button.button(
     "Train the plan",
     type="primary",
     icon=":material/play_arrow:",
@@ -98,6 +140,11 @@ st.button(
     disabled=training,
     help="Queues the runs for the workers; Train and Compare show them too.",
 )
+with train_time:
+    time_estimate(
+        paper.calibration_requests(plan),
+        lambda calibrations: paper.seconds(plan, seeds, calibrations, store.cost_history()),
+    )
 if refused := session.pop("lab:refused", None):
     st.error(literal(refused))
 
@@ -152,7 +199,26 @@ with st.expander("Each model's claim in words"):
             st.markdown(verdict_line(verdict))
 if made.left_out:
     st.caption(f"Not in this plan: {', '.join(made.left_out)} (the MNIST switch above adds them).")
-st.page_link("app_pages/compare.py", label="Open the runs on Compare", icon=":material/arrow_forward:")
+
+
+def show_on_compare(runs: list[dict[str, Any]]) -> None:
+    """Point Compare at these runs: their data's group, with them alone selected among its runs."""
+    group = comparable_key(runs[0])
+    session["compare:group"] = group
+    session[f"compare:runs:{group}"] = [run_label(run) for run in runs]
+
+
+links = st.container(horizontal=True)
+for dataset_id, runs in made.runs.items():
+    if links.button(
+        f"{paper.PAPER[dataset_id].title} runs on Compare",
+        icon=":material/arrow_forward:",
+        key=f"lab:compare:{dataset_id}",
+        on_click=show_on_compare,
+        args=(runs,),
+        help="Opens Compare on the plan's runs of this task.",
+    ):
+        st.switch_page("app_pages/compare.py")
 
 # ---- cost against sequence length -------------------------------------------------------------------
 
@@ -199,13 +265,20 @@ def request_measurements() -> None:
     pool.ensure()
 
 
-st.button(
+measure_button, measure_time = st.columns([1, 4], vertical_alignment="center")
+measure_button.button(
     "Measure",
     icon=":material/speed:",
     on_click=request_measurements,
     disabled=not points or measuring_now,
-    help="Measures what the store does not hold yet (about a minute for the four presets on this CPU).",
+    help="Measures what the store does not hold yet.",
 )
+if points and not all(found.get(key, {}).get("status") == WorkStatus.DONE for key in keys):
+    with measure_time:
+        time_estimate(
+            length_cost.calibration_requests(points, signature),
+            lambda calibrations: length_cost.seconds(points, signature, calibrations, found),
+        )
 
 
 def cost_chart(measured: length_cost.Measured, column: str, slope: str, title: str) -> alt.Chart:

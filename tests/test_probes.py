@@ -12,7 +12,15 @@ from helpers import cli_with_store, small
 from streamlit.testing.v1 import AppTest
 from test_app import APP
 
-from core.compare.memory import gradient_frame, memory_frame, memory_horizon, memory_metrics
+from app_pages.parts.memory_panels import gradient_chart
+from core.compare.memory import (
+    gradient_frame,
+    log_ticks,
+    memory_frame,
+    memory_horizon,
+    memory_metrics,
+    memory_sentences,
+)
 from core.datasets import load_dataset
 from core.errors import UserError
 from core.model.presets import presets_for
@@ -20,6 +28,7 @@ from core.model.receptive_field import receptive_field
 from core.model.spec import ModelSpec
 from core.runs.record import input_gradient
 from core.runs.schema import MAX_STEPS, check_history, check_metrics
+from core.runs.store import RunStore
 from core.training.builder import build_model, compile_model
 from core.training.gradient_probe import GradientProbe
 from core.training.job import TrainingJob
@@ -180,6 +189,94 @@ def test_the_memory_chart_draws_an_unbounded_receptive_field_to_the_sequence_len
     ]
 
 
+def probed(layers: list[dict], length: int, horizon: int, task: str = "forecasting") -> dict:
+    """A run of a model of ``layers`` on ``length`` steps whose gradient reaches ``horizon`` steps back."""
+    spec = model_spec(*layers)
+    profile = [0.0] * (length - horizon) + [1.0] * horizon
+    metrics = {"receptive_field": receptive_field(spec).to_json(), "memory_horizon": horizon}
+    record = finished_record([profile], metrics)
+    return {**record, "task": task, "config": {**record["config"], "model": spec.to_dict()}}
+
+
+CONV_8 = {"kind": "Conv1D", "kernel_size": 8}  # one position sees 8 steps
+
+
+@pytest.mark.parametrize(
+    ("layers", "length", "horizon", "task", "said"),
+    [
+        (  # Flatten sees the whole window, and the horizon can only pass the field through it
+            [CONV_8, {"kind": "Flatten"}, {"kind": "Dense", "units": 4}],
+            24,
+            24,
+            "forecasting",
+            "LSTM · abcdef: Flatten lets its output see all 24 time steps, though one position before it "
+            "sees 8; its gradient reaches all 24 time steps, more than the 8 one position sees, which only "
+            "Flatten combining the positions makes possible, so the window, not the model, is the limit: "
+            "a longer window might be used.",
+        ),
+        (  # a horizon shorter than what the model sees
+            [{"kind": "LSTM", "units": 4}],
+            24,
+            5,
+            "forecasting",
+            "LSTM · abcdef: its recurrent state carries all 24 time steps; its gradient reaches 5 time steps "
+            "back, so it can see further than it learned to use.",
+        ),
+        (  # a horizon as long as the window: the window is the limit
+            [{"kind": "LSTM", "units": 4}],
+            24,
+            24,
+            "forecasting",
+            "LSTM · abcdef: its recurrent state carries all 24 time steps; its gradient reaches all 24 time "
+            "steps, so the window, not the model, is the limit: a longer window might be used.",
+        ),
+        (  # global pooling: past one position's field, short of the window
+            [{"kind": "Conv1D", "kernel_size": 3}, {"kind": "GlobalMaxPooling1D"}],
+            12,
+            9,
+            "forecasting",
+            "which only GlobalMaxPooling1D combining the positions makes possible, so it can see further",
+        ),
+        (  # a label at every step: the loss reaches past one position's field through the other outputs
+            [{"kind": "Embedding", "output_dim": 4}, CONV_8 | {"padding": "same"}],
+            30,
+            30,
+            "sequence-labelling",
+            "one position sees 8 of the 30 time steps; its gradient reaches all 30 time steps, more than the "
+            "8 one position sees, which the outputs at every step make possible.",
+        ),
+        (  # a field within the window, used to its end
+            [CONV_8 | {"padding": "causal"}],
+            30,
+            8,
+            "sequence-labelling",
+            "its gradient reaches 8 time steps back, as far as it can see.",
+        ),
+    ],
+)
+def test_each_runs_field_and_horizon_are_told_in_one_sentence(layers, length, horizon, task, said):
+    record = probed(layers, length, horizon, task)
+    [sentence] = memory_sentences([record, {**record, "history": []}])  # an unprobed run has none
+    assert said in sentence and sentence.count(".") == 1, sentence
+
+
+def test_the_memory_chart_draws_what_flatten_sees_as_the_whole_window():
+    frame = memory_frame([probed([CONV_8, {"kind": "Flatten"}], 24, 24)])
+    assert frame[["measure", "steps", "label"]].to_dict("records") == [
+        {"measure": "receptive field", "steps": 24, "label": "all 24 time steps (Flatten; 8 per position)"},
+        {"measure": "memory horizon", "steps": 24, "label": "24 time steps"},
+    ]
+
+
+def test_each_heatmap_is_titled_by_its_run_and_its_legend_has_readable_ticks():
+    record = finished_record([[1e-5, 1e-3, 0.3]], {})
+    chart = gradient_chart(record, gradient_frame(record)).to_dict()
+    assert chart["title"] == {"text": "LSTM · abcdef", "subtitle": "Gradient through time"}
+    assert chart["encoding"]["color"]["legend"]["values"] == pytest.approx([1e-5, 1e-4, 1e-3, 1e-2, 1e-1])
+    assert log_ticks(0.002, 0.04) == pytest.approx([0.002, 0.005, 0.01, 0.02])  # 1-2-5 within a decade
+    assert len(log_ticks(1e-14, 1.0)) <= 6 and log_ticks(1.2, 1.5) == [1.2, 1.5]
+
+
 @pytest.fixture(scope="module")
 def store_path(tmp_path_factory: pytest.TempPathFactory):
     """A CNN and a SimpleRNN, two epochs each on digits_8x8, in workspace "mine"."""
@@ -204,7 +301,7 @@ def store_path(tmp_path_factory: pytest.TempPathFactory):
 def open_page(store_path, monkeypatch, page: str) -> AppTest:
     monkeypatch.setenv("RUNS_DB", str(store_path))
     at = AppTest.from_file(APP, default_timeout=90).run()
-    at.session_state["workspace"] = "mine"
+    at.query_params["workspace"] = "mine"
     at.session_state["choice"] = {"id": "digits_8x8", "settings": {}}
     at.switch_page(page).run()
     assert not at.exception
@@ -212,7 +309,9 @@ def open_page(store_path, monkeypatch, page: str) -> AppTest:
 
 
 def chart_titles(at: AppTest) -> list[str]:
-    return [json.loads(chart.proto.spec).get("title", "") for chart in at.get("vega_lite_chart")]
+    """Each chart's title, and a heatmap's as "Gradient through time · its run"."""
+    titles = [json.loads(chart.proto.spec).get("title", "") for chart in at.get("vega_lite_chart")]
+    return [f"{title['subtitle']} · {title['text']}" if "subtitle" in title else title for title in titles]
 
 
 @pytest.mark.slow
@@ -220,13 +319,19 @@ def test_compare_shows_the_heatmaps_side_by_side_and_the_memory_chart(store_path
     at = open_page(store_path, monkeypatch, "app_pages/compare.py")
     assert "Gradients through time" in [heading.value for heading in at.subheader]
     titles = chart_titles(at)
-    assert {"Gradient through time · CNN", "Gradient through time · SimpleRNN"} <= set(titles)
+    runs = {run["name"]: run["id"][:6] for run in RunStore(store_path).runs("mine")}
+    assert {f"Gradient through time · {name} · {run_id}" for name, run_id in runs.items()} <= set(titles)
     assert "Receptive field and memory horizon" in titles
     assert any("memory horizon is how far back" in caption.value for caption in at.caption)
+    told = [item.value for item in at.markdown if "its gradient reaches" in item.value]
+    assert len(told) == 2 and any(
+        "one position sees 10 rows, more than the whole window of 8" in t for t in told
+    )
 
 
 @pytest.mark.slow
 def test_train_shows_the_newest_runs_heatmap(store_path, monkeypatch):
     at = open_page(store_path, monkeypatch, "app_pages/train.py")
-    assert "Gradient through time · SimpleRNN" in chart_titles(at)
-    assert "Gradient through time · CNN" not in chart_titles(at)  # charts for the newest run only
+    titles = " ".join(chart_titles(at))
+    assert "Gradient through time · SimpleRNN · " in titles
+    assert "Gradient through time · CNN · " not in titles  # charts for the newest run only

@@ -86,3 +86,9 @@ def test_a_spec_dict_without_its_defaults_is_read_with_them():
     bare = {"name": "imported", "layers": [{"kind": "Conv1D"}, {"kind": "LSTM"}]}  # as a bundle may hold it
     assert receptive_field(bare) == ReceptiveField(None)
     assert receptive_field({"name": "c", "layers": [{"kind": "Conv1D"}, {"kind": "Flatten"}]}).steps == 3
+
+
+def test_what_the_output_sees_of_a_window():
+    assert ReceptiveField(8, "Flatten").seen(24) == 24  # Flatten combines every position
+    assert ReceptiveField(None).seen(24) == 24  # a recurrent state carries every step
+    assert ReceptiveField(8).seen(24) == 8 and ReceptiveField(31).seen(24) == 24

@@ -10,8 +10,16 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.compare.memory import PROBE_SAMPLES, gradient_frame, memory_frame, step_word
-from core.runs.record import input_gradient
+from app_pages.parts.widgets import literal
+from core.compare.memory import (
+    PROBE_SAMPLES,
+    gradient_frame,
+    log_ticks,
+    memory_frame,
+    memory_sentences,
+    step_word,
+)
+from core.runs.record import input_gradient, run_label
 
 GRADIENT_CAPTION = (
     "Each row is an epoch, each column an input step, the last one nearest the output; the colour is how "
@@ -31,8 +39,9 @@ def gradient_chart(
     """
     length = len(input_gradient(record)[-1])
     epochs = frame["epoch"].nunique()
+    ends = domain or ([float(frame["norm"].min()), float(frame["norm"].max())] if len(frame) else None)
     return (
-        alt.Chart(frame, title=f"Gradient through time · {record['name']}")
+        alt.Chart(frame, title=alt.Title(run_label(record), subtitle="Gradient through time"))
         .transform_calculate(start="datum.first - 0.5", end="datum.last + 0.5")
         .mark_rect()
         .encode(
@@ -47,7 +56,12 @@ def gradient_chart(
                 "norm:Q",
                 title="Gradient norm",
                 scale=alt.Scale(type="log", scheme="viridis", **({"domain": domain} if domain else {})),
-                legend=alt.Legend(orient="bottom", gradientLength=160, format=".1e"),
+                legend=alt.Legend(
+                    orient="bottom",
+                    gradientLength=240,
+                    format="~e",
+                    values=log_ticks(*ends) if ends else alt.Undefined,
+                ),
             ),
             tooltip=["epoch", "first", "last", alt.Tooltip("norm:Q", format=".3g")],
         )
@@ -105,8 +119,9 @@ def memory_section(selected: list[dict[str, Any]]) -> None:
     st.altair_chart(memory_chart(memory), width="stretch")
     st.caption(
         "Each bar reaches back from the last input step. The receptive field is how far back the "
-        "architecture lets one output position see (unbounded for recurrent layers, drawn to the dashed "
-        "sequence length; Flatten or global pooling then combines all positions); the memory horizon is "
-        "how far back the trained model's gradient still reaches 1% of its largest value. A horizon far "
-        "shorter than the receptive field: the model can see further than it learned to use."
+        "architecture lets the output see: the whole sequence (the dashed line) through a recurrent layer, "
+        "or where Flatten or global pooling combines every position, else one position's span. The memory "
+        "horizon is how far back the trained model's gradient still reaches 1% of its largest value."
     )
+    for text in memory_sentences(probed):
+        st.markdown(f"- {literal(text)}")

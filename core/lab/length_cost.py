@@ -6,7 +6,8 @@ Each model and length is one measurement, requested through the run store's cali
 steps, run on a few batches first (tracing), then timed batch by batch, the median kept. Results are
 kept in the store by model, input shape and batch size, so a measurement is made once. Budgets are
 checked before anything is requested: a length, a model or a length too costly for a model is refused
-with one sentence.
+with one sentence. How long the measurements will take is estimated beforehand from the Train page's
+calibration of each model at the data's own length (``seconds``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from core.model.spec import ModelSpec
 from core.runs import estimates
 from core.runs.record import WorkStatus
 from core.shapes import SEQUENCE, TOKENS, Shape, Signature
+from core.tasks.settings import check_train_settings
 
 KIND = "length_cost"  # marks a calibration request as a cost-against-length measurement
 LENGTHS = (32, 64, 128, 256, 512, 1024)
@@ -135,6 +137,66 @@ def requests(points: list[Point]) -> dict[str, dict[str, Any]]:
 def is_measurement(request: dict[str, Any]) -> bool:
     """Whether a calibration request asks for a cost-against-length measurement."""
     return request.get("kind") == KIND
+
+
+# ---- how long the measurements will take -----------------------------------------------------------
+
+
+def _calibration(point: Point, signature: Signature) -> dict[str, Any]:
+    """The Train page's calibration of the point's model on the data at its own length, in batches of
+    ``BATCH`` (``estimates.calibration_request``).
+    """
+    settings = {**check_train_settings(None, signature.task), "batch_size": BATCH}
+    return estimates.calibration_request(ModelSpec.from_dict(point.request["model"]), signature, settings)
+
+
+def calibration_requests(points: list[Point], signature: Signature) -> dict[str, dict[str, Any]]:
+    """The calibrations that estimate how long measuring these points takes, by key."""
+    requests = (_calibration(point, signature) for point in points)
+    return {estimates.cost_key(request): request for request in requests}
+
+
+def _timed_seconds(step: float) -> float:
+    """Seconds ``length_timing`` spends on a step of ``step`` seconds: the warm-up, then timed steps
+    until ``MIN_SECONDS`` have passed (at least ``MIN_STEPS``, at most ``MAX_STEPS``).
+    """
+    return WARM_STEPS * step + max(MIN_STEPS * step, min(MAX_STEPS * step, MIN_SECONDS))
+
+
+def seconds(
+    points: list[Point],
+    signature: Signature,
+    calibrations: dict[str, dict[str, Any]],
+    measurements: dict[str, dict[str, Any]],
+) -> float | None:
+    """The estimated seconds of measuring the points not measured yet (``measurements``): per point the
+    model's tracing and a training step's seconds from its calibration (``calibrations``: the store's, of
+    ``calibration_requests``), the step scaled in proportion to the length, and a prediction a third of
+    a step; None where a model has no calibration.
+    """
+    total = 0.0
+    for point in points:
+        if measurements.get(point.key, {}).get("status") == WorkStatus.DONE:
+            continue
+        found = calibrations.get(estimates.cost_key(_calibration(point, signature))) or {}
+        if not found.get("result"):
+            return None
+        step = found["result"]["step_seconds"] * point.length / signature.input.dims[0]
+        total += (
+            found["result"]["once_seconds"]
+            + _timed_seconds(step)
+            + _timed_seconds(estimates.FORWARD_SHARE * step)
+        )
+    return total
+
+
+def about(duration: float) -> str:
+    """Seconds as rough as an estimate: "about 40 seconds", "about 6 minutes", "about 1.5 hours"."""
+    if duration < 90:
+        return f"about {max(round(duration, -1), 10):.0f} seconds"
+    if duration < 90 * 60:
+        return f"about {round(duration / 60):.0f} minutes"
+    return f"about {duration / 3600:.2g} hours"
 
 
 # ---- reading the measurements ----------------------------------------------------------------------

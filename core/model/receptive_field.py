@@ -27,6 +27,15 @@ class ReceptiveField:
         """The record's ``receptive_field``: steps, or null for unbounded."""
         return self.steps
 
+    def seen(self, length: int) -> int:
+        """How many of a window's ``length`` steps the model's output sees: all of them where a recurrent
+        layer carries every step or a layer combines every position (Flatten, global pooling, then any
+        Dense), else one position's field, at most the window.
+        """
+        if self.steps is None or self.combined_by:
+            return length
+        return min(self.steps, length)
+
     def sentence(self, unit: str = "time step") -> str:
         """E.g. "Receptive field: 31 time steps per position; then Flatten combines all positions."."""
         if self.steps is None:
