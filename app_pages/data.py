@@ -10,18 +10,20 @@ import streamlit as st
 from app_pages.parts.services import current_dataset, load_choice
 from app_pages.parts.sharing import offer_shared_models
 from app_pages.parts.visitor import CHOICE, state
-from app_pages.parts.widgets import dataset_names, literal, param_widgets
+from app_pages.parts.widgets import dataset_names, literal, param_widgets, with_unit
 from core.datasets import DATASETS, Dataset, uploads
 from core.datasets.advice import class_counts, coarse_test_note, imbalance_note
 from core.datasets.base import MODALITIES
 from core.datasets.described import described_kind, load_described
+from core.datasets.registry import column_unit
 from core.errors import SpecError, UserError
 from core.tasks.registry import TASKS
 
 ORIGINS = {"built-in": "Built-in (offline)", "keras": "Keras download", "upload": "Your upload"}
 UPLOAD_TYPES = {"series": ["csv"], "text": ["csv"], "images": ["zip"]}
 UPLOAD_HELP = {
-    "series": "A CSV with one column per variable, and optionally a date or time column.",
+    "series": "A CSV with one column per variable, each unit in brackets after its name as in temp (°F), "
+    "and optionally a date or time column.",
     "text": "A CSV with a column of texts and a column of labels.",
     "images": "A ZIP with one folder per class, e.g. cats/1.png, dogs/7.jpg.",
 }
@@ -31,7 +33,10 @@ A_DATASET_OF = {
     "series": "a series",
     "sequences": "a sequence benchmark",
 }
-SAMPLES = {"images": "Images", "text": "Texts", "sequences": "Sequences"}
+SEQUENCE_PIXELS = 420  # a faceted chart cannot stretch: this fits the preview's column at 1280 px
+TEXT_PIXELS = 300  # the text preview's text column: with its label column, it fits the page at 1280 px
+MOST_LABEL_PIXELS = 150  # the text preview's label column at most; longer labels are cut
+SAMPLES = {"images": "Images", "text": "Texts", "sequences": "Sequences", "series": "Windows"}
 
 session = state()
 
@@ -183,6 +188,11 @@ def show_images(dataset: Dataset) -> None:
     class_balance(dataset)
 
 
+def label_pixels(labels: list[str]) -> int:
+    """The preview's label column wide enough for its longest label, up to a point."""
+    return min(MOST_LABEL_PIXELS, 24 + 8 * max((len(str(label)) for label in labels), default=5))
+
+
 def show_text(dataset: Dataset) -> None:
     preview = dataset.preview
     if TASKS[dataset.signature.task].preview == "corpus":
@@ -195,22 +205,23 @@ def show_text(dataset: Dataset) -> None:
             hide_index=True,
             width="stretch",
             height=260,
-            column_config={"text": st.column_config.TextColumn("Text", width="large"), "label": "Label"},
+            column_config={
+                "text": st.column_config.TextColumn("Text", width=TEXT_PIXELS),
+                "label": st.column_config.TextColumn("Label", width=label_pixels(preview["labels"][:50])),
+            },
         )
         lengths = pd.DataFrame({"tokens": preview["lengths"]})
+        cut = dataset.signature.input.dims[0]
+        extent = [0, max(cut, *preview["lengths"]) + 1]  # the cut in view, and one bar per length at most
         chart = (
             alt.Chart(lengths, title="Text length (tokens per text)")
             .mark_bar()
             .encode(
-                x=alt.X("tokens:Q", bin=alt.Bin(maxbins=40), title="Tokens"),
+                x=alt.X("tokens:Q", bin=alt.Bin(maxbins=40, extent=extent), title="Tokens"),
                 y=alt.Y("count()", title="Texts"),
             )
         )
-        rule = (
-            alt.Chart(pd.DataFrame({"cut": [dataset.signature.input.dims[0]]}))
-            .mark_rule(color="red")
-            .encode(x="cut:Q")
-        )
+        rule = alt.Chart(pd.DataFrame({"cut": [cut]})).mark_rule(color="red").encode(x="cut:Q")
         st.altair_chart(chart + rule, width="stretch")
         st.caption("The red line is the sequence length: longer texts are cut, shorter ones padded.")
     if dataset.class_names:
@@ -218,9 +229,22 @@ def show_text(dataset: Dataset) -> None:
     st.metric("Vocabulary", f"{dataset.signature.vocab_size:,} tokens")
 
 
+def value_title(labels: list[str], units: list[str | None]) -> str:
+    """The preview's value axis title: the one variable with its unit, or the unit the variables share."""
+    if len(labels) == 1:
+        return labels[0]
+    if len(set(units)) == 1 and units[0]:
+        return f"Value ({units[0]})"
+    return "Value (each variable in its own unit)"
+
+
 def show_series(dataset: Dataset) -> None:
+    """The series over time, each variable with its unit, on a value axis that starts at the data."""
     frame = dataset.preview["frame"]
-    long = frame.drop(columns="part").reset_index(names="time").melt("time", var_name="variable")
+    values = frame.drop(columns="part")
+    units = [column_unit(dataset.info.id, column) for column in values.columns]
+    labels = [with_unit(column, unit) for column, unit in zip(values.columns, units, strict=True)]
+    long = values.set_axis(labels, axis=1).reset_index(names="time").melt("time", var_name="variable")
     bounds = (
         frame.reset_index(names="time").groupby("part", sort=False)["time"].agg(["min", "max"]).reset_index()
     )
@@ -238,7 +262,7 @@ def show_series(dataset: Dataset) -> None:
         .mark_line(strokeWidth=1)
         .encode(
             x=alt.X("time:T", title="Time"),
-            y=alt.Y("value:Q", title="Value"),
+            y=alt.Y("value:Q", title=value_title(labels, units), scale=alt.Scale(zero=False)),
             strokeDash=alt.StrokeDash("variable:N", title="Variable"),
         )
     )
@@ -261,11 +285,17 @@ def show_sequences(dataset: Dataset) -> None:
         .mark_line(interpolate="step-after", strokeWidth=1)
         .encode(
             x=alt.X("step:Q", title="Time step"),
-            y=alt.Y("value:Q", title="Value"),
-            color=alt.Color("channel:N", title="Input"),
-            row=alt.Row("sample:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
+            y=alt.Y("value:Q", title="Value", scale=alt.Scale(zero=False)),
+            color=alt.Color("channel:N", title="Input", legend=alt.Legend(orient="top")),
+            row=alt.Row(
+                "sample:N",
+                title=None,
+                header=alt.Header(labelAngle=0, labelAlign="left", labelOrient="top", labelFontWeight="bold"),
+            ),
         )
-        .properties(height=90, width=600, title="The first training sequences, with their targets")
+        .properties(
+            height=90, width=SEQUENCE_PIXELS, title="The first training sequences, with their targets"
+        )
     )
     st.altair_chart(chart)
     if dataset.class_names:
@@ -274,10 +304,14 @@ def show_sequences(dataset: Dataset) -> None:
 
 def show_dataset(dataset: Dataset) -> None:
     st.subheader(literal(dataset.info.name))
-    cells = st.columns(4)
-    cells[0].metric("Training", f"{len(dataset.train):,}")
-    cells[1].metric("Validation", f"{len(dataset.validation):,}")
-    cells[2].metric("Test", f"{len(dataset.test):,}")
+    cells = st.columns([1.1, 1.2, 1, 0.7])  # room for "Validation sequences" at 1280 px
+    samples = SAMPLES[dataset.info.modality].lower()
+    for cell, (part, split) in zip(
+        cells,
+        [("Training", dataset.train), ("Validation", dataset.validation), ("Test", dataset.test)],
+        strict=False,
+    ):
+        cell.metric(f"{part} {samples}", f"{len(split):,}")
     cells[3].metric(
         "Classes" if dataset.class_names else "Outputs",
         len(dataset.class_names) or dataset.signature.outputs,
@@ -301,7 +335,7 @@ def origin_of(choice: dict[str, Any]) -> str:
 
 _, current_modality = described_kind(session[CHOICE])
 st.title("Data")
-left, right = st.columns([2, 3], gap="large")
+left, right = st.columns([1, 2], gap="large")  # the preview gets the room: tiles and charts
 with left:
     modality = st.radio(
         "Kind of data",

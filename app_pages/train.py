@@ -16,7 +16,14 @@ from app_pages.parts.services import (
     store_and_workers,
 )
 from app_pages.parts.visitor import RUNS, WORKSPACE, models_for, spec_of, state
-from app_pages.parts.widgets import dataset_title, format_number, literal, param_widgets, sentence
+from app_pages.parts.widgets import (
+    dataset_title,
+    format_number,
+    literal,
+    param_widgets,
+    sentence,
+    target_unit,
+)
 from core.compare.memory import gradient_frame
 from core.compare.table import baseline_sentence, curves, verdict
 from core.runs.estimates import calibration_requests, cost_line, estimate_rows, measuring
@@ -33,6 +40,7 @@ STATUS_ICONS = {
     RunStatus.INTERRUPTED: ":material/error:",
 }
 MAX_CURVE_POINTS = 400
+TILES_PER_ROW = 4  # a result's tiles: its test metrics in one row, its cost in the next
 SHOWN_RESULTS = 8
 MOST_SEEDS = 10
 
@@ -172,13 +180,14 @@ def control_buttons(active: list[dict[str, Any]]) -> None:
         st.error(literal(problem))
 
 
-def curve_chart(history: pd.DataFrame, metric: str, title: str) -> alt.Chart:
+def curve_chart(history: pd.DataFrame, axis_title: str) -> alt.Chart:
+    """One metric's learning curves, train and validation, with its unit in the axis title."""
     return (
-        alt.Chart(history, title=title)
+        alt.Chart(history, title=f"{axis_title} per epoch")
         .mark_line(point=True)
         .encode(
             x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1, format="d")),
-            y=alt.Y("value:Q", title=metric),
+            y=alt.Y("value:Q", title=axis_title),
             color=alt.Color("split:N", title="Split", sort=["train", "validation"]),
         )
         .properties(height=240)
@@ -189,9 +198,8 @@ def show_curves(record: dict[str, Any], key: str) -> None:
     metrics = [m for m in ("loss", "accuracy", "mae") if record["history"] and m in record["history"][0]]
     for cell, metric in zip(st.columns(len(metrics) or 1), metrics, strict=False):
         frame = curves([record], metric).tail(MAX_CURVE_POINTS)
-        note = TASKS[record["task"]].loss_note if metric == "loss" else ""
-        title = f"{metric.replace('_', ' ').title()} per epoch" + (f" ({note})" if note else "")
-        cell.altair_chart(curve_chart(frame, metric, title), width="stretch", key=f"{key}:{metric}")
+        chart = curve_chart(frame, TASKS[record["task"]].curve_title(metric))
+        cell.altair_chart(chart, width="stretch", key=f"{key}:{metric}")
 
 
 def show_gradients(record: dict[str, Any], key: str) -> None:
@@ -241,7 +249,11 @@ def live_panel() -> None:
             left = "evaluating on the test split" if evaluating else "estimating…"
             cells[0].metric("Time left", f"{eta:.0f} s" if eta is not None else left)
             cells[1].metric("Samples per second", format_number(progress.get("samples_per_second")))
-            cells[2].metric("Batch loss", format_number(progress.get("batch_loss")))
+            loss_notes = TASKS[run["task"]].curve_notes("loss")
+            cells[2].metric(
+                f"Batch loss ({loss_notes})" if loss_notes else "Batch loss",
+                format_number(progress.get("batch_loss")),
+            )
             if run["stop_requested"] is not None:
                 st.caption("Stopping after the current batch…")
             show_curves(run, f"live:{run['id']}")
@@ -281,24 +293,23 @@ for record in finished:
             st.warning(literal(sentence(message)), icon=":material/block:")
         metrics = record["metrics"]
         task = TASKS[record["task"]]
-        cells = st.columns(len(task.columns) + 3)
-        for cell, column in zip(cells, task.columns, strict=False):
+        for cell, column in zip(st.columns(TILES_PER_ROW), task.columns, strict=False):
             value, baseline = metrics.get(column.key), metrics.get(task.baseline_of.get(column.key, ""))
             delta = None if value is None or baseline is None else value - baseline
             cell.metric(
-                column.title,
+                f"{column.title} ({target_unit(record)})" if column.in_target_units else column.title,
                 format_number(value),
                 delta=None if delta is None else f"{delta:+.3g} vs baseline",
                 delta_color="normal" if column.higher else "inverse",
             )
         for cell, (title, value) in zip(
-            cells[-3:],
+            st.columns(TILES_PER_ROW),  # a second row: six tiles in one are cut at 1280 px
             [
                 ("Parameters", record["params"]),
                 ("Training s", record["train_seconds"]),
                 ("Latency ms / sample", metrics.get("latency_ms")),
             ],
-            strict=True,
+            strict=False,
         ):
             cell.metric(title, format_number(value))
         if baseline_text := baseline_sentence(record):

@@ -168,6 +168,48 @@ def test_a_failed_upload_leaves_the_previous_dataset_usable():
     assert list(at.session_state["models"]["upload:wave.csv"]) == ["CNN", "Stacked LSTM (Keras example)"]
 
 
+def series_axis(at: AppTest) -> dict:
+    """The value axis of the series preview: its title and scale."""
+    [chart] = at.get("vega_lite_chart")
+    _bands, lines = json.loads(chart.proto.spec)["layer"]
+    return lines["encoding"]["y"]
+
+
+def test_a_series_preview_starts_at_the_data_and_names_its_unit():
+    at = data_page()
+    at.radio(key="data:modality").set_value("series").run()  # co2, about 310 to 375 ppm
+    assert series_axis(at) == {
+        "field": "value",
+        "type": "quantitative",
+        "title": "co2 (ppm)",
+        "scale": {"zero": False},
+    }
+    in_fahrenheit = WAVE.replace("temperature", "temperature (°F)").encode()
+    at = data_page(
+        ("series", "f.csv", in_fahrenheit, {"time_column": "when", "value_columns": ["temperature (°F)"]})
+    )
+    assert series_axis(at)["title"] == "temperature (°F)"  # the unit its name writes, once
+    assert [metric.label for metric in at.metric][:3] == [
+        "Training windows",
+        "Validation windows",
+        "Test windows",
+    ]
+
+
+def test_a_text_csv_of_one_column_says_a_label_column_is_missing():
+    at = data_page()
+    at.radio(key="data:modality").set_value("text").run()
+    at.radio(key="data:origin").set_value("upload").run()
+    lines = "\n".join(f"a sentence about topic {i}" for i in range(40))
+    at.file_uploader(key="data:file:text").set_value(
+        ("notes.csv", f"text\n{lines}\n".encode(), "text/csv")
+    ).run()
+    [error] = messages(at, "error")
+    assert error.startswith(
+        "A text CSV needs a text column and a label column, but notes.csv has only one column, 'text'."
+    ), error
+
+
 def test_a_setting_the_data_cannot_take_keeps_the_previous_one():
     at = data_page()
     at.radio(key="data:modality").set_value("series").run()

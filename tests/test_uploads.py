@@ -132,6 +132,12 @@ def test_image_zip_loads_and_resizes_mixed_sizes():
             "Class 'y' of t.csv has fewer than 2",
         ),
         (lambda: uploads.text_upload(csv_bytes("a,b\nhi,x"), "t.csv", "text", "b"), "no column named 'text'"),
+        (
+            lambda: uploads.text_upload(
+                csv_bytes("a\n" + "\n".join(f"t{i}" for i in range(30))), "t.csv", "a", "a"
+            ),
+            "needs a text column and a label column, but t.csv has only one column, 'a'",
+        ),
         (lambda: uploads.images_upload(b"not a zip", "i.zip"), "not a readable ZIP archive"),
         (
             lambda: uploads.images_upload(zip_bytes({"../evil/a.png": png(), "x/b.png": png()}), "i.zip"),

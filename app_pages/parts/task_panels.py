@@ -9,15 +9,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.parts.widgets import literal
+from app_pages.parts.widgets import literal, target_unit, with_unit
+from core.datasets.registry import column_unit
 
 MATRIX_PIXELS = 260  # a confusion matrix's side at most, so it fits one of two columns at 1280 px
-CELL_PIXELS = 30  # a cell's side at most
+CELL_PIXELS = 40  # a cell's side at most
 COUNTED_CELL_PIXELS = 20  # cells at least this wide show their count (three digits); others in a tooltip
-NAMED_CELL_PIXELS = 10  # cells at least this wide have their class names on the axes
+NAMED_CELL_PIXELS = 10  # cells at least this wide have their class names on the axes (20 classes: 13 px)
 MOST_DRAWN_CLASSES = 50  # beyond this (uploads may have 1,000) a table lists the most confused pairs
 CONFUSED_PAIRS = 20
 LABEL_PIXELS = 90  # class names wider than this are cut with an ellipsis (the tooltip has them whole)
+LABEL_FONT_PIXELS = 11  # class names' font size at most; smaller where a cell is shorter
+CHARACTER_PIXELS = 6.5  # about the width of one character of a class name
+SLANTED_CELL_PIXELS = 20  # names slanted at 45 degrees need cells this wide not to overlap; narrower: upright
 
 
 def confusion_panel(record: dict[str, Any]) -> None:
@@ -48,7 +52,14 @@ def confused_pairs(names: list[str], matrix: np.ndarray) -> None:
 
 
 def confusion_matrix(names: list[str], matrix: np.ndarray) -> None:
-    """The matrix as a heatmap of square cells, sized to fit one of two columns at 1280 px."""
+    """The matrix drawn at its own size (its cells stay square)."""
+    st.altair_chart(confusion_chart(names, matrix), width="content")
+
+
+def confusion_chart(names: list[str], matrix: np.ndarray) -> alt.LayerChart | alt.Chart:
+    """The matrix as a heatmap of square cells, sized to fit one of two columns at 1280 px, with every
+    class name on both axes while a cell is tall enough for one.
+    """
     cells = pd.DataFrame(
         [
             {"true": names[i], "predicted": names[j], "count": int(matrix[i, j])}
@@ -57,8 +68,13 @@ def confusion_matrix(names: list[str], matrix: np.ndarray) -> None:
         ]
     )
     cell = min(CELL_PIXELS, MATRIX_PIXELS // len(names))
-    label_angle = 0 if max(len(str(name)) for name in names) <= 3 else -45  # short names read level
-    named = cell >= NAMED_CELL_PIXELS
+    axis = {
+        "labelLimit": LABEL_PIXELS,
+        "labels": cell >= NAMED_CELL_PIXELS,
+        "labelOverlap": False,  # Streamlit's theme would drop labels it finds too close
+        "labelFlush": False,
+        "labelFontSize": min(LABEL_FONT_PIXELS, cell - 2),
+    }
     heat = (
         alt.Chart(cells, title="Confusion matrix (test split)")
         .mark_rect()
@@ -67,9 +83,9 @@ def confusion_matrix(names: list[str], matrix: np.ndarray) -> None:
                 "predicted:N",
                 sort=names,
                 title="Predicted",
-                axis=alt.Axis(labelLimit=LABEL_PIXELS, labelAngle=label_angle, labels=named),
+                axis=alt.Axis(labelAngle=label_angle(names, cell), **axis),
             ),
-            y=alt.Y("true:N", sort=names, title="True", axis=alt.Axis(labelLimit=LABEL_PIXELS, labels=named)),
+            y=alt.Y("true:N", sort=names, title="True", axis=alt.Axis(**axis)),
             color=alt.Color(
                 "count:Q",
                 scale=alt.Scale(scheme="blues"),
@@ -86,7 +102,16 @@ def confusion_matrix(names: list[str], matrix: np.ndarray) -> None:
             text="count:Q",
             color=alt.condition(alt.datum.count > dark, alt.value("white"), alt.value("#222")),
         )
-    st.altair_chart(heat, width="content")
+    return heat
+
+
+def label_angle(names: list[str], cell: int) -> int:
+    """The Predicted axis's names level where the longest fits its cell, else slanted where the cells are
+    wide enough for that, else upright.
+    """
+    if max(len(str(name)) for name in names) * CHARACTER_PIXELS <= cell:
+        return 0
+    return -45 if cell >= SLANTED_CELL_PIXELS else -90
 
 
 def misclassified_examples(examples: list[dict[str, Any]]) -> None:
@@ -130,27 +155,49 @@ def forecast_panel(record: dict[str, Any]) -> None:
             "model": forecast["predicted"][shown],
         }
     )
+    target = forecast["target"]
+    axis_title = with_unit(target, column_unit(record["dataset"], target))
+    st.altair_chart(forecast_chart(frame, target, axis_title), width="stretch")
+    metrics = record["metrics"]
+    total = forecast.get("points", count)
+    kept = f"the first {count:,} of {total:,} kept with the run" if total > count else f"{count:,}"
+    unit = target_unit(record)
+    st.caption(
+        f"Test points {start + 1:,}-{end:,} of {kept} shown. MAE {metrics['mae']:.4g} against "
+        f"{metrics['naive_mae']:.4g} for the naive forecast, in {unit}, over the whole test split."
+    )
+
+
+FORECAST_LINES = (  # series, colour, dash, width, opacity: drawn in this order, the truth last, on top
+    ("naive (last value)", "#b0b0b0", [4, 3], 1.5, 1.0),
+    ("model", "#e4572e", [], 2.5, 0.75),
+    ("truth", "#1f3b73", [], 1.5, 1.0),
+)
+
+
+def forecast_chart(frame: pd.DataFrame, target: str, axis_title: str) -> alt.LayerChart:
+    """Truth, the model's forecast and the naive one over time: the truth drawn last, over the others."""
     long = frame.melt("time", var_name="series", value_name="value")
-    order = ["naive (last value)", "truth", "model"]
-    base = alt.Chart(long, title=f"Test forecast of {forecast['target']}, one step ahead").encode(
+    order = [line[0] for line in FORECAST_LINES]
+    base = alt.Chart(long).encode(
         x=alt.X("time:T", title="Time"),
-        y=alt.Y("value:Q", title=forecast["target"], scale=alt.Scale(zero=False)),
+        y=alt.Y("value:Q", title=axis_title, scale=alt.Scale(zero=False)),
         color=alt.Color(
             "series:N",
             title=None,
             sort=order,
-            scale=alt.Scale(domain=order, range=["#b0b0b0", "#1f3b73", "#e4572e"]),
+            scale=alt.Scale(domain=order, range=[line[1] for line in FORECAST_LINES]),
+            legend=alt.Legend(orient="top"),  # the plot keeps the panel's width
         ),
     )
-    naive = base.mark_line(strokeDash=[4, 3]).transform_filter(alt.datum.series == order[0])
-    chart = naive + base.mark_line().transform_filter(alt.datum.series != order[0])  # naive beneath
-    st.altair_chart(chart, width="stretch")
-    metrics = record["metrics"]
-    total = forecast.get("points", count)
-    kept = f"the first {count:,} of {total:,} kept with the run" if total > count else f"{count:,}"
-    st.caption(
-        f"Test points {start + 1:,}-{end:,} of {kept} shown. MAE {metrics['mae']:.4g} against "
-        f"{metrics['naive_mae']:.4g} for the naive forecast, over the whole test split."
+    return alt.layer(
+        *(
+            base.mark_line(strokeDash=dash, strokeWidth=width, opacity=opacity).transform_filter(
+                alt.datum.series == series
+            )
+            for series, _, dash, width, opacity in FORECAST_LINES
+        ),
+        title=f"Test forecast of {target}, one step ahead",
     )
 
 

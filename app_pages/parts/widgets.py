@@ -8,6 +8,8 @@ from typing import Any
 import streamlit as st
 
 from core.datasets import DATASETS, Dataset
+from core.datasets.registry import column_unit
+from core.datasets.series import written_unit
 from core.params import Param
 
 MARKDOWN_MARKS = re.compile(r"([\\`*_{}\[\]()#+\-!|~<>$:])")
@@ -15,6 +17,19 @@ MARKDOWN_MARKS = re.compile(r"([\\`*_{}\[\]()#+\-!|~<>$:])")
 
 def dataset_title(dataset: Dataset) -> str:
     return f"{dataset.info.name} · {dataset.info.modality} · {dataset.signature.task}"
+
+
+def with_unit(name: str, unit: str | None) -> str:
+    """A name with its unit in brackets ("co2 (ppm)"), unless the unit is unknown or the name ends with it."""
+    if not unit or written_unit(name) == unit:
+        return name
+    return f"{name} ({unit})"
+
+
+def target_unit(record: dict[str, Any]) -> str:
+    """The unit of a forecasting run's target, or "<target> units" where the data does not say it."""
+    target = record["metrics"]["forecast"]["target"]
+    return column_unit(record["dataset"], target) or f"{target} units"
 
 
 def param_widget(param: Param, value: Any, key: str, disabled: bool = False) -> Any:

@@ -107,6 +107,7 @@ class DatasetInfo:
     loader: Callable[[DatasetInfo, ParamValues], Dataset] = field(compare=False, repr=False)
     settings: tuple[Param, ...] = ()
     origin: str = "built-in"  # "built-in", "keras" (downloaded on demand) or "upload"
+    units: dict[str, str] = field(default_factory=dict, compare=False)  # a series column's unit, where known
 
     def check_settings(self, given: Any) -> ParamValues:
         values, problems = check_values(self.settings, given or {})

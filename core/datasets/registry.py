@@ -70,6 +70,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "public domain",
             series.load_co2,
             series.series_settings(52, ("co2",), predict="change"),
+            units={"co2": "ppm"},
         ),
         DatasetInfo(
             "sunspots",
@@ -81,6 +82,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "public domain",
             series.load_sunspots,
             series.series_settings(22, ("sunspots",)),
+            units={"sunspots": "spots"},
         ),
         DatasetInfo(
             "seattle_weather",
@@ -92,6 +94,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "public domain",
             series.load_weather,
             series.series_settings(28, ("temp_max", "temp_min", "precipitation", "wind")),
+            units={"temp_max": "°C", "temp_min": "°C", "precipitation": "mm", "wind": "m/s"},
         ),
         DatasetInfo(
             "adding",
@@ -205,3 +208,9 @@ def get_info(dataset_id: Any) -> DatasetInfo:
 def load_dataset(dataset_id: str, settings: dict[str, Any] | None = None) -> Dataset:
     """Load a dataset by id with checked settings, or raise a UserError that says why not."""
     return get_info(dataset_id).load(settings)
+
+
+def column_unit(dataset_id: str, column: str) -> str | None:
+    """A series column's unit: as its dataset declares it, else as its name writes it, else None."""
+    info = DATASETS.get(dataset_id)
+    return (info.units.get(column) if info else None) or series.written_unit(column)

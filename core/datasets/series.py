@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -13,6 +15,7 @@ from core.shapes import SEQUENCE, Shape, Signature
 
 PARTS = ("train", "validation", "test")
 FRACTIONS = (0.7, 0.15)
+WRITTEN_UNIT = re.compile(r"[(\[]\s*([^()\[\]]{1,16}?)\s*[)\]]\s*$")  # "temp (°F)", "load [MW]"
 
 
 def series_settings(window: int, columns: tuple[str, ...], predict: str = "level") -> tuple[Param, ...]:
@@ -29,6 +32,12 @@ def series_settings(window: int, columns: tuple[str, ...], predict: str = "level
             choices=("level", "change"),
         ),
     )
+
+
+def written_unit(column: str) -> str | None:
+    """The unit a column's name ends with in brackets, as in "temp (°F)" or "load [MW]", or None."""
+    found = WRITTEN_UNIT.search(column)
+    return found.group(1) if found else None
 
 
 def regularize(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

@@ -282,6 +282,11 @@ def text_upload(
     ``budget.TEXT_CHARACTERS`` before it is tokenized.
     """
     frame = read_csv(data, name, strings=True)
+    if len(frame.columns) < 2:
+        raise UserError(
+            f"A text CSV needs a text column and a label column, but {name} has only one column, "
+            f"{frame.columns[0]!r}."
+        )
     _require_columns(frame, [text_column, label_column], name)
     texts, labels = frame[text_column].str.strip(), frame[label_column].str.strip()
     kept = (texts != "") & (labels != "")

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from core.shapes import Signature
 
 LONGER_TRAINING = {"epochs": 30, "batch_size": 32, "patience": 5}  # small sets: more, smaller steps
+METRIC_NAMES = {"loss": "Loss", "mae": "MAE", "accuracy": "Accuracy"}  # a learning curve's metric, titled
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Column:
     key: str
     title: str
     higher: bool  # a higher value is better
+    in_target_units: bool = False  # its values are in the target's own units (a forecast's errors)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class Task:
     class_weights: bool = False  # the training setting class_weight applies
     example_results: str | None = None  # the per-example test results two runs are compared on, if any
     loss_note: str = ""  # what the training loss is, where its title needs it
+    curve_unit: str = ""  # the unit of the learning curves' values where they have one ("scaled")
     curve_note: str = ""  # what the learning curves are measured on, where it is not the test metric's scale
     presets: str = "by_input"  # the presets offered: "by_input" (images, text, series), "language_model" or
     # "benchmark" (sequence benchmarks, scaled to one parameter budget)
@@ -81,6 +84,16 @@ class Task:
     def baseline(self) -> str:
         """The baseline the main metric must beat."""
         return self.baseline_of[self.main]
+
+    def curve_notes(self, metric: str) -> str:
+        """What a learning curve of ``metric`` measures and its unit, where its title needs them."""
+        return ", ".join(filter(None, [self.loss_note if metric == "loss" else "", self.curve_unit]))
+
+    def curve_title(self, metric: str) -> str:
+        """A learning curve's axis title: the metric, with its notes in brackets ("MAE (scaled)")."""
+        name = METRIC_NAMES.get(metric, metric.replace("_", " ").capitalize())
+        notes = self.curve_notes(metric)
+        return f"{name} ({notes})" if notes else name
 
     def target_dims(self, signature: Signature) -> tuple[int, ...]:
         """The shape of one sample's target for data of this signature, without the batch axis."""
@@ -128,6 +141,7 @@ print(f"test accuracy {(predicted == test.y).mean():.4f}")
     ),
     small_set_training=LONGER_TRAINING,
     class_weights=True,
+    loss_note="cross-entropy",
     example_results="classes",
     upload_modalities=("images", "text"),
     small_test_note=True,
@@ -139,7 +153,11 @@ FORECASTING = Task(
     "mse",
     ("mae",),
     "values",
-    (Column("mae", "MAE", False), Column("rmse", "RMSE", False), Column("mape", "MAPE %", False)),
+    (
+        Column("mae", "MAE", False, in_target_units=True),
+        Column("rmse", "RMSE", False, in_target_units=True),
+        Column("mape", "MAPE %", False),
+    ),
     "mae",
     (("naive_mae", "Naive MAE"),),
     {"mae": "naive_mae"},
@@ -154,7 +172,8 @@ print(f"test mae {np.abs(predicted - truth).mean():.4f}")
     without_model="Without a model: repeating the last value gives a test MAE of {naive_mae:.4g}.",
     training={**LONGER_TRAINING, "batch_size": 16},  # series sets are all small
     example_results="windows",
-    loss_note="MSE, scaled units",
+    loss_note="MSE",
+    curve_unit="scaled",
     curve_note="on the scaled series; the table's errors are in the target's units",
     upload_modalities=("series",),
 )
@@ -180,6 +199,7 @@ print(f"test perplexity {np.exp(-np.log(picked).mean()):.4f}")
     without_model=(
         "Without a model: guessing by character frequency gives a perplexity of {unigram_perplexity:.3f}."
     ),
+    loss_note="cross-entropy",
     presets="language_model",
     starter_rnn="Char-RNN (Keras example)",
     preview="corpus",
