@@ -302,7 +302,7 @@ def _sweep(args: argparse.Namespace) -> int:
         _report(record)
     done = sum(record["status"] in (RunStatus.COMPLETED, RunStatus.STOPPED) for record in finished)
     print(
-        f"{done} of {len(ids)} runs completed into {store.path} "
+        f"{done} of {len(ids)} runs completed into {store.where} "
         f"(workspace {workspace}); open them with ?workspace={workspace}"
     )
     return 0 if done == len(ids) else 1
@@ -323,7 +323,7 @@ def _lab_reproduce(args: argparse.Namespace) -> int:
     ids = _train_here(store, records, args.workspace, labels)
     print("\n".join(paper.report(plan, store.runs(args.workspace)).lines()))
     completed = sum(record["status"] == RunStatus.COMPLETED for record in store.runs(ids=ids))
-    where = f"{store.path}; open them with ?workspace={args.workspace}"
+    where = f"{store.where}; open them with ?workspace={args.workspace}"
     print(f"{completed} of {len(ids)} runs completed into {where}")
     return 0 if completed == len(ids) else 1
 
@@ -487,7 +487,7 @@ def _find_run(records: list[dict[str, Any]], given: str, store: RunStore) -> dic
     ]
     if not found:
         raise UserError(
-            f"No run in {store.path} has an id beginning with {shown(given)}; "
+            f"No run in {store.where} has an id beginning with {shown(given)}; "
             "`python -m core runs` lists them."
         )
     if len(found) > 1:
@@ -511,7 +511,7 @@ def _runs(args: argparse.Namespace) -> int:
             f"{record['status']:<11} {row['metric']} {value}"
         )
     if not records:
-        print(f"no runs in {RunStore().path}")
+        print(f"no runs in {RunStore().where}")
     return 0
 
 

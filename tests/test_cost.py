@@ -24,9 +24,10 @@ from core.exchange.bundle import FORMAT, export_bundle, import_bundle
 from core.model.presets import presets_for
 from core.model.spec import ModelSpec
 from core.runs import estimates
+from core.runs.database import APPLICATION_ID
 from core.runs.queue import enqueue, queued_record
 from core.runs.schema import check_estimate
-from core.runs.store import APPLICATION_ID, MIGRATIONS, SCHEMA, SCHEMA_VERSION, RunStore, this_process
+from core.runs.store import MIGRATIONS, SCHEMA, SCHEMA_VERSION, RunStore, this_process
 from core.tasks.settings import train_settings_for
 from core.training import calibration
 from core.training.worker import Worker

@@ -332,7 +332,7 @@ def test_compare_shows_each_new_tasks_panel(trained, tmp_path, monkeypatch):
     for record in trained:
         store.save_record(record, "lab")
     at = AppTest.from_file(APP, default_timeout=60).run()
-    at.session_state["workspace"] = "lab"
+    at.query_params["workspace"] = "lab"
     at.switch_page("app_pages/compare.py").run()
     seen = {}
     for index in range(2):

@@ -15,8 +15,9 @@ from helpers import ROOT, finished_run, small
 
 from core.errors import UserError
 from core.model.presets import presets_for
+from core.runs.database import APPLICATION_ID
 from core.runs.record import FIELDS, VERSION_KEY, RunRecord
-from core.runs.store import APPLICATION_ID, SCHEMA, SCHEMA_VERSION, RunStore
+from core.runs.store import SCHEMA, SCHEMA_VERSION, RunStore
 from core.training.job import TrainingJob
 
 
@@ -191,7 +192,9 @@ def test_a_writer_waits_while_another_process_holds_the_write_lock(tmp_path):
 
 def test_a_read_only_store_is_one_sentence(tmp_path):
     store = RunStore(tmp_path / "runs.db")
-    store._db = sqlite3.connect(f"file:{tmp_path / 'runs.db'}?mode=ro", uri=True, isolation_level=None)
+    store._database._db = sqlite3.connect(
+        f"file:{tmp_path / 'runs.db'}?mode=ro", uri=True, isolation_level=None
+    )
     assert store.runs() == []  # reading still works
     with pytest.raises(UserError) as refused:
         store.save_run(finished_run("r", "CNN", "digits_8x8", "classification", {}), "w")

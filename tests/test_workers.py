@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 from helpers import ROOT
 
-import core.runs.store
+import core.runs.database
 import core.training.job
 from core.datasets.described import load_described
 from core.exchange.bundle import import_bundle
 from core.model.presets import presets_for
+from core.runs.database import StoreBusy
 from core.runs.pool import WorkerPool
 from core.runs.queue import enqueue, eta_seconds, queue_waits, queued_record
 from core.runs.store import RunStore, owner_pid
@@ -260,7 +261,7 @@ def test_a_store_that_still_refuses_after_waiting_fails_the_run_and_keeps_it_in_
     refused, after = queue(store, 2)
 
     def disk_full(run_id: str, data: bytes) -> None:
-        raise sqlite3.OperationalError("database or disk is full")
+        raise StoreBusy("database or disk is full")
 
     monkeypatch.setattr(store, "save_model", disk_full)
     assert Worker(store).serve(once=True) == 2  # the worker goes on to the next run
@@ -284,7 +285,7 @@ def test_epochs_the_store_refused_are_written_once_it_accepts(tmp_path, monkeypa
     def locked_once(run_id: str, entry: dict) -> None:
         if not refusals:
             refusals.append(entry["epoch"])
-            raise sqlite3.OperationalError("database is locked")
+            raise StoreBusy("database is locked")
         write_epoch(run_id, entry)
 
     monkeypatch.setattr(store, "add_epoch", locked_once)
@@ -298,7 +299,7 @@ def test_epochs_the_store_refused_are_written_once_it_accepts(tmp_path, monkeypa
 def test_a_lock_held_longer_than_the_busy_timeout_delays_the_run_but_loses_nothing(tmp_path, monkeypatch):
     """Another process holds the store's write lock for five busy timeouts (as one held for 50 s once
     failed a run with 0 of its epochs); the run completes with every epoch once the lock goes."""
-    monkeypatch.setattr(core.runs.store, "BUSY_TIMEOUT", 1.0)
+    monkeypatch.setattr(core.runs.database, "BUSY_TIMEOUT", 1.0)
     database = tmp_path / "runs.db"
     store = RunStore(database)
     description = {**SMALL, "limit": 64}

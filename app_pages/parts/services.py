@@ -20,7 +20,7 @@ from core.model.spec import ModelSpec
 from core.runs.pool import WorkerPool
 from core.runs.queue import enqueue, one_per_seed, queued_record, seeds_sentence, seeds_to_train
 from core.runs.record import UNFINISHED, WorkStatus, signature_of
-from core.runs.store import RunStore, default_path
+from core.runs.store import RunStore, default_location
 from core.shapes import Signature
 
 QUEUE_ADVICE = "Wait for some of your runs to finish, or cancel the queued ones."
@@ -43,13 +43,13 @@ def _store(path: str) -> RunStore | str:
 
 def open_store() -> RunStore | None:
     """The run store ($RUNS_DB), or None where it cannot be opened (the pages that need it say why)."""
-    store = _store(str(default_path()))
+    store = _store(str(default_location()))
     return None if isinstance(store, str) else store
 
 
 def run_store() -> RunStore | None:
     """The run store ($RUNS_DB), or None after saying on screen why runs cannot be kept."""
-    store = _store(str(default_path()))
+    store = _store(str(default_location()))
     if isinstance(store, str):
         st.warning(literal(f"{store} Runs are kept for this session only."))
         return None

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 import time
 from dataclasses import replace
 from typing import Any
 
 from core import budget
 from core.errors import UserError
+from core.runs.database import StoreError
 from core.runs.record import FIELDS, VERSION_KEY, RunRecord
 from core.runs.store import RunStore
 
@@ -69,9 +69,9 @@ def import_into(store: RunStore, data: bytes, workspace: str) -> tuple[int, int]
     records = import_bundle(data, workspace)
     try:
         added = store.import_runs(records, workspace)
-    except sqlite3.Error as error:
+    except StoreError as error:
         raise UserError(
-            f"The runs could not be saved to {store.path} ({error}); nothing was imported."
+            f"The runs could not be saved to {store.where} ({error}); nothing was imported."
         ) from None
     return added, len(records) - added
 

@@ -31,8 +31,10 @@ FORCED_STOP = (
 
 
 def worker_count() -> int:
-    """How many local workers to run: ``CNNRNN_WORKERS`` (default 1)."""
-    return env_number("CNNRNN_WORKERS", 1, 1, budget.PARALLEL_WORKERS)
+    """How many local workers to run: ``CNNRNN_WORKERS`` (default 1; 0 where workers on other machines
+    share a PostgreSQL store and the server trains nothing itself).
+    """
+    return env_number("CNNRNN_WORKERS", 1, 0, budget.PARALLEL_WORKERS)
 
 
 class WorkerPool:
@@ -40,7 +42,7 @@ class WorkerPool:
 
     def __init__(self, store: RunStore, count: int | None = None, force_stop_after: float = FORCE_STOP_AFTER):
         self.store = store
-        self.count = count or worker_count()
+        self.count = worker_count() if count is None else count
         self.force_stop_after = force_stop_after
         self.workers: list[subprocess.Popen] = []
         self._lock = threading.Lock()

@@ -1,6 +1,8 @@
-"""The run store: every run, its per-epoch history and its results, in one SQLite file (WAL mode).
+"""The run store: every run, its per-epoch history and its results, in one SQLite file (WAL mode) or on
+a PostgreSQL server (``core.runs.database``).
 
-The file is ``$RUNS_DB`` (default ``runs/runs.db`` in the project). It is also the training queue:
+It is ``$RUNS_DB``: a file path (default ``runs/runs.db`` in the project) or a ``postgresql://`` URL,
+which workers on other machines can share. It is also the training queue:
 the dashboard and the command line insert runs as "queued"; worker processes claim them one at a
 time, write batch progress, each finished epoch, the test metrics and the trained model back, and beat
 a heartbeat while they train. A run whose worker is gone becomes "interrupted" with its finished epochs.
@@ -14,22 +16,16 @@ import hashlib
 import json
 import os
 import socket
-import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from core.errors import UserError
+from core.runs.database import Execute, is_server, open_database
 from core.runs.fairness import RECENT_SECONDS, fair_order
 from core.runs.record import FIELDS, UNFINISHED, RunRecord, RunStatus, WorkStatus
 
-APPLICATION_ID = 0x434E5252  # "CNRR": marks a file as this app's run store
 SCHEMA_VERSION = 5
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "runs" / "runs.db"
-BUSY_TIMEOUT = 30.0  # seconds a statement waits for another process's write lock before it fails
 HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a worker on another machine is dead
 CALIBRATION_WORKER_DIED = "the worker measuring it stopped unexpectedly"
 WORKER_DIED = (
@@ -109,8 +105,10 @@ KEPT_ON_UPDATE = ("estimate",)  # set beside a run by its worker: saving a recor
 COST_HISTORY_RUNS = 200  # the newest completed runs with an estimate that core.runs.estimates fits on
 
 
-def default_path() -> Path:
-    return Path(os.environ.get("RUNS_DB") or DEFAULT_PATH)
+def default_location() -> Path | str:
+    """``$RUNS_DB``: a file path or a PostgreSQL URL (default ``runs/runs.db`` in the project)."""
+    given = os.environ.get("RUNS_DB") or str(DEFAULT_PATH)
+    return given if is_server(given) else Path(given)
 
 
 def this_process() -> str:
@@ -140,82 +138,32 @@ class RunStore:
     """Thread-safe access to one run database; refuses files that are not this app's, untouched."""
 
     def __init__(self, path: Path | str | None = None) -> None:
-        self.path = Path(path) if path is not None else default_path()
-        self._lock = threading.Lock()
-        self._db = self._open()
+        """The store at ``path`` (a file or a ``postgresql://`` URL; default ``$RUNS_DB``)."""
+        location = default_location() if path is None else path
+        self.path: Path | str = location if is_server(location) else Path(location)
+        self._database = open_database(self.path, _statements(SCHEMA), MIGRATION_STATEMENTS, SCHEMA_VERSION)
+        self.where = self._database.where  # how sentences name it (a server's URL without its password)
         self.mark_interrupted()
 
-    def _open(self) -> sqlite3.Connection:
-        fresh = not self.path.exists() or self.path.stat().st_size == 0
-        refuse = f"The runs database {self.path} was left untouched; set RUNS_DB to another file."
-        try:
-            if fresh:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(
-                self.path, check_same_thread=False, timeout=BUSY_TIMEOUT, isolation_level=None
-            )
-            if not fresh:
-                problem = _refusal(db, self.path)
-                if problem:
-                    db.close()
-                    raise UserError(f"{problem} {refuse}")
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            _create_or_migrate(db)
-        except sqlite3.DatabaseError as error:
-            raise UserError(f"{self.path} cannot be read as a run store ({error}). {refuse}") from None
-        except OSError as error:
-            raise UserError(f"The runs database {self.path} cannot be opened ({error.strerror}).") from None
-        return db
-
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._database.close()
 
     def _execute(self, sql: str, parameters: tuple | list = ()) -> list[tuple]:
-        with self._lock, self._read_only_told():
-            return self._db.execute(sql, parameters).fetchall()
-
-    @contextmanager
-    def _atomic(self, write: bool = True) -> Iterator[sqlite3.Connection]:
-        """The connection inside one transaction: a write happens whole or not at all; a read sees one
-        state of the file, whatever other processes write meanwhile.
-        """
-        with self._lock, self._read_only_told():
-            self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    @contextmanager
-    def _read_only_told(self) -> Iterator[None]:
-        """A write to a read-only store becomes one sentence (nothing else can be done about it here)."""
-        try:
-            yield
-        except sqlite3.OperationalError as error:
-            if "readonly" not in str(error):
-                raise
-            raise UserError(
-                f"The run store {self.path} is read-only, so nothing can be saved to it; set RUNS_DB to a "
-                "file this user can write."
-            ) from None
+        return self._database.execute(sql, parameters)
 
     def _transaction(
         self, statements: list[tuple[str, tuple | list]], write: bool = True
     ) -> list[list[tuple]]:
-        """Several statements as one transaction (see ``_atomic``); each one's rows."""
-        with self._atomic(write) as db:
-            return [db.execute(sql, parameters).fetchall() for sql, parameters in statements]
+        """Several statements as one transaction (``Database.atomic``); each one's rows."""
+        with self._database.atomic(write) as execute:
+            return [execute(sql, parameters) for sql, parameters in statements]
 
     # ---- writing runs ------------------------------------------------------------------------
 
     def save_run(self, record: dict[str, Any], workspace: str, owner: str | None = None) -> None:
         """Insert or update a run's row (its history is written epoch by epoch, see add_epoch)."""
         updates = ", ".join(
-            f"{c} = COALESCE(excluded.{c}, {c})" if c in KEPT_ON_UPDATE else f"{c} = excluded.{c}"
+            f"{c} = COALESCE(excluded.{c}, runs.{c})" if c in KEPT_ON_UPDATE else f"{c} = excluded.{c}"
             for c in RUN_COLUMNS
             if c not in ("id", "workspace")
         )
@@ -230,9 +178,9 @@ class RunStore:
             statements.append(_insert_run(record, workspace, None, "DO NOTHING RETURNING id"))
             statements += [
                 (
-                    "INSERT INTO epochs (run_id, epoch, data) SELECT ?, ?, ? "
-                    "WHERE NOT EXISTS (SELECT 1 FROM epochs WHERE run_id = ? AND epoch = ?)",
-                    (record["id"], entry["epoch"], json.dumps(entry), record["id"], entry["epoch"]),
+                    "INSERT INTO epochs (run_id, epoch, data) VALUES (?, ?, ?) "
+                    "ON CONFLICT (run_id, epoch) DO NOTHING",
+                    (record["id"], entry["epoch"], json.dumps(entry)),
                 )
                 for entry in record.get("history") or []
             ]
@@ -241,7 +189,8 @@ class RunStore:
 
     def add_epoch(self, run_id: str, entry: dict[str, Any]) -> None:
         self._execute(
-            "INSERT OR REPLACE INTO epochs (run_id, epoch, data) VALUES (?, ?, ?)",
+            "INSERT INTO epochs (run_id, epoch, data) VALUES (?, ?, ?) "
+            "ON CONFLICT (run_id, epoch) DO UPDATE SET data = excluded.data",
             (run_id, entry["epoch"], json.dumps(entry)),
         )
 
@@ -252,7 +201,11 @@ class RunStore:
             self.add_epoch(record["id"], entry)
 
     def save_model(self, run_id: str, data: bytes) -> None:
-        self._execute("INSERT OR REPLACE INTO models (run_id, data) VALUES (?, ?)", (run_id, data))
+        self._execute(
+            "INSERT INTO models (run_id, data) VALUES (?, ?) "
+            "ON CONFLICT (run_id) DO UPDATE SET data = excluded.data",
+            (run_id, data),
+        )
 
     def model(self, run_id: str) -> bytes | None:
         rows = self._execute("SELECT data FROM models WHERE run_id = ?", (run_id,))
@@ -273,21 +226,32 @@ class RunStore:
         None if none.
         """
         now = time.time()
-        with self._atomic() as db:
-            among = [run_id for run_id in _fair_queue(db, now) if only is None or run_id in only]
-            if not among:
+        with self._database.atomic() as execute:
+            order = [run_id for run_id in _fair_queue(execute, now) if only is None or run_id in only]
+            if not order:
                 return None
-            db.execute(
+            free = {  # on a server, the queued rows no other claim holds right now
+                row[0]
+                for row in execute(
+                    f"SELECT id FROM runs WHERE status = 'queued' AND id IN ({', '.join('?' for _ in order)})"
+                    + self._database.lock_rows,
+                    order,
+                )
+            }
+            chosen = next((run_id for run_id in order if run_id in free), None)
+            if chosen is None:
+                return None
+            execute(
                 "UPDATE runs SET status = 'running', owner = ?, started = ?, heartbeat = ?, progress = '{}' "
-                "WHERE id = ? AND status = 'queued'",
-                (owner, now, now, among[0]),
+                "WHERE id = ?",
+                (owner, now, now, chosen),
             )
-        return self.run(among[0])
+        return self.run(chosen)
 
     def queued(self) -> list[str]:
         """Ids of every queued run, in the order workers will take them (``core.runs.fairness``)."""
-        with self._atomic(write=False) as db:
-            return _fair_queue(db, time.time())
+        with self._database.atomic(write=False) as execute:
+            return _fair_queue(execute, time.time())
 
     def running(self) -> list[str]:
         """Ids of every run a worker is training."""
@@ -373,7 +337,7 @@ class RunStore:
         """Keep uploaded bytes once, by content; returns their SHA-256."""
         digest = hashlib.sha256(data).hexdigest()
         self._execute(
-            "INSERT OR IGNORE INTO uploads (sha256, data, created) VALUES (?, ?, ?)",
+            "INSERT INTO uploads (sha256, data, created) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
             (digest, data, time.time()),
         )
         return digest
@@ -508,7 +472,7 @@ class RunStore:
             [
                 (f"SELECT id, estimate, train_seconds FROM runs WHERE id IN ({newest})", (limit,)),
                 (
-                    "SELECT run_id, json_extract(data, '$.seconds') FROM epochs "
+                    f"SELECT run_id, {self._database.json_number('data', 'seconds')} FROM epochs "
                     f"WHERE run_id IN ({newest}) ORDER BY run_id, epoch",
                     (limit,),
                 ),
@@ -609,15 +573,15 @@ class RunStore:
         return records
 
     def integrity(self) -> str:
-        return self._execute("PRAGMA integrity_check")[0][0]
+        return self._database.integrity()
 
 
-def _fair_queue(db: sqlite3.Connection, now: float) -> list[str]:
+def _fair_queue(execute: Execute, now: float) -> list[str]:
     """The queued runs' ids in the fair order, read inside the caller's transaction."""
-    queued = db.execute("SELECT id, workspace, created FROM runs WHERE status = 'queued'").fetchall()
-    started = db.execute(
+    queued = execute("SELECT id, workspace, created FROM runs WHERE status = 'queued'")
+    started = execute(
         "SELECT workspace, COUNT(*) FROM runs WHERE started >= ? GROUP BY workspace", (now - RECENT_SECONDS,)
-    ).fetchall()
+    )
     return fair_order(queued, dict(started))
 
 
@@ -644,39 +608,9 @@ def _insert_run(
     return sql, [row[c] for c in RUN_COLUMNS]
 
 
-def _refusal(db: sqlite3.Connection, path: Path) -> str:
-    """Why an existing file cannot be used as a run store, read before anything is written; "" if it can."""
-    if db.execute("PRAGMA application_id").fetchone()[0] != APPLICATION_ID:
-        return f"{path} is not a run store of this app."
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        return f"{path} was written by a newer version of this app (store version {version})."
-    if version < 1:
-        return f"{path} has no store version."
-    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not {"runs", "models", "epochs"} <= tables:
-        return f"{path} lacks the tables of a run store."
-    if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-        return f"{path} is damaged."
-    return ""
+def _statements(script: str) -> list[str]:
+    """An SQL script's statements, one each."""
+    return [statement.strip() for statement in script.split(";") if statement.strip()]
 
 
-def _create_or_migrate(db: sqlite3.Connection) -> None:
-    """Create the tables in a new file, or apply the migrations an older store needs, in one transaction."""
-    if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
-        return  # up to date: no write lock needed
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        scripts = [SCHEMA] if version == 0 else []
-        scripts += [MIGRATIONS[v] for v in sorted(MIGRATIONS) if max(version, 1) < v <= SCHEMA_VERSION]
-        for script in scripts:
-            for statement in filter(str.strip, script.split(";")):
-                db.execute(statement)
-        if version == 0:
-            db.execute(f"PRAGMA application_id={APPLICATION_ID}")
-        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
+MIGRATION_STATEMENTS = {version: _statements(script) for version, script in MIGRATIONS.items()}

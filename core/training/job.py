@@ -8,7 +8,6 @@ import gc
 import logging
 import math
 import os
-import sqlite3
 import tempfile
 import threading
 import time
@@ -24,6 +23,7 @@ from core.errors import UserError
 from core.exchange.bundle import export_bundle
 from core.model.spec import ModelSpec
 from core.model.trace import Limits, validate
+from core.runs.database import StoreBusy, StoreError
 from core.runs.queue import eta_seconds, queued_record
 from core.runs.record import RunRecord, RunStatus
 from core.runs.store import RunStore
@@ -139,7 +139,7 @@ class TrainingJob:
             progress = {key: self._state[key] for key in PROGRESS_KEYS if key in self._state}
         try:
             self.store.set_progress(self.id, progress)
-        except (sqlite3.Error, UserError) as error:  # live progress only: the next write may pass
+        except (StoreError, UserError) as error:  # live progress only: the next write may pass
             log.warning("progress of run %s could not be saved: %s", self.id, error)
 
     def _persist(self, epoch: dict[str, Any] | None = None) -> None:
@@ -155,9 +155,9 @@ class TrainingJob:
             self._write_unsaved()
             if epoch is None:
                 self.store.save_run(self.record(), self.workspace)
-        except (sqlite3.Error, OSError, UserError) as error:
+        except (StoreError, OSError, UserError) as error:
             log.warning(
-                "run %s: %s refused a write (%s); kept to write later", self.id, self.store.path, error
+                "run %s: %s refused a write (%s); kept to write later", self.id, self.store.where, error
             )
 
     def _write_unsaved(self) -> None:
@@ -179,13 +179,13 @@ class TrainingJob:
                     self.store.save_model(self.id, self.model_file)
                 self.store.save_run(self.record(), self.workspace)
                 return
-            except sqlite3.OperationalError as error:
+            except StoreBusy as error:
                 if time.monotonic() + pause > deadline:
                     raise
                 log.warning(
                     "run %s: %s refused its results (%s); again in %.1f s",
                     self.id,
-                    self.store.path,
+                    self.store.where,
                     error,
                     pause,
                 )
@@ -285,17 +285,17 @@ class TrainingJob:
             return
         try:
             self._save_results()
-        except (sqlite3.Error, OSError, UserError) as error:
+        except (StoreError, OSError, UserError) as error:
             try:
                 kept = f"the run is kept in {self._keep_locally()} (import it on Compare)"
             except OSError as local:
                 kept = f"nor could it be kept in a local file ({local.strerror})"
-            failure = f"the results could not be saved to {self.store.path} ({error}); {kept}"
+            failure = f"the results could not be saved to {self.store.where} ({error}); {kept}"
             log.warning("run %s: %s", self.id, failure)
             self._update(status=RunStatus.FAILED, reason=failure)
             try:
                 self.store.save_run(self.record(), self.workspace)
-            except (sqlite3.Error, UserError) as again:
+            except (StoreError, UserError) as again:
                 log.warning("run %s could not be marked failed in the store either: %s", self.id, again)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import sys
 import threading
 import time
@@ -30,6 +29,7 @@ from core.inputs import env_number
 from core.lab import length_cost
 from core.model.spec import ModelSpec
 from core.runs import estimates
+from core.runs.database import StoreError
 from core.runs.record import RunStatus, WorkStatus
 from core.runs.store import RunStore, this_process
 from core.training.peak_memory import peak_memory_above, peak_memory_mb, reset_peak_memory
@@ -197,7 +197,7 @@ class Worker:
         try:
             calibration = self.store.calibrations([key]).get(key, {})
             history = self.store.cost_history()
-        except (sqlite3.Error, UserError) as error:
+        except (StoreError, UserError) as error:
             log.warning("the cost of run %s could not be estimated: %s", job.id, error)
             return None
         estimate = estimates.estimate(
@@ -209,7 +209,7 @@ class Worker:
         """Save the estimate beside the run; None when the store refuses (the training goes on)."""
         try:
             self.store.set_estimate(job.id, estimate)
-        except (sqlite3.Error, UserError) as error:
+        except (StoreError, UserError) as error:
             log.warning("the estimate of run %s could not be saved: %s", job.id, error)
             return None
         return estimate
@@ -222,7 +222,7 @@ class Worker:
             try:
                 if self.store.beat(job.id):
                     job.stop()
-            except (sqlite3.Error, UserError) as error:  # a busy store must not stop the training
+            except (StoreError, UserError) as error:  # a busy store must not stop the training
                 log.warning("heartbeat of run %s failed: %s", job.id, error)
 
     def _dataset(self, description: dict[str, Any]) -> Dataset:
