@@ -134,7 +134,9 @@ def queue_models() -> None:
     specs = [spec_of(models[name]) for name in chosen]
     first = session[settings_key]["seed"]
     seeds = list(range(first, first + runs_per_model))
-    session["train:refused"] = queue_runs(store, dataset, specs, session[settings_key], seeds)
+    session["train:refused"], session["train:skipped"] = queue_runs(
+        store, dataset, specs, session[settings_key], seeds
+    )
 
 
 def stop_running() -> None:
@@ -178,6 +180,8 @@ def control_buttons(active: list[dict[str, Any]]) -> None:
     )
     for problem in session.pop("train:refused", []):
         st.error(literal(problem))
+    for skipped in session.pop("train:skipped", []):
+        st.info(literal(skipped), icon=":material/info:")
 
 
 def curve_chart(history: pd.DataFrame, axis_title: str) -> alt.Chart:
