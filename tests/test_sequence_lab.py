@@ -206,7 +206,7 @@ def test_a_new_task_is_one_registry_entry(monkeypatch):
         main="mae",
         baseline_of={"mae": "baseline_mse"},
         found="is off by {mae}",
-        advice="rest",
+        advice=("rest",),
     )
     monkeypatch.setitem(TASKS, "toy", toy)
     monkeypatch.setitem(METRICS, "toy", METRICS["regression"])
@@ -219,7 +219,8 @@ def test_a_new_task_is_one_registry_entry(monkeypatch):
     assert list(table["Beats baseline"]) == ["not shown", "yes"] and best["MAE"] == [False, True]
     assert verdict(good) is None
     assert (
-        verdict(bad) == "GRU is off by 0.3: no better than always predicting the training mean (0.2); rest."
+        verdict(bad)
+        == "GRU is off by 0.3: no better than always predicting the training mean (0.2); try rest."
     )
     assert (
         baseline_sentence(bad)
@@ -235,6 +236,8 @@ def test_regression_and_labelling_runs_are_told_against_their_baselines():
         "GRU has a test MSE of 0.17: no better than always predicting the training mean (0.166); try more "
         "epochs, a gated recurrent layer, or a convolution that sees the whole input."
     )
+    lazy["config"]["model"] = {"name": "GRU", "layers": [{"kind": "Bidirectional", "layer": "GRU"}]}
+    assert verdict(lazy).endswith("; try more epochs or a convolution that sees the whole input.")
     forgetful = toy_run("sequence-labelling", {"loss": 0.35, "accuracy": 0.12, "baseline_loss": 0.347})
     assert (
         "has a test loss of 0.35 (accuracy 0.120 on the steps that matter): no better than guessing"

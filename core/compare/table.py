@@ -9,8 +9,9 @@ from typing import Any
 import pandas as pd
 
 from core.compare.verdicts import NOT_SHOWN, beats_baseline, may_be_best
+from core.model.layers import has_gated_recurrence
 from core.runs.record import comparable_key, items_word, run_label, task_of
-from core.tasks.registry import TASKS
+from core.tasks.registry import GATED_RECURRENT_LAYER, TASKS
 
 COMMON_COLUMNS = [
     ("params", "Parameters", False),
@@ -32,7 +33,18 @@ def verdict(record: dict[str, Any]) -> str | None:
         found = f"predicts '{metrics['top_prediction']}' for {share:.0%} of the test {items}"
     else:
         found = task.found.format(items=items, **metrics)
-    return f"{record['name']} {found}: {task.told.format(**metrics)}; {task.advice}."
+    return f"{record['name']} {found}: {task.told.format(**metrics)}; {advice(record)}."
+
+
+def advice(record: dict[str, Any]) -> str:
+    """What to try, from the task's advice, without suggesting a gated recurrent layer to a model that
+    has one.
+    """
+    gated = has_gated_recurrence((record["config"].get("model") or {}).get("layers") or [])
+    tips = [tip for tip in TASKS[task_of(record)].advice if not (gated and tip == GATED_RECURRENT_LAYER)]
+    if len(tips) < 3:
+        return f"try {' or '.join(tips)}"
+    return f"try {', '.join(tips[:-1])}, or {tips[-1]}"
 
 
 def baseline_sentence(record: dict[str, Any]) -> str | None:

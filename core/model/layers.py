@@ -489,3 +489,11 @@ KINDS: dict[str, LayerKind] = {
         ),
     ]
 }
+
+
+GATED = ("LSTM", "GRU")  # recurrent layers with gates
+
+
+def has_gated_recurrence(layers: list[dict[str, Any]]) -> bool:
+    """Whether a model's layers include an LSTM or a GRU (alone or inside Bidirectional)."""
+    return any(layer.get("kind") in GATED or layer.get("layer") in GATED for layer in layers)

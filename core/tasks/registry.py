@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 LONGER_TRAINING = {"epochs": 30, "batch_size": 32, "patience": 5}  # small sets: more, smaller steps
 METRIC_NAMES = {"loss": "Loss", "mae": "MAE", "accuracy": "Accuracy"}  # a learning curve's metric, titled
 
+GATED_RECURRENT_LAYER = "a gated recurrent layer"  # advice a model with an LSTM or GRU does not get
+
 
 @dataclass(frozen=True)
 class Column:
@@ -59,7 +61,7 @@ class Task:
     script: str  # the exported script's evaluation, printing the main metric last
     found: str  # what a run that did not beat its baseline scored: a template over its metrics and {items}
     told: str  # the baseline it did not beat, a template over its metrics
-    advice: str
+    advice: tuple[str, ...]  # what to try when a model learned nothing (``compare.table.advice``)
     without_model: str  # the baselines in one sentence, a template over the metrics
     training: dict[str, Any] = field(default_factory=dict)  # training settings that differ from the defaults
     small_set_training: dict[str, Any] = field(default_factory=dict)  # and those for a small training split
@@ -134,7 +136,7 @@ print(f"test accuracy {(predicted == test.y).mean():.4f}")
 """,
     found="scores {accuracy:.3f} accuracy on the test {items}",
     told="no better than always answering the commonest class ({majority_accuracy:.3f})",
-    advice="try more epochs, a smaller vocabulary, or class weights",
+    advice=("more epochs", "a smaller vocabulary", "class weights"),
     without_model=(
         "Without a model: always answering '{majority_class}' scores {majority_accuracy:.3f} accuracy "
         "(macro F1 {majority_macro_f1:.3f}); a uniform guess {chance_accuracy:.3f} ({chance_macro_f1:.3f})."
@@ -168,7 +170,7 @@ print(f"test mae {np.abs(predicted - truth).mean():.4f}")
 """,
     found="has a test MAE of {mae:.4g}",
     told="no better than repeating the last value ({naive_mae:.4g})",
-    advice="try more epochs, another window, or predicting the change",
+    advice=("more epochs", "another window", "predicting the change"),
     without_model="Without a model: repeating the last value gives a test MAE of {naive_mae:.4g}.",
     training={**LONGER_TRAINING, "batch_size": 16},  # series sets are all small
     example_results="windows",
@@ -195,7 +197,7 @@ print(f"test perplexity {np.exp(-np.log(picked).mean()):.4f}")
 """,
     found="has a test perplexity of {perplexity:.3f}",
     told="no better than guessing by character frequency alone ({unigram_perplexity:.3f})",
-    advice="try more epochs or a longer sequence",
+    advice=("more epochs", "a longer sequence"),
     without_model=(
         "Without a model: guessing by character frequency gives a perplexity of {unigram_perplexity:.3f}."
     ),
@@ -222,7 +224,7 @@ print(f"test mse {((predicted - test.y) ** 2).mean():.4f}")
 """,
     found="has a test MSE of {mse:.4g}",
     told="no better than always predicting the training mean ({baseline_mse:.4g})",
-    advice="try more epochs, a gated recurrent layer, or a convolution that sees the whole input",
+    advice=("more epochs", GATED_RECURRENT_LAYER, "a convolution that sees the whole input"),
     without_model=(
         "Without a model: always predicting the training mean gives a test MSE of {baseline_mse:.4g}."
     ),
@@ -253,7 +255,7 @@ print(f"test loss {-np.log(np.clip(picked, 1e-12, 1.0)).mean():.4f}")
         "no better than guessing each step from its label frequencies without reading the input "
         "({baseline_loss:.4g})"
     ),
-    advice="try more epochs, or a model that reaches back over the whole sequence",
+    advice=("more epochs", "a model that reaches back over the whole sequence"),
     without_model=(
         "Without reading the input: each step's label frequencies give a loss of {baseline_loss:.4g} and "
         "an accuracy of {baseline_accuracy:.3f} on the steps that matter."
