@@ -75,6 +75,27 @@ def test_runs_histories_models_uploads_and_workspaces_are_kept(location):
     assert again.run_ids("team") == [] and again.run_ids("other") == ["r2"]
 
 
+def test_a_published_comparison_is_frozen_and_can_be_withdrawn(location):
+    store = RunStore(location)
+    run = finished_run(
+        "r1", "CNN", "digits_8x8", "classification", {"accuracy": 0.75}, history=[{"epoch": 1}]
+    )
+    store.save_record(run, "team")
+    token = store.publish("team", "CNN on digits", store.runs(workspace="team"))
+    store.delete(["r1"], "team")
+    shown = RunStore(location).publication(token)
+    assert shown["title"] == "CNN on digits" and shown["withdrawn"] is None
+    assert [(r["id"], r["metrics"], r["history"]) for r in shown["runs"]] == [
+        ("r1", {"accuracy": 0.75}, [{"epoch": 1}])
+    ]
+    assert store.publications("team") == [
+        {"token": token, "title": "CNN on digits", "created": shown["created"], "runs": 1}
+    ]
+    assert not store.withdraw(token, "someone-else") and store.withdraw(token, "team")
+    assert store.publication(token)["withdrawn"] is not None and store.publications("team") == []
+    assert store.publication("no-such-token") is None
+
+
 def test_claims_are_fair_and_atomic_under_contention(location):
     store = RunStore(location)
     for number in range(12):
@@ -108,7 +129,7 @@ def test_a_run_whose_remote_worker_stopped_beating_is_interrupted(location):
 
 
 def test_an_older_store_is_migrated(location):
-    """A version 4 store (before workspaces kept their choices) opens as version 5 and keeps its runs."""
+    """A version 4 store (before workspaces and publications) opens as the newest version, runs kept."""
     config = json.dumps({"dataset": {"id": "digits_8x8", "settings": {}}, "model": {}, "train": {}})
     old_run = (
         "INSERT INTO runs (id, workspace, name, family, dataset, task, status, owner, config) VALUES "
@@ -133,7 +154,7 @@ def test_an_older_store_is_migrated(location):
             db.execute("PRAGMA user_version=4")
             db.execute(old_run)
     store = RunStore(location)
-    assert store.run_ids("w") == ["old"] and SCHEMA_VERSION == 5
+    assert store.run_ids("w") == ["old"] and SCHEMA_VERSION == 6
     store.save_workspace("w", {"kept": True})
     assert RunStore(location).workspace("w") == {"kept": True}
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 import socket
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from core.runs.database import Execute, is_server, open_database
 from core.runs.fairness import RECENT_SECONDS, fair_order
 from core.runs.record import FIELDS, UNFINISHED, RunRecord, RunStatus, WorkStatus
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "runs" / "runs.db"
 HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a worker on another machine is dead
 CALIBRATION_WORKER_DIED = "the worker measuring it stopped unexpectedly"
@@ -96,6 +97,17 @@ ALTER TABLE runs ADD COLUMN signature TEXT;
 """,
     5: """
 CREATE TABLE workspaces (name TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL);
+""",
+    6: """
+CREATE TABLE publications (
+    token TEXT PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    title TEXT NOT NULL,
+    runs TEXT NOT NULL,
+    created REAL NOT NULL,
+    withdrawn REAL
+);
+CREATE INDEX publications_by_workspace ON publications (workspace, created);
 """,
 }
 RUN_COLUMNS = ("workspace", "owner", *(field for field in FIELDS if field != "history"))
@@ -520,6 +532,61 @@ class RunStore:
         """The workspace's run ids, oldest first, without reading the runs."""
         rows = self._execute("SELECT id FROM runs WHERE workspace = ? ORDER BY created, id", (workspace,))
         return [row[0] for row in rows]
+
+    # ---- published comparisons ---------------------------------------------------------------
+
+    def publish(self, workspace: str, title: str, records: list[dict[str, Any]]) -> str:
+        """Freeze copies of these runs (histories included) as a read-only comparison; its token, which
+        its link carries. Later changes to the workspace's runs do not reach it.
+        """
+        token = secrets.token_urlsafe(16)
+        frozen = json.dumps([RunRecord.from_row(record).to_dict() for record in records])
+        self._execute(
+            "INSERT INTO publications (token, workspace, title, runs, created) VALUES (?, ?, ?, ?, ?)",
+            (token, workspace, title, frozen, time.time()),
+        )
+        return token
+
+    def publication(self, token: str) -> dict[str, Any] | None:
+        """A published comparison: its title, when it was made and withdrawn (None while it stands), and
+        its frozen runs; None for an unknown token.
+        """
+        rows = self._execute(
+            "SELECT title, created, withdrawn, runs FROM publications WHERE token = ?", (token,)
+        )
+        if not rows:
+            return None
+        title, created, withdrawn, runs = rows[0]
+        return {
+            "token": token,
+            "title": title,
+            "created": created,
+            "withdrawn": withdrawn,
+            "runs": [RunRecord.from_row(run).to_dict() for run in json.loads(runs)],
+        }
+
+    def publications(self, workspace: str) -> list[dict[str, Any]]:
+        """The workspace's comparisons still published, newest first: token, title, created and how many
+        runs each holds.
+        """
+        rows = self._execute(
+            "SELECT token, title, created, runs FROM publications WHERE workspace = ? AND withdrawn IS NULL "
+            "ORDER BY created DESC",
+            (workspace,),
+        )
+        return [
+            {"token": token, "title": title, "created": created, "runs": len(json.loads(runs))}
+            for token, title, created, runs in rows
+        ]
+
+    def withdraw(self, token: str, workspace: str) -> bool:
+        """Withdraw a comparison the workspace published; whether there was one to withdraw."""
+        rows = self._execute(
+            "UPDATE publications SET withdrawn = ? WHERE token = ? AND workspace = ? AND withdrawn IS NULL "
+            "RETURNING token",
+            (time.time(), token, workspace),
+        )
+        return bool(rows)
 
     # ---- reading -----------------------------------------------------------------------------
 
