@@ -10,6 +10,7 @@ from app_pages.parts.disagreement_panel import disagreement_section
 from app_pages.parts.fair_compare import band_section, groups_of, seed_group_section, significance_section
 from app_pages.parts.lesson_card import lesson_card_section
 from app_pages.parts.memory_panels import memory_section
+from app_pages.parts.publishing import publish_section, published_comparison
 from app_pages.parts.services import current_dataset, delete_runs, finished_runs, run_signature, run_store
 from app_pages.parts.task_panels import PANELS
 from app_pages.parts.visitor import WORKSPACE, state
@@ -25,14 +26,22 @@ from core.tasks.registry import TASKS
 session = state()
 dataset = current_dataset()
 st.title("Compare")
-st.caption(
-    f"Runs of workspace **{session['workspace']}**, kept across restarts. "
-    f"Open them anywhere with the link `?workspace={session['workspace']}`."
-)
 store = run_store()
-records = finished_runs(store)
+published = published_comparison(store)
+if published:
+    st.info(
+        literal(f"A published comparison, read-only: {published['title']}.")
+        + " Its runs are copies frozen when it was published; download the bundle to work on them."
+    )
+    records = published["runs"]
+else:
+    st.caption(
+        f"Runs of workspace **{session['workspace']}**, kept across restarts. "
+        f"Open them anywhere with the link `?workspace={session['workspace']}`."
+    )
+    records = finished_runs(store)
 if notice := session.pop("compare:notice", None):
-    st.success(notice)
+    st.success(literal(notice))
 
 
 def import_section() -> None:
@@ -91,7 +100,7 @@ def highlight(column: pd.Series) -> list[str]:
 def downloads(record: dict[str, Any]) -> None:
     """The trained model (.keras) and a plain-Keras script that reproduces the run."""
     cells = st.columns(2)
-    model_file = store.model(record["id"]) if store else None
+    model_file = store.model(record["id"]) if store and not published else None
     if model_file:
         cells[0].download_button(
             "Model (.keras)",
@@ -125,9 +134,11 @@ TABS = [
     "Gradients and memory",
     "Lesson card",
     "Each run",
-    "Import and delete",
+    "Import, publish and delete",
 ]
-results_tab, disagreement_tab, memory_tab, card_tab, runs_tab, manage_tab = st.tabs(TABS)
+results_tab, disagreement_tab, memory_tab, card_tab, runs_tab, *manage = st.tabs(
+    TABS[:-1] if published else TABS  # a published comparison cannot be changed
+)
 with results_tab:
     st.subheader("Side by side")
     for record in selected:
@@ -216,7 +227,7 @@ with memory_tab:
     memory_section(selected)
 
 with card_tab:
-    lesson_card_section(selected, records, store)
+    lesson_card_section(selected, records, None if published else store)
 
 with runs_tab:
     columns = st.columns(min(len(selected), 2))  # two panels a row: a confusion matrix fits at 1280 px
@@ -229,17 +240,22 @@ with runs_tab:
                 st.error(literal(sentence(record["reason"])) if record["reason"] else "No test metrics.")
             downloads(record)
 
-with manage_tab:
-    import_section()
-
-    st.subheader("Delete runs")
-    doomed = st.multiselect("Runs to delete", list(by_label), key="compare:delete")
-    confirmed = st.checkbox(
-        f"Yes, delete {len(doomed)} run{'s' * (len(doomed) != 1)} with their models; this cannot be undone",
-        key="compare:delete:confirm",
-        disabled=not doomed,
-    )
-    if st.button("Delete", icon=":material/delete:", disabled=not (doomed and confirmed)):
-        delete_runs({by_label[label]["id"] for label in doomed}, store)
-        del st.session_state["compare:delete:confirm"]
-        st.rerun()
+if manage:  # the workspace's own runs, not a published comparison
+    with manage[0]:
+        import_section()
+        if store is not None:
+            publish_section(
+                selected, store, session[WORKSPACE], f"{group_label(selected[0])} · {len(selected)} runs"
+            )
+        st.subheader("Delete runs")
+        doomed = st.multiselect("Runs to delete", list(by_label), key="compare:delete")
+        confirmed = st.checkbox(
+            f"Yes, delete {len(doomed)} run{'s' * (len(doomed) != 1)} with their models; this cannot be "
+            "undone",
+            key="compare:delete:confirm",
+            disabled=not doomed,
+        )
+        if st.button("Delete", icon=":material/delete:", disabled=not (doomed and confirmed)):
+            delete_runs({by_label[label]["id"] for label in doomed}, store)
+            del st.session_state["compare:delete:confirm"]
+            st.rerun()
