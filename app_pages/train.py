@@ -240,7 +240,8 @@ def live_panel() -> None:
         progress = run["progress"]
         with st.container(border=True):
             name = literal(run["name"])
-            st.markdown(f"**Training {name}** ({run['family']}, {run['params']:,} parameters)")
+            host = literal(run["owner"].rpartition(":")[0])
+            st.markdown(f"**Training {name}** ({run['family']}, {run['params']:,} parameters) on {host}")
             epochs = progress.get("epochs", run["config"]["train"]["epochs"])
             st.progress(
                 min(progress.get("progress", 0.0), 1.0),
@@ -263,8 +264,17 @@ def live_panel() -> None:
             show_curves(run, f"live:{run['id']}")
             show_gradients(run, f"live:gradient:{run['id']}")
     queued = [run for run in active if run["status"] == RunStatus.QUEUED]
+    alive = store.workers_alive()
+    hosts = sorted({owner.rpartition(":")[0] for owner in alive})
+    st.caption(
+        literal(
+            f"{len(alive)} worker{'s' * (len(alive) != 1)} alive"
+            + (f" on {', '.join(hosts)}" if hosts else "")
+        )
+        + ", taking runs round-robin across visitors."
+    )
     if queued:
-        waits = queue_waits(store, pool.count)
+        waits = queue_waits(store, max(pool.count, len(alive)))
         lines = [queued_line(run, *waits[run["id"]]) for run in queued if run["id"] in waits]
         st.caption(literal("Queued: " + "; ".join(lines) if lines else "Queued: starting…"))
 

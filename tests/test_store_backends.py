@@ -128,6 +128,16 @@ def test_a_run_whose_remote_worker_stopped_beating_is_interrupted(location):
     assert RunStore(location).run("r1")["status"] == "interrupted"  # judged dead by its heartbeat
 
 
+def test_workers_on_any_machine_say_they_are_alive(location):
+    store = RunStore(location)
+    store.worker_seen("gpu-box:7")
+    store.worker_seen("laptop:3")
+    assert store.workers_alive() == ["gpu-box:7", "laptop:3"]
+    with store._database.atomic() as execute:
+        execute("UPDATE workers SET seen = ? WHERE owner = 'laptop:3'", (time.time() - 3600,))
+    assert RunStore(location).workers_alive() == ["gpu-box:7"]
+
+
 def test_an_older_store_is_migrated(location):
     """A version 4 store (before workspaces and publications) opens as the newest version, runs kept."""
     config = json.dumps({"dataset": {"id": "digits_8x8", "settings": {}}, "model": {}, "train": {}})
@@ -154,7 +164,7 @@ def test_an_older_store_is_migrated(location):
             db.execute("PRAGMA user_version=4")
             db.execute(old_run)
     store = RunStore(location)
-    assert store.run_ids("w") == ["old"] and SCHEMA_VERSION == 6
+    assert store.run_ids("w") == ["old"] and SCHEMA_VERSION == 7
     store.save_workspace("w", {"kept": True})
     assert RunStore(location).workspace("w") == {"kept": True}
 
@@ -215,3 +225,4 @@ def test_workers_on_one_postgres_store_train_each_run_exactly_once(server):
     assert all(run["status"] == "completed" and len(run["history"]) == 1 for run in runs)
     owners = Counter(run["owner"] for run in runs)
     assert sum(owners.values()) == 6 and len(owners) >= 2  # shared between the workers, each run once
+    assert set(owners) <= set(store.workers_alive())  # each said it was alive

@@ -25,9 +25,10 @@ from core.runs.database import Execute, is_server, open_database
 from core.runs.fairness import RECENT_SECONDS, fair_order
 from core.runs.record import FIELDS, UNFINISHED, RunRecord, RunStatus, WorkStatus
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "runs" / "runs.db"
 HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a worker on another machine is dead
+WORKER_SEEN_TIMEOUT = 30.0  # seconds after a worker last said it was alive that it no longer counts
 CALIBRATION_WORKER_DIED = "the worker measuring it stopped unexpectedly"
 WORKER_DIED = (
     "the worker training this run stopped unexpectedly (killed, out of memory, or a crash inside "
@@ -108,6 +109,9 @@ CREATE TABLE publications (
     withdrawn REAL
 );
 CREATE INDEX publications_by_workspace ON publications (workspace, created);
+""",
+    7: """
+CREATE TABLE workers (owner TEXT PRIMARY KEY, seen REAL NOT NULL);
 """,
 }
 RUN_COLUMNS = ("workspace", "owner", *(field for field in FIELDS if field != "history"))
@@ -512,6 +516,25 @@ class RunStore:
                 "SELECT 1 FROM calibrations WHERE status = 'queued' LIMIT 1"
             )
         )
+
+    # ---- workers -----------------------------------------------------------------------------
+
+    def worker_seen(self, owner: str) -> None:
+        """A worker (``host:pid``) says it is alive, idle or training."""
+        self._execute(
+            "INSERT INTO workers (owner, seen) VALUES (?, ?) "
+            "ON CONFLICT (owner) DO UPDATE SET seen = excluded.seen",
+            (owner, time.time()),
+        )
+
+    def workers_alive(self) -> list[str]:
+        """The workers (``host:pid``), on any machine, that said they were alive in the last
+        ``WORKER_SEEN_TIMEOUT`` seconds.
+        """
+        rows = self._execute(
+            "SELECT owner FROM workers WHERE seen >= ? ORDER BY owner", (time.time() - WORKER_SEEN_TIMEOUT,)
+        )
+        return [row[0] for row in rows]
 
     # ---- workspaces --------------------------------------------------------------------------
 

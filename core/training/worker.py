@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 1.0
 IDLE_POLL_SECONDS = 0.3
+ANNOUNCE_SECONDS = 10.0  # how often a worker tells the store it is alive
 MOST_RUNS = 1_000_000  # the largest CNNRNN_WORKER_RUNS
 MOST_MEMORY_MB = 1_000_000  # the largest CNNRNN_WORKER_MEMORY_MB: a terabyte
 
@@ -77,12 +78,14 @@ class Worker:
         self.owner = this_process()
         self.trained = 0
         self._datasets: dict[str, Dataset] = {}  # the last dataset, kept for the next run on it
+        self._announced = -ANNOUNCE_SECONDS  # when the store was last told this worker is alive
 
     def serve(self, once: bool = False, only: list[str] | None = None) -> int:
         """Take work until the queue is empty (``once``) or forever; returns the runs trained."""
         if not once:
             import core.training.job  # noqa: F401  (TensorFlow loads now, not when the next click waits)
         while not self._orphaned():
+            self._announce()
             if not self.store.has_work():  # a read; claiming takes the write lock
                 if once:
                     break
@@ -214,11 +217,26 @@ class Worker:
             return None
         return estimate
 
+    def _announce(self) -> None:
+        """Tell the store this worker is alive, every ``ANNOUNCE_SECONDS`` at most (the dashboard counts
+        the workers alive, on every machine); a busy store is told next time.
+        """
+        now = time.monotonic()
+        if now - self._announced < ANNOUNCE_SECONDS:
+            return
+        try:
+            self.store.worker_seen(self.owner)
+        except (StoreError, UserError) as error:
+            log.warning("worker %s could not tell the store it is alive: %s", self.owner, error)
+            return
+        self._announced = now
+
     def _beat(self, job: Any, done: threading.Event) -> None:
         """Every second: tell the store this run is alive, and pass on a stop request."""
         while not done.wait(HEARTBEAT_SECONDS):
             if self._orphaned():
                 os._exit(0)  # the dashboard is gone: its workers end with it
+            self._announce()
             try:
                 if self.store.beat(job.id):
                     job.stop()
