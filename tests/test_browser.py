@@ -47,6 +47,8 @@ def test_image_journey_train_stop_compare(server, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     errors: list[str] = []  # offline, nothing may fail to load (the page icon once did)
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    missing: list[str] = []
+    page.on("response", lambda response: missing.append(response.url) if response.status == 404 else None)
 
     def visit(title: str) -> None:
         page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
@@ -106,7 +108,16 @@ def test_image_journey_train_stop_compare(server, browser, tmp_path):
     assert [row["Model"] for row in rows] == ["CNN", "LSTM", "CNN", "LSTM"]
     assert [row["Status"] for row in rows] == ["completed", "completed", "stopped", "stopped"]
     assert all(0 <= float(row["Accuracy"]) <= 1 for row in rows)
-    assert errors == []
+    # A reload of /train makes Streamlit's frontend first try /train as the app's base path: its two
+    # probes there answer 404 before it finds the app at /. Nothing else may fail to load.
+    probes = [
+        url
+        for url in missing
+        if url.split("?")[0].endswith(("/train/_stcore/health", "/train/_stcore/host-config"))
+    ]
+    assert len(probes) == len(missing) <= 2
+    assert [error for error in errors if "status of 404" not in error] == []
+    assert len(errors) == len(missing)
     page.close()
 
 

@@ -8,6 +8,7 @@ import time
 from helpers import cli_with_store, finished_run
 
 from core.runs.fairness import fair_order
+from core.runs.pool import WorkerPool
 from core.runs.queue import queue_waits
 from core.runs.store import RunStore
 
@@ -62,3 +63,12 @@ def test_train_no_wait_queues_and_runs_json_tells_who_took_each_run(tmp_path):
     assert first["created"] <= first["started"] and first["finished"] is None
     both = cli_with_store(tmp_path, "train", *options, "--out", str(tmp_path / "run.json"))
     assert both.returncode == 2 and "with --no-wait nothing has finished yet" in both.stderr
+
+
+def test_a_dashboard_without_local_workers_leaves_the_queue_to_workers_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNRNN_WORKERS", "0")
+    store = RunStore(tmp_path / "runs.db")
+    store.save_run(queued_run("a1", 1.0), "A")
+    pool = WorkerPool(store)
+    pool.ensure()
+    assert pool.count == 0 and pool.workers == [] and store.queued() == ["a1"]

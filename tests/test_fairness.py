@@ -345,7 +345,8 @@ def test_train_with_seeds_and_compare_from_the_command_line(tmp_path):
 
     text = cli_with_store(tmp_path, "compare", first["id"][:7], second["id"])
     assert text.returncode == 0, text.stderr[-2000:]
-    assert "Verdict on CNN · seed 1 against CNN · seed 2" in text.stdout and "right" in text.stdout
+    labels = f"CNN · {first['id'][:6]} against CNN · {second['id'][:6]}"  # one model: run against run
+    assert f"Verdict on {labels}" in text.stdout and "right" in text.stdout
     assert "McNemar's exact test: p_value" in text.stdout
 
     result = cli_with_store(tmp_path, "compare", first["id"], second["id"], "--json")

@@ -329,7 +329,7 @@ def test_odd_but_valid_settings_and_environment_run(tmp_path, monkeypatch, capsy
     assert capsys.readouterr().err == "queue empty: 0 run(s) trained\n"
 
 
-WORKERS = {"0": "not '0'", "65": "from 1 to 64", "x": "not 'x'", "-1": "not '-1'", "1e1": "not '1e1'"}
+WORKERS = {"65": "from 0 to 64", "x": "not 'x'", "-1": "not '-1'", "1e1": "not '1e1'"}
 
 
 @pytest.mark.parametrize(("value", "says"), WORKERS.items())
@@ -340,7 +340,7 @@ def test_the_dashboards_worker_count_is_one_sentence(value, says, monkeypatch):
     assert says in str(error.value)
 
 
-@pytest.mark.parametrize(("value", "count"), [("", 1), (" 3 ", 3), ("64", 64)])
+@pytest.mark.parametrize(("value", "count"), [("", 1), ("0", 0), (" 3 ", 3), ("64", 64)])
 def test_the_dashboards_worker_count_reads_plain_numbers(value, count, monkeypatch):
     monkeypatch.setenv("CNNRNN_WORKERS", value)
     assert worker_count() == count

@@ -51,9 +51,9 @@ def disagreement_section(selected: list[dict[str, Any]], store: RunStore | None)
     name_a, name_b = names_of(found.a, found.b)
     st.caption(literal(f"Counted over {found.found.coverage()}."))
     st.dataframe(found.found.table(), width="content")
-    group_a, group_b = found.groups
     verdict = found.verdict
-    st.markdown(literal(f"**Verdict on {group_a.label} against {group_b.label}: {verdict.summary}.**"))
+    first, second = verdict.names
+    st.markdown(literal(f"**Verdict on {first} against {second}: {verdict.summary}.**"))
     (st.success if verdict.mark else st.info)(literal(verdict.sentence))
     if verdict.seed_note:
         st.caption(literal(verdict.seed_note))

@@ -79,8 +79,9 @@ class Comparison:
             lines.append(f"   {numbers}")
             lines.append(f"   {beats_baseline(run).sentence}")
         lines += ["", f"Counted over {self.found.coverage()}:", self.found.table().to_string(), ""]
-        first, second = self.groups
-        lines += [f"Verdict on {first.label} against {second.label}: {self.verdict.summary}."]
+        lines += [
+            f"Verdict on {self.verdict.names[0]} against {self.verdict.names[1]}: {self.verdict.summary}."
+        ]
         lines.append(self.verdict.text)
         if self.verdict.test:
             lines.append(
