@@ -9,8 +9,10 @@ import streamlit as st
 from app_pages.parts.services import (
     POLL_SECONDS,
     QUEUE_ADVICE,
+    ask_for_calibrations,
     current_dataset,
     load_choice,
+    polled_calibrations,
     store_and_workers,
 )
 from app_pages.parts.visitor import RUNS, WORKSPACE, models_for, spec_of, state
@@ -48,18 +50,10 @@ def time_estimate(
     """How long some work will take, from the cost model: a worker is asked to time each model it has no
     calibration of (as on Train), and the caption polls only while one is pending.
     """
-    found = store.calibrations(list(requests))
-    if missing := {key: request for key, request in requests.items() if key not in found}:
-        store.request_calibrations(missing)
-        found = store.calibrations(list(requests))
-    pending = measuring(found)
-    if pending:
-        pool.ensure()  # a worker for the calibrations
+    found, pending = ask_for_calibrations(store, requests)
 
     def caption() -> None:
-        calibrations = store.calibrations(list(requests)) if pending else found
-        if pending and not measuring(calibrations):
-            st.rerun()  # all timed: the page redraws once and stops polling
+        calibrations = polled_calibrations(store, list(requests), found, pending)
         if pending:
             st.caption("Estimating the time: a worker is timing each model on a few batches…")
         elif (seconds := estimated(calibrations)) is None:
@@ -312,9 +306,7 @@ def cost_panel() -> None:
     """The measurements so far: a progress bar while a worker measures (polled only then),
     the two log-log charts with each model's slope, a table and what they show.
     """
-    calibrations = store.calibrations(keys) if measuring_now else found
-    if measuring_now and not measuring(calibrations):
-        st.rerun()  # all measured: the page redraws once and stops polling
+    calibrations = polled_calibrations(store, keys, found, measuring_now)
     measured = length_cost.Measured.of(points, calibrations)
     done = int((measured.frame["status"] == WorkStatus.DONE).sum())
     if measuring_now:

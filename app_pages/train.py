@@ -10,8 +10,10 @@ import streamlit as st
 from app_pages.parts.memory_panels import GRADIENT_CAPTION, gradient_chart
 from app_pages.parts.services import (
     POLL_SECONDS,
+    ask_for_calibrations,
     current_dataset,
     dataset_description,
+    polled_calibrations,
     queue_runs,
     store_and_workers,
 )
@@ -26,7 +28,7 @@ from app_pages.parts.widgets import (
 )
 from core.compare.memory import gradient_frame
 from core.compare.table import baseline_sentence, curves, verdict
-from core.runs.estimates import calibration_requests, cost_line, estimate_rows, measuring
+from core.runs.estimates import calibration_requests, cost_line, estimate_rows
 from core.runs.queue import eta_seconds, queue_waits
 from core.runs.record import UNFINISHED, RunStatus, WorkStatus, comparable_key, input_gradient
 from core.tasks.registry import TASKS
@@ -85,18 +87,10 @@ def cost_estimates() -> None:
     settings = train_settings_for(dataset, session[settings_key])
     specs = {name: spec_of(models[name]) for name in chosen}
     requests = calibration_requests(specs, dataset.signature, settings)
-    found = store.calibrations(list(requests))
-    if missing := {key: request for key, request in requests.items() if key not in found}:
-        store.request_calibrations(missing)
-        found = store.calibrations(list(requests))
-    pending = measuring(found)
-    if pending:
-        pool.ensure()  # a worker for the calibrations
+    found, pending = ask_for_calibrations(store, requests)
 
     def table() -> None:
-        calibrations = store.calibrations(list(requests)) if pending else found
-        if pending and not measuring(calibrations):
-            st.rerun()  # all measured: the page redraws once and stops polling
+        calibrations = polled_calibrations(store, list(requests), found, pending)
         sizes = (len(dataset.train), len(dataset.validation))
         rows, notes = estimate_rows(
             specs, dataset.signature, settings, sizes, calibrations, store.cost_history()

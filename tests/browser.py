@@ -5,7 +5,6 @@ free port, and waiting for a page to settle.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers import ROOT
+from helpers import ROOT, debian_install
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,17 +32,8 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 def ensure_chromium() -> str | None:
     """Chromium's path, installing Debian's package with apt-get where that is possible."""
-    if Path(CHROMIUM).exists():
-        return CHROMIUM
-    if shutil.which("apt-get") and Path("/etc/debian_version").exists() and os.geteuid() == 0:
-        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True, timeout=600)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "chromium"],
-            check=False,
-            capture_output=True,
-            timeout=900,
-            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
+    if not Path(CHROMIUM).exists():
+        debian_install("chromium")
     return CHROMIUM if Path(CHROMIUM).exists() else None
 
 

@@ -14,23 +14,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from helpers import debian_install
+
 DEBIAN_SERVERS = Path("/usr/lib/postgresql")  # one folder per major version, each with its bin/
 
 
 def server_programs() -> Path | None:
     """The newest installed server's bin folder (initdb, pg_ctl), installing it where possible."""
+    if not sorted(DEBIAN_SERVERS.glob("*/bin/initdb")):
+        debian_install("postgresql")
     found = sorted(DEBIAN_SERVERS.glob("*/bin/initdb"))
-    if not found and shutil.which("apt-get") and Path("/etc/debian_version").exists() and os.geteuid() == 0:
-        environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True, timeout=600)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "postgresql"],
-            check=False,
-            capture_output=True,
-            timeout=900,
-            env=environment,
-        )
-        found = sorted(DEBIAN_SERVERS.glob("*/bin/initdb"))
     return found[-1].parent if found else None
 
 

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,25 +60,6 @@ def worker_process(database: Path, *args: str, **environment: str) -> subprocess
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-def test_claims_are_atomic_under_contention(tmp_path):
-    store = RunStore(tmp_path / "runs.db")
-    ids = queue(store, 40)
-    claimed: list[str] = []
-
-    def claim_all() -> None:
-        mine = RunStore(tmp_path / "runs.db")  # a connection of its own, as another process has
-        while (run := mine.claim_run(f"claimer-{threading.get_ident()}")) is not None:
-            claimed.append(run["id"])
-
-    threads = [threading.Thread(target=claim_all) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert Counter(claimed) == Counter(ids)
-    assert store.claim_run("late") is None
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ from core.datasets import DATASETS, Dataset, keras_classics
 from core.datasets.described import load_described
 from core.errors import SpecError, UserError
 from core.model.spec import ModelSpec
+from core.runs.estimates import measuring
 from core.runs.pool import WorkerPool
 from core.runs.queue import enqueue, one_per_seed, queued_record, seeds_sentence, seeds_to_train
 from core.runs.record import UNFINISHED, WorkStatus, signature_of
@@ -212,6 +213,32 @@ def queue_runs(
         return [str(error)], []
     worker_pool(store).ensure()
     return problems, skipped
+
+
+def ask_for_calibrations(store: RunStore, requests: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """The calibrations of these requests, asking a worker to time each model that has none; and whether
+    any is still being measured (a worker is started for them).
+    """
+    found = store.calibrations(list(requests))
+    if missing := {key: request for key, request in requests.items() if key not in found}:
+        store.request_calibrations(missing)
+        found = store.calibrations(list(requests))
+    pending = measuring(found)
+    if pending:
+        worker_pool(store).ensure()
+    return found, pending
+
+
+def polled_calibrations(
+    store: RunStore, keys: list[str], found: dict[str, Any], pending: bool
+) -> dict[str, Any]:
+    """Inside a fragment that polls while calibrations are ``pending``: them as they stand now; once the
+    last is done, the page redraws once and stops polling.
+    """
+    calibrations = store.calibrations(keys) if pending else found
+    if pending and not measuring(calibrations):
+        st.rerun()
+    return calibrations
 
 
 def offer_download(dataset_id: str) -> None:
