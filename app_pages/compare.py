@@ -193,12 +193,11 @@ with results_tab:
         key="compare:axis",
         format_func={"epoch": "Epoch", "wall_seconds": "Wall time (s)"}.get,
     )
-    note = TASKS[selected[0]["task"]].curve_note
-    units = f" ({note})" if note else ""
-    if metric and not (axis == "epoch" and band_section(seed_groups, metric, f"{metric}{units}")):
+    axis_title = TASKS[selected[0]["task"]].curve_title(metric) if metric else ""
+    if metric and not (axis == "epoch" and band_section(seed_groups, metric, axis_title)):
         frame = curves(selected, metric)
         chart = (
-            alt.Chart(frame, title=f"{metric} by {'epoch' if axis == 'epoch' else 'wall time'}{units}")
+            alt.Chart(frame, title=f"{axis_title} by {'epoch' if axis == 'epoch' else 'wall time'}")
             .mark_line(point=True)
             .encode(
                 x=alt.X(
@@ -206,7 +205,7 @@ with results_tab:
                     title="Epoch" if axis == "epoch" else "Seconds since training began",
                     axis=alt.Axis(tickMinStep=1, format="d") if axis == "epoch" else alt.Axis(),
                 ),
-                y=alt.Y("value:Q", title=metric),
+                y=alt.Y("value:Q", title=axis_title),
                 color=alt.Color("run:N", title="Run"),
                 strokeDash=alt.StrokeDash(
                     "split:N",

@@ -47,15 +47,17 @@ def seed_group_section(groups: list[SeedGroup]) -> None:
         )
 
 
-def band_chart(groups: list[SeedGroup], metric: str, split: str, title: str) -> alt.LayerChart:
-    """Each group's mean curve, with its min-max band (light) and ±1 sd band (darker)."""
+def band_chart(groups: list[SeedGroup], metric: str, split: str, axis_title: str) -> alt.LayerChart:
+    """Each group's mean curve, with its min-max band (light) and ±1 sd band (darker); ``axis_title`` names
+    the metric with its unit.
+    """
     frame = group_curves(groups, metric)
     frame = frame[frame["split"] == split]
-    base = alt.Chart(frame, title=title).encode(
+    base = alt.Chart(frame, title=f"{axis_title} ({split}), mean of each group").encode(
         x=alt.X("epoch:Q", title="Epoch", axis=alt.Axis(tickMinStep=1, format="d")),
         color=alt.Color("group:N", title="Group"),
     )
-    spread = base.mark_area(opacity=0.12).encode(y=alt.Y("min:Q", title=metric), y2="max:Q")
+    spread = base.mark_area(opacity=0.12).encode(y=alt.Y("min:Q", title=axis_title), y2="max:Q")
     deviation = base.mark_area(opacity=0.28).encode(y="low:Q", y2="high:Q")
     mean = base.mark_line(point=True).encode(
         y="mean:Q",
@@ -72,7 +74,7 @@ def band_chart(groups: list[SeedGroup], metric: str, split: str, title: str) -> 
     return (spread + deviation + mean).properties(height=320)
 
 
-def band_section(groups: list[SeedGroup], metric: str, title: str) -> bool:
+def band_section(groups: list[SeedGroup], metric: str, axis_title: str) -> bool:
     """Bands for the seed groups, when any has two runs or more and the user keeps them on; returns
     whether they were drawn (instead of one line per run).
     """
@@ -84,9 +86,7 @@ def band_section(groups: list[SeedGroup], metric: str, title: str) -> bool:
     split = cells[1].radio(
         "Split", SPLIT_ORDER, index=1, horizontal=True, key="compare:band_split", format_func=str.title
     )
-    st.altair_chart(
-        band_chart(groups, metric, split, f"{title} ({split}), mean of each group"), width="stretch"
-    )
+    st.altair_chart(band_chart(groups, metric, split, axis_title), width="stretch")
     st.caption(
         "Line: the mean over the group's runs. Dark band: ±1 standard deviation. Light band: min to max."
     )

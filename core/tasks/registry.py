@@ -69,7 +69,6 @@ class Task:
     example_results: str | None = None  # the per-example test results two runs are compared on, if any
     loss_note: str = ""  # what the training loss is, where its title needs it
     curve_unit: str = ""  # the unit of the learning curves' values where they have one ("scaled")
-    curve_note: str = ""  # what the learning curves are measured on, where it is not the test metric's scale
     presets: str = "by_input"  # the presets offered: "by_input" (images, text, series), "language_model" or
     # "benchmark" (sequence benchmarks, scaled to one parameter budget)
     starter_rnn: str = ""  # the recurrent preset a first visit starts with, where not its modality's own
@@ -176,7 +175,6 @@ print(f"test mae {np.abs(predicted - truth).mean():.4f}")
     example_results="windows",
     loss_note="MSE",
     curve_unit="scaled",
-    curve_note="on the scaled series; the table's errors are in the target's units",
     upload_modalities=("series",),
 )
 LANGUAGE_MODEL = Task(
