@@ -15,7 +15,14 @@ from app_pages.parts.services import current_dataset, delete_runs, finished_runs
 from app_pages.parts.task_panels import PANELS
 from app_pages.parts.visitor import WORKSPACE, state
 from app_pages.parts.widgets import literal, sentence
-from core.compare.table import comparable_groups, comparison_table, curve_metrics, curves, verdict
+from core.compare.table import (
+    SIZE_AND_SPEED,
+    comparable_groups,
+    comparison_table,
+    curve_metrics,
+    curves,
+    verdict,
+)
 from core.compare.verdicts import beats_baseline
 from core.errors import UserError
 from core.exchange.bundle import export_bundle, import_into
@@ -144,11 +151,13 @@ with results_tab:
     for record in selected:
         if message := verdict(record):
             st.warning(literal(sentence(message)), icon=":material/block:")
-    st.dataframe(
-        table.style.apply(highlight).format(precision=4, thousands=",", na_rep="–"),
-        hide_index=True,
-        width="stretch",
-    )
+    cost = ["Run", *SIZE_AND_SPEED]  # a second table, so that neither hides a column at 1280 px
+    for shown_columns in ([c for c in table.columns if c not in SIZE_AND_SPEED], cost):
+        st.dataframe(
+            table[shown_columns].style.apply(highlight).format(precision=4, thousands=",", na_rep="–"),
+            hide_index=True,
+            width="stretch",
+        )
     st.caption(
         "Baselines score the same test split without a model: always the commonest training class "
         "(majority), a uniform guess (chance), the last value (naive), character frequencies (unigram), "

@@ -39,10 +39,10 @@ def test_seed_groups_show_mean_sd_interval_and_a_test_between_them(store_path, m
     at = compare_page(store_path, monkeypatch)
     headings = [heading.value for heading in at.subheader]
     assert "Seed groups" in headings and "Is the difference real?" in headings
-    groups = next(frame.value for frame in at.dataframe if "Group" in frame.value.columns)
-    assert list(groups["Group"]) == ["CNN · seeds 1, 2", "GRU · seeds 1, 2"]
+    groups = next(table.value for table in at.table if "Runs" in table.value.columns)
+    assert list(groups.index) == ["CNN · seeds 1, 2", "GRU · seeds 1, 2"]
     assert all(" ± " in text and "95% interval" in text for text in groups["Accuracy"])
-    tests = next(frame.value for frame in at.dataframe if "Test" in frame.value.columns)
+    tests = next(table.value.reset_index() for table in at.table if "Test" in table.value.columns)
     assert list(tests["Test"]) == ["Welch's t-test"]
     p_value = tests["p-value"][0]
     significant = p_value == "less than 0.001" or float(p_value) < 0.05
@@ -57,7 +57,7 @@ def test_two_runs_disagreement_table_sums_to_the_test_split(store_path, monkeypa
     runs = RunStore(store_path).runs(workspace="mine")
     table = next(frame.value for frame in at.dataframe if list(frame.value.columns)[-1].endswith("wrong"))
     assert int(table.to_numpy().sum()) == runs[0]["metrics"]["test_results"]["count"]
-    tests = next(frame.value for frame in at.dataframe if "Test" in frame.value.columns)
+    tests = next(table.value.reset_index() for table in at.table if "Test" in table.value.columns)
     said = [shown(block.value) for block in at.markdown]
     verdict = f"**Verdict on CNN · seeds 1, 2 against GRU · seeds 1, 2: {tests['Verdict'][0]}.**"
     assert verdict in said  # the same verdict as Results gives, not a test of the two runs alone

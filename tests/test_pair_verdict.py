@@ -178,9 +178,9 @@ def test_compare_shows_one_verdict_on_every_tab_for_a_group_and_a_single_run(ser
     at.session_state["choice"] = {"id": "sunspots", "settings": {}}
     at.switch_page("app_pages/compare.py").run()
     assert not at.exception
-    [row] = next(frame.value for frame in at.dataframe if "Seeds needed" in frame.value.columns).to_dict(
-        "records"
-    )
+    [row] = next(
+        table.value.reset_index() for table in at.table if "Seeds needed" in table.value.columns
+    ).to_dict("records")
     assert (row["A"], row["B"], row["Test"]) == ("CNN · seeds 1, 2, 3", "GRU · seed 1", WILCOXON)
     said = " ".join(shown(block.value) for block in at.markdown)
     assert f"**Verdict on CNN · seeds 1, 2, 3 against GRU · seed 1: {row['Verdict']}.**" in said

@@ -9,13 +9,15 @@ import numpy as np
 import streamlit as st
 
 from app_pages.parts.fair_compare import sentence_case
-from app_pages.parts.widgets import literal
+from app_pages.parts.widgets import literal, target_unit, with_unit
 from core.compare.disagreement import ClassDisagreement, examples_dataset, items_of, names_of
 from core.compare.pair import TITLES, compare_pair
 from core.errors import UserError
 from core.runs.record import RunStatus, run_label
 from core.runs.store import RunStore
 from core.tasks.registry import TASKS
+
+WINDOWS_PER_ROW = 2  # forecast windows side by side: each stays readable at 1280 px
 
 
 def disagreement_section(selected: list[dict[str, Any]], store: RunStore | None) -> None:
@@ -53,7 +55,7 @@ def disagreement_section(selected: list[dict[str, Any]], store: RunStore | None)
     st.dataframe(found.found.table(), width="content")
     verdict = found.verdict
     first, second = verdict.names
-    st.markdown(literal(f"**Verdict on {first} against {second}: {verdict.summary}.**"))
+    st.markdown(f"**{literal(f'Verdict on {first} against {second}: {verdict.summary}.')}**")
     (st.success if verdict.mark else st.info)(literal(verdict.sentence))
     if verdict.seed_note:
         st.caption(literal(verdict.seed_note))
@@ -99,31 +101,45 @@ def class_examples(examples: dict[str, list[dict[str, Any]]], names: dict[str, s
 
 def forecast_windows(found: Any, names: dict[str, str]) -> None:
     """The windows where one model's error most exceeds the other's: what it read, the truth, both
-    forecasts and the naive forecast.
+    forecasts and the naive forecast; two charts a row, the legend under each, so that each is readable
+    at 1280 px.
     """
+    target = found.a["metrics"]["forecast"]["target"]
+    axis = with_unit(target, target_unit(found.a))
     for side in "ab":
         shown = found.examples[f"{side}_worse"]
         st.markdown(f"**{literal(sentence_case(TITLES[f'{side}_worse'].format(**names)))}**")
         if not shown:
             st.caption("None: it is never the further from the truth.")
             continue
-        columns = st.columns(len(shown))
-        for cell, window in zip(columns, shown, strict=True):
-            frame = found.found.window_frame(window["index"])
-            when = f" ({window['time']})" if window["time"] else ""
-            chart = (
-                alt.Chart(frame, title=f"Window {window['index']}{when}")
-                .mark_line(point=True)
-                .encode(
-                    x=alt.X("step:Q", title="Steps from the first forecast"),
-                    y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-                    color=alt.Color("line:N", title=None),
-                    strokeDash=alt.condition(
-                        alt.datum.line == "naive (last value)", alt.value([4, 3]), alt.value([1, 0])
-                    ),
-                )
-                .properties(height=200)
-            )
-            cell.altair_chart(chart, width="stretch")
-            errors = f"Error {names['a']} {window['a_error']:.4g}, {names['b']} {window['b_error']:.4g}"
-            cell.caption(literal(errors))
+        for start in range(0, len(shown), WINDOWS_PER_ROW):
+            cells = st.columns(WINDOWS_PER_ROW)
+            for cell, window in zip(cells, shown[start : start + WINDOWS_PER_ROW], strict=False):
+                cell.altair_chart(window_chart(found, window, axis), width="stretch")
+                errors = f"Error {names['a']} {window['a_error']:.4g}, {names['b']} {window['b_error']:.4g}"
+                cell.caption(literal(errors))
+
+
+def window_chart(found: Any, window: dict[str, Any], axis: str) -> alt.Chart:
+    """One test window: the truth over the steps it read and forecast, the two forecasts and the naive
+    one drawn under it, titled by its number and first forecast time.
+    """
+    frame = found.found.window_frame(window["index"])
+    title = alt.TitleParams(f"Window {window['index']}", subtitle=str(window["time"] or ""), anchor="start")
+    return (
+        alt.Chart(frame, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("step:Q", title="Steps from the first forecast (0)"),
+            y=alt.Y("value:Q", title=axis, scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "line:N", title=None, legend=alt.Legend(orient="bottom", columns=2, labelLimit=220)
+            ),
+            strokeDash=alt.condition(
+                alt.datum.line == "naive (last value)", alt.value([4, 3]), alt.value([1, 0])
+            ),
+            order=alt.Order("drawn:Q"),
+        )
+        .transform_calculate(drawn="datum.line == 'truth' ? 1 : 0")  # the truth on top
+        .properties(height=220)
+    )

@@ -32,7 +32,7 @@ def seed_group_section(groups: list[SeedGroup]) -> None:
     """
     if any(len(group.runs) > 1 for group in groups):
         st.subheader("Seed groups")
-        st.dataframe(group_table(groups), hide_index=True, width="stretch")
+        st.table(group_table(groups).set_index("Group"))  # a table wraps its long cells: none is hidden
         st.caption(
             "Runs of one configuration that differ only in their seed form a group. Each cell is the mean "
             "over the group's runs ± their standard deviation, and the range where the true mean lies with "
@@ -102,22 +102,15 @@ def significance_section(groups: list[SeedGroup]) -> None:
     st.subheader("Is the difference real?")
     table = verdict_rows(found)
     marked = table["Verdict"].str.contains(" is better than ")
-    st.dataframe(
-        table.style.apply(
-            lambda _: ["font-weight: bold" if mark else "" for mark in marked], subset=["Verdict"]
-        ).format(na_rep="–"),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "Smallest p": st.column_config.TextColumn(
-                help="The smallest p-value these counts of seeds or examples can reach, even with a "
-                "perfect separation."
-            ),
-            "Seeds needed": st.column_config.NumberColumn(
-                help="Roughly how many seeds of each model would show a gap this size at p < 0.05 four "
-                "times in five, from the seeds' spread so far (an estimate)."
-            ),
-        },
+    st.table(  # a table wraps its cells, so no column is hidden at 1280 px
+        table.set_index(["A", "B"])
+        .style.apply(lambda _: ["font-weight: bold" if mark else "" for mark in marked], subset=["Verdict"])
+        .format(na_rep="–", precision=0)
+    )
+    st.caption(
+        "Smallest p: the smallest p-value these counts of seeds (or of examples told apart) can reach, even "
+        "with a perfect separation. Seeds needed: roughly how many seeds of each model would show a gap "
+        "this size at p < 0.05 four times in five, from the seeds' spread so far (an estimate)."
     )
     if pairs > MOST_PAIRS:
         st.caption(f"The first {MOST_PAIRS} of {pairs} pairs; choose fewer runs to see the others.")

@@ -20,6 +20,7 @@ COMMON_COLUMNS = [
     ("samples_per_second", "Samples / s", True),
     ("latency_ms", "Latency ms / sample", False),
 ]
+SIZE_AND_SPEED = [title for _, title, _ in COMMON_COLUMNS] + ["Best epoch"]  # a run's cost, not its score
 
 
 def verdict(record: dict[str, Any]) -> str | None:
