@@ -30,6 +30,9 @@ from core.exchange.script import NOT_REPRODUCIBLE, reproduce_script, reproducibl
 from core.runs.record import group_label, run_label
 from core.tasks.registry import TASKS
 
+NARROW = {  # the run's label already names its model: these columns make room for the scores at 1280 px
+    name: st.column_config.TextColumn(width="small") for name in ("Model", "Family", "Status")
+}
 session = state()
 dataset = current_dataset()
 st.title("Compare")
@@ -157,6 +160,7 @@ with results_tab:
             table[shown_columns].style.apply(highlight).format(precision=4, thousands=",", na_rep="–"),
             hide_index=True,
             width="stretch",
+            column_config=NARROW,
         )
     st.caption(
         "Baselines score the same test split without a model: always the commonest training class "

@@ -187,7 +187,8 @@ def test_compare_shows_one_verdict_on_every_tab_for_a_group_and_a_single_run(ser
     card = {"CNN · seeds 1, 2, 3 is better than GRU · seed 1": "CNN won: CNN (CNN · seeds 1, 2, 3) leads"}
     card["GRU · seed 1 is better than CNN · seeds 1, 2, 3"] = "RNN won: RNN (GRU · seed 1) leads"
     card["no significant difference"] = "no family won:"
-    assert card[row["Verdict"]] in said and f"{WILCOXON} p = {row['p-value']}" in said
+    p_said = "p < 0.001" if row["p-value"] == "less than 0.001" else f"p = {row['p-value']}"
+    assert card[row["Verdict"]] in said and f"{WILCOXON} {p_said}" in said
 
     runs = RunStore(series_store / "runs.db").runs()
     cnn, gru = (next(run for run in runs if run["name"] == name) for name in ("CNN", "GRU"))

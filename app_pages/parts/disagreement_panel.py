@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from app_pages.parts.fair_compare import sentence_case
+from app_pages.parts.memory_panels import WIDTH_ONLY
 from app_pages.parts.widgets import literal, target_unit, with_unit
 from core.compare.disagreement import ClassDisagreement, examples_dataset, items_of, names_of
 from core.compare.pair import TITLES, compare_pair
@@ -141,5 +142,5 @@ def window_chart(found: Any, window: dict[str, Any], axis: str) -> alt.Chart:
             order=alt.Order("drawn:Q"),
         )
         .transform_calculate(drawn="datum.line == 'truth' ? 1 : 0")  # the truth on top
-        .properties(height=220)
+        .properties(height=220, autosize=WIDTH_ONLY)  # the plot keeps its height beside the legend
     )

@@ -94,6 +94,11 @@ class PairVerdict:
         }
 
 
+def p_equals(p: float) -> str:
+    """``p < 0.001`` or ``p = 0.0496``, for a sentence."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
+
+
 def probability(p: float) -> str:
     """A p-value in words, to three significant digits: ``0.0496``, ``0.41``, ``less than 0.001``."""
     return "less than 0.001" if p < 0.001 else f"{p:.3g}"
@@ -310,7 +315,7 @@ def pair_verdict(
             f"on the same test split ({_run_words(first)} against {_run_words(second)}). "
         )
     try:
-        found = compare_runs(first, second, names)
+        found = compare_runs(first, second)  # its sentence names the two runs it counted
     except UserError as error:
         reason = f"{lead}No paired test applies: {error}".strip()
         sentence = f"Not tested. {reason} Train two or more seeds of each model to compare their groups."
@@ -318,6 +323,7 @@ def pair_verdict(
     needed, note = _seed_note(values_a, values_b, found)
     return replace(
         found,
+        names=names,
         sentence=lead + found.sentence,
         seeds_needed=needed,
         seed_note=note,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from core.compare.memory import step_word, steps_text
 from core.compare.seed_groups import SeedGroup, metric_values, seed_groups
-from core.compare.significance import pair_verdict, probability
+from core.compare.significance import p_equals, pair_verdict
 from core.compare.table import comparable_groups, summary
 from core.datasets import DATASETS
 from core.lab.length_cost import growth
@@ -209,10 +209,10 @@ def _win(first: SeedGroup, second: SeedGroup, metric: str) -> str:
     if found.test is None:
         return f"{lead}, not tested: {found.reason}"
     if found.better == "a":
-        return f"{a} won: {lead}, {found.test} p = {probability(found.p_value)}."
+        return f"{a} won: {lead}, {found.test} {p_equals(found.p_value)}."
     if found.better == "b":  # the test's paired measure disagrees with the mean
-        return f"{b} won by {found.test} (p = {probability(found.p_value)}), though {lead} on average."
-    return f"no family won: {lead}, not significantly ({found.test} p = {probability(found.p_value)})."
+        return f"{b} won by {found.test} ({p_equals(found.p_value)}), though {lead} on average."
+    return f"no family won: {lead}, not significantly ({found.test} {p_equals(found.p_value)})."
 
 
 def card_rows(
