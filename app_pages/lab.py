@@ -45,11 +45,18 @@ st.title("Lab")
 
 
 def time_estimate(
-    requests: dict[str, dict[str, Any]], estimated: Callable[[dict[str, dict[str, Any]]], float | None]
+    requests: dict[str, dict[str, Any]],
+    estimated: Callable[[dict[str, dict[str, Any]]], float | None],
+    key: str,
 ) -> None:
-    """How long some work will take, from the cost model: a worker is asked to time each model it has no
-    calibration of (as on Train), and the caption polls only while one is pending.
+    """How long some work will take, from the cost model. Where a model has no calibration yet, a button
+    asks a worker to time each on a few batches (opening the Lab alone starts no work); the caption polls
+    only while one is pending.
     """
+    asked = store.calibrations(list(requests))
+    if len(asked) < len(requests) and not st.button("Estimate the time", key=key, icon=":material/timer:"):
+        st.caption("A worker times each model on a few batches first (seconds).")
+        return
     found, pending = ask_for_calibrations(store, requests)
 
     def caption() -> None:
@@ -138,6 +145,7 @@ with train_time:
     time_estimate(
         paper.calibration_requests(plan),
         lambda calibrations: paper.seconds(plan, seeds, calibrations, store.cost_history()),
+        "lab:estimate:plan",
     )
 if refused := session.pop("lab:refused", None):
     st.error(literal(refused))
@@ -272,6 +280,7 @@ if points and not all(found.get(key, {}).get("status") == WorkStatus.DONE for ke
         time_estimate(
             length_cost.calibration_requests(points, signature),
             lambda calibrations: length_cost.seconds(points, signature, calibrations, found),
+            "lab:estimate:measure",
         )
 
 

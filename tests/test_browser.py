@@ -75,7 +75,7 @@ def test_image_journey_train_stop_compare(server, browser, tmp_path):
     epochs.press("Enter")
     settle(page)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Training CNN").wait_for(timeout=60_000)
+    page.get_by_text("Training CNN").wait_for(timeout=180_000)  # a cold worker times both models first
     page.get_by_text("LSTM · completed").wait_for(timeout=240_000)
     settle(page)
     page.get_by_text("CNN · completed").wait_for()

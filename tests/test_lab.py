@@ -430,8 +430,10 @@ def test_the_measurements_time_is_estimated_from_the_models_calibration_at_the_d
 
 def test_the_lab_page_estimates_the_plans_time_before_it_starts(filled_store):
     at = lab_page()
-    assert any("Estimating the time" in caption.value for caption in at.caption)
     requests = paper.calibration_requests(paper.plan())
+    assert filled_store.calibrations(list(requests)) == {}  # opening the Lab starts no work
+    at.button(key="lab:estimate:plan").click().run()
+    assert any("Estimating the time" in caption.value for caption in at.caption)
     assert set(filled_store.calibrations(list(requests))) == set(requests)  # asked of a worker
     for key in requests:
         filled_store.finish_calibration(key, CALIBRATED)
