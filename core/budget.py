@@ -25,6 +25,7 @@ PARALLEL_WORKERS = 64  # worker processes, logical CPU devices or local Ray CPUs
 TEST_RESULT_VALUES = 30_000  # numbers a run keeps of its test results, example by example (for comparisons)
 QUEUED_RUNS = 40  # runs one visitor may have waiting or training at once
 SEEDS = 20  # seeds one training request may ask for (one run each)
+PUBLISHED = 20  # comparisons one workspace may have published at once (each a frozen copy of its runs)
 
 
 def check(amount: int, limit: int, what: str, advice: str) -> None:

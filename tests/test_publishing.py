@@ -32,6 +32,15 @@ def test_a_published_link_is_read_only_frozen_and_can_be_withdrawn(tmp_path, mon
     [publication] = store.publications("mine")
     assert publication["title"] == "CNN **against** GRU" and publication["runs"] == 2
     assert any(f"/compare?published={publication['token']}" in shown(s.value) for s in at.success)
+    for _ in range(19):  # up to the budget of published comparisons a workspace may hold
+        store.publish("mine", "again", store.runs(workspace="mine"))
+    next(button for button in at.button if button.label == "Publish 2 runs").click().run()
+    assert "This would make 21 published comparisons in this workspace; at most 20" in shown(
+        at.error[0].value
+    )
+    assert len(store.publications("mine")) == 20
+    for extra in store.publications("mine")[:19]:
+        store.withdraw(extra["token"], "mine")
     store.delete(["cnn1", "gru1"], "mine")  # the link keeps its frozen copies
 
     visitor = compare_page(tmp_path, monkeypatch, published=publication["token"])

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from app_pages.parts.widgets import literal
+from core import budget
+from core.errors import UserError
 from core.runs.store import RunStore
 
 PUBLISHED = "published"  # the address's parameter naming a published comparison
@@ -53,9 +55,19 @@ def publish_section(selected: list[dict[str, Any]], store: RunStore, workspace: 
     cells = st.columns([3, 1], vertical_alignment="bottom")
     named = cells[0].text_input("Title", value=title, max_chars=MOST_TITLE, key="compare:publish:title")
     if cells[1].button(f"Publish {len(selected)} run{'s' * (len(selected) > 1)}", icon=":material/public:"):
-        token = store.publish(workspace, named.strip() or title, selected)
-        st.session_state["compare:notice"] = f"Published: {link(token)}"
-        st.rerun()
+        try:
+            budget.check(
+                len(store.publications(workspace)) + 1,
+                budget.PUBLISHED,
+                "published comparisons in this workspace",
+                "Withdraw one first.",
+            )
+        except UserError as error:
+            st.error(literal(error))
+        else:
+            token = store.publish(workspace, named.strip() or title, selected)
+            st.session_state["compare:notice"] = f"Published: {link(token)}"
+            st.rerun()
     for publication in store.publications(workspace):
         row = st.columns([3, 1], vertical_alignment="center")
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(publication["created"]))
