@@ -182,21 +182,38 @@ class TrainPage:
         """Click Train and wait until every run it queued has ended and the page is idle again;
         returns those runs' records and the seconds from the click to the first batch in the store.
         """
+        return self.wait(*self.click())
+
+    def click(self) -> tuple[set[str], float]:
+        """Click Train; returns the runs in the store before the click and the time of the click."""
         before = {run["id"] for run in self.store.runs()}
         self.page.get_by_role("button", name="Train", exact=True).click()
-        clicked = time.perf_counter()
-        first_batch = None
+        return before, time.perf_counter()
+
+    def first_batch(self, before: set[str], clicked: float) -> tuple[list[dict[str, Any]], float]:
+        """Wait for the first batch of a run queued by the click; returns the click's runs and the
+        seconds from the click to that batch.
+        """
         while True:
             runs = [run for run in self.store.runs(live=True) if run["id"] not in before]
-            if first_batch is None and any(run["progress"].get("batch", 0) >= 1 for run in runs):
-                first_batch = time.perf_counter() - clicked
+            if any(run["progress"].get("batch", 0) >= 1 for run in runs):
+                return runs, time.perf_counter() - clicked
             if runs and all(run["status"] in FINISHED for run in runs):
-                break
-            time.sleep(0.02 if first_batch is None else 0.5)  # fast only until the first batch
+                raise RuntimeError(f"runs ended before a batch: {[run['reason'] for run in runs]}")
+            time.sleep(0.02)
+
+    def wait(self, before: set[str], clicked: float) -> tuple[list[dict[str, Any]], float]:
+        """Wait until every run queued by the click has completed and the page is idle again; returns
+        those runs' records and the seconds from the click to the first batch in the store.
+        """
+        runs, first_batch = self.first_batch(before, clicked)
+        while not all(run["status"] in FINISHED for run in runs):
+            time.sleep(0.5)
+            runs = [run for run in self.store.runs() if run["id"] not in before]
         failed = [
             f"{run['name']}: {run['status']} {run['reason']}" for run in runs if run["status"] != "completed"
         ]
-        if failed or first_batch is None:
+        if failed:
             raise RuntimeError(f"runs did not complete: {failed}")
         self.page.get_by_role("button", name="Stop", exact=True, disabled=True).wait_for(timeout=WAIT_MS)
         settle(self.page)

@@ -271,10 +271,12 @@ def _add_workspace_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from core.training.worker import Worker, WorkerSettings
+    from core.training.worker import Worker, WorkerSettings, yield_to_web_process
 
     settings = WorkerSettings.from_env()
     Limits.from_env()  # a bad cap is told now, not as the failure of every run
+    if args.parent is not None:
+        yield_to_web_process()
     trained = Worker(RunStore(), settings, parent=args.parent).serve(once=args.once)
     if args.once:
         print(f"queue empty: {trained} run(s) trained", file=sys.stderr)

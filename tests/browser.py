@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,13 +56,21 @@ class Server:
 
 
 @contextmanager
-def streamlit_server(script: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """``streamlit run script`` headless on a free port (output to ``log``), ended on leaving."""
+def streamlit_server(
+    script: Path,
+    log: Path,
+    env: dict[str, str] | None = None,
+    python: str = sys.executable,
+    preexec: Callable[[], None] | None = None,
+) -> Iterator[Server]:
+    """``streamlit run script`` headless on a free port (output to ``log``), ended on leaving; run by
+    ``python``, with ``preexec`` called in the new process before it starts (to join a cgroup, say).
+    """
     port = free_port()
     with log.open("wb") as output:
         process = subprocess.Popen(
             [
-                *(sys.executable, "-m", "streamlit", "run", str(script)),
+                *(python, "-m", "streamlit", "run", str(script)),
                 "--server.headless=true",
                 "--server.address=127.0.0.1",
                 f"--server.port={port}",
@@ -74,6 +82,7 @@ def streamlit_server(script: Path, log: Path, env: dict[str, str] | None = None)
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
+            preexec_fn=preexec,
         )
     url = f"http://127.0.0.1:{port}"
     try:

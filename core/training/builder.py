@@ -30,10 +30,15 @@ def build_model(spec: ModelSpec, signature: Signature, limits: Limits | None = N
 
 
 def compile_model(
-    model: keras.Model, task: str, optimizer: str, learning_rate: float, clipnorm: float = 0.0
+    model: keras.Model,
+    task: str,
+    optimizer: str,
+    learning_rate: float,
+    clipnorm: float = 0.0,
+    steps_per_execution: int = 1,
 ) -> None:
     """Compile with the task's loss and Keras metrics (``core.tasks.registry``); a ``clipnorm`` above 0
-    clips each gradient to that norm.
+    clips each gradient to that norm; ``steps_per_execution`` batches run per call into TensorFlow.
     """
     entry = TASKS[task]
     optimizer_class = getattr(keras.optimizers, OPTIMIZERS[optimizer])
@@ -41,4 +46,5 @@ def compile_model(
         optimizer=optimizer_class(**optimizer_arguments(learning_rate, clipnorm)),
         loss=entry.loss,
         metrics=list(entry.keras_metrics),
+        steps_per_execution=steps_per_execution,
     )

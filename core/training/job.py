@@ -204,8 +204,10 @@ class TrainingJob:
 
     # ---- the run itself ----------------------------------------------------------------------
 
-    def run(self) -> dict[str, Any]:
-        """Train, evaluate and save the run; returns its record. Failures become its status."""
+    def run(self, steps_per_execution: int = 1) -> dict[str, Any]:
+        """Train, evaluate and save the run, ``steps_per_execution`` batches per call into TensorFlow
+        (``core.training.execution``); returns its record. Failures become its status.
+        """
         if self._stop.is_set():
             self._finish(RunStatus.STOPPED, "stopped before it started")
             return self.record()
@@ -222,6 +224,7 @@ class TrainingJob:
                     self.settings["optimizer"],
                     self.settings["learning_rate"],
                     self.settings["clipnorm"],
+                    steps_per_execution,
                 )
             progress = _Progress(self, len(self.dataset.train))
             callbacks: list[keras.callbacks.Callback] = [progress]
@@ -327,6 +330,7 @@ class _Progress(keras.callbacks.Callback):
         self.probe = GradientProbe(job.dataset.validation)  # gradients through time, each epoch
         self.diverged_at = ""
         self.batch_size = job.settings["batch_size"]
+        self.validation_batches = math.ceil(len(job.dataset.validation) / self.batch_size)
         self.epoch = 0
         self.epoch_start = self.train_start = self.validation_start = 0.0
 
@@ -340,24 +344,25 @@ class _Progress(keras.callbacks.Callback):
         self.job._update(epoch=epoch + 1, batch=0)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        steps = self.params.get("steps") or 1
+        done = min(batch + 1, steps)  # a call of several batches may reach past the epoch's last
         loss = float((logs or {}).get("loss", 0.0))
         if not math.isfinite(loss):
-            self.diverged_at = f"{loss} at epoch {self.epoch + 1}, batch {batch + 1}"
+            self.diverged_at = f"{loss} at epoch {self.epoch + 1}, by batch {done}"
             self.model.stop_training = True
         if self.job._stop.is_set():
             self.model.stop_training = True
         now = time.perf_counter()
-        steps = self.params.get("steps") or 1
         with self.job._lock:
             state = self.job._state
-            if batch + 1 <= state["batch"]:
+            if done <= state["batch"]:
                 return  # hooks on the helper thread may finish out of order: keep the latest
             state.update(
-                batch=batch + 1,
+                batch=done,
                 batch_loss=loss,
-                progress=(self.epoch + (batch + 1) / steps) / self.params.get("epochs", 1),
+                progress=(self.epoch + done / steps) / self.params.get("epochs", 1),
                 fit_seconds=now - self.train_start,
-                samples_per_second=(batch + 1) * self.batch_size / max(now - self.epoch_start, 1e-9),
+                samples_per_second=done * self.batch_size / max(now - self.epoch_start, 1e-9),
             )
             if self.epoch == 0 and "first_batch_seconds" not in state:  # tracing: timed apart
                 state["first_batch_seconds"] = now - self.train_start
@@ -373,7 +378,7 @@ class _Progress(keras.callbacks.Callback):
         now = time.perf_counter()
         with self.job._lock:
             validation = self.job._state.setdefault("first_validation", {"batches": 0})
-            validation["batches"] = max(validation["batches"], batch + 1)
+            validation["batches"] = max(validation["batches"], min(batch + 1, self.validation_batches))
             validation.setdefault("first_batch_seconds", now - self.validation_start)
             validation["seconds"] = max(validation.get("seconds", 0.0), now - self.validation_start)
 

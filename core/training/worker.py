@@ -3,7 +3,8 @@ and do them.
 
 A worker claims one run at a time (atomically: several workers never take the same run), rebuilds
 its dataset from the run's config, keeps the run's cost estimate beside it (``core.runs.estimates``),
-trains it through ``TrainingJob`` (which writes progress, epochs, results and the model to the store), beats a
+trains it through ``TrainingJob`` (which writes progress, epochs, results and the model to the store),
+as many batches per call into TensorFlow as the estimate allows (``core.training.execution``), beats a
 heartbeat while it trains (the heartbeat also carries stop requests) and adds the peak memory the run
 took to its estimate. Calibrations, a few seconds each, are served before runs. After a number of
 runs, or when its memory passes a limit, a worker replaces itself with a fresh process (same pid), so
@@ -14,12 +15,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from core.datasets import Dataset, keras_classics
@@ -32,6 +35,7 @@ from core.runs import estimates
 from core.runs.database import StoreError
 from core.runs.record import RunStatus, WorkStatus
 from core.runs.store import RunStore, this_process
+from core.training.execution import batch_seconds, steps_per_call
 from core.training.peak_memory import peak_memory_above, peak_memory_mb, reset_peak_memory
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,17 @@ IDLE_POLL_SECONDS = 0.3
 ANNOUNCE_SECONDS = 10.0  # how often a worker tells the store it is alive
 MOST_RUNS = 1_000_000  # the largest CNNRNN_WORKER_RUNS
 MOST_MEMORY_MB = 1_000_000  # the largest CNNRNN_WORKER_MEMORY_MB: a terabyte
+OOM_SCORE_ADJ = Path("/proc/self/oom_score_adj")  # Linux: who the out-of-memory killer takes first
+WORKER_OOM_SCORE = 500  # of -1000 (never) to 1000 (first); processes start at 0
+
+
+def yield_to_web_process() -> None:
+    """Where memory runs out (Community Cloud's limit holds the web process and its workers together),
+    let the kernel end this worker before the dashboard that started it: the dashboard marks the run
+    and starts another worker, and its visitors keep their pages.
+    """
+    if OOM_SCORE_ADJ.exists():  # Linux only; any process may raise its own score
+        OOM_SCORE_ADJ.write_text(str(WORKER_OOM_SCORE))
 
 
 @dataclass(frozen=True)
@@ -181,17 +196,24 @@ class Worker:
             self.store.end_run(run["id"], RunStatus.FAILED, str(error))
             return self.store.run(run["id"]) or run
         estimate = self._estimate(job)
+        batches = math.ceil(len(job.dataset.train) / job.settings["batch_size"])
+        per_batch = batch_seconds(estimate["seconds_per_epoch"], batches) if estimate else None
         beating = threading.Event()
         heart = threading.Thread(target=self._beat, args=(job, beating), name="heartbeat", daemon=True)
         heart.start()
         baseline = reset_peak_memory()
+        steps = steps_per_call(per_batch, batches)
         try:
-            return job.run()
+            return job.run(steps)
         finally:
             beating.set()
             heart.join()
             if estimate is not None:
-                self._keep_estimate(job, {**estimate, "measured_peak_memory_mb": peak_memory_above(baseline)})
+                measured = {
+                    "measured_peak_memory_mb": peak_memory_above(baseline),
+                    "steps_per_execution": steps,
+                }
+                self._keep_estimate(job, {**estimate, **measured})
 
     def _estimate(self, job: Any) -> dict[str, Any] | None:
         """The run's cost, estimated as the Train page does, kept beside it (None if the store fails)."""

@@ -1,0 +1,31 @@
+"""How many batches a run trains per call into TensorFlow (Keras' ``steps_per_execution``).
+
+Every call is a Python round trip (the training loop and the batch callbacks), so several batches per
+call train faster, with the same results bit for bit. A call should take 50-100 ms; the live progress,
+Stop and the time left move once per call, so a call takes half a second at most, and never holds
+more than an epoch's batches.
+"""
+
+from __future__ import annotations
+
+import math
+
+TARGET_CALL_SECONDS = 0.075
+MOST_CALL_SECONDS = 0.5
+
+
+def steps_per_call(batch_seconds: float | None, batches_per_epoch: int) -> int:
+    """Batches per call for a run whose batch takes ``batch_seconds`` (None where nothing measured it:
+    one batch per call, as Keras does by default).
+    """
+    if batch_seconds is None or not batch_seconds > 0:
+        return 1
+    wanted = round(TARGET_CALL_SECONDS / batch_seconds)
+    return max(1, min(wanted, math.floor(MOST_CALL_SECONDS / batch_seconds), batches_per_epoch))
+
+
+def batch_seconds(seconds_per_epoch: float | None, batches_per_epoch: int) -> float | None:
+    """A batch's seconds from an estimate of an epoch's (validation included, so a little over)."""
+    if seconds_per_epoch is None or batches_per_epoch < 1:
+        return None
+    return seconds_per_epoch / batches_per_epoch
