@@ -41,6 +41,8 @@ STATUS_ICONS = {
     RunStatus.FAILED: ":material/error:",
     RunStatus.INTERRUPTED: ":material/error:",
 }
+PROBLEMS = (RunStatus.FAILED, RunStatus.INTERRUPTED, RunStatus.DIVERGED)  # runs that ended without results
+OPEN_PROBLEMS_FOR = 600.0  # seconds a run that ended with a problem stays open among the results
 MAX_CURVE_POINTS = 400
 TILES_PER_ROW = 4  # a result's tiles: its test metrics in one row, its cost in the next
 SHOWN_RESULTS = 8
@@ -287,11 +289,13 @@ if len(finished) > SHOWN_RESULTS:
     st.caption(f"The latest {SHOWN_RESULTS} of {len(finished)} runs; Compare shows them all.")
     finished = finished[:SHOWN_RESULTS]
 for record in finished:
-    when = time.strftime("%H:%M", time.localtime(record.get("finished") or record.get("created") or 0))
+    ended = record.get("finished") or record.get("created") or 0
+    when = time.strftime("%H:%M", time.localtime(ended))
+    recent_problem = record["status"] in PROBLEMS and ended > time.time() - OPEN_PROBLEMS_FOR
     with st.expander(
         f"{literal(record['name'])} · {record['status']} · {when} · {record['id'][:6]}",
         icon=STATUS_ICONS[record["status"]],
-        expanded=record is finished[0],
+        expanded=record is finished[0] or recent_problem,
     ):
         if record["reason"]:
             (st.info if record["status"] == RunStatus.STOPPED else st.error)(

@@ -14,8 +14,9 @@ would, under its memory limit, with one local worker, visited by headless Chromi
      and clicking Train one after another: every visitor's wait from the click to their first finished
      run, runs lost, and the peak memory of the group (page cache included) and of its processes'
      resident memory (the web process, the worker, together);
-   - at the limit: while a run trains, the group's limit is lowered step by step until the kernel kills
-     a process for want of memory; which process died, the run's status and sentence in the store and on
+   - at the limit: the group's limit is lowered to its processes' own memory and 300 MB more, and a
+     visitor trains with batches of 2048: the run needs more, and the kernel kills a process for want
+     of memory; which process died, the run's status and sentence in the store and on
      the visitor's page, whether the web process still serves, and whether the next click trains (a
      new worker replaces the dead one).
 
@@ -25,9 +26,11 @@ would, under its memory limit, with one local worker, visited by headless Chromi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import hashlib
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import tempfile
@@ -35,15 +38,17 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.measure import TrainPage, chromium, first_visit_seconds
-from bench.memory_limit import MB, MemoryLimit, MemoryWatch, memory_limit, process_kind
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from bench.measure import TrainPage, chromium, first_visit_seconds, loads_tensorflow
+from bench.memory_limit import MB, MemoryLimit, MemoryWatch, memory_limit
 from core.runs.record import FINISHED, RunStatus
 from core.runs.store import RunStore
 from tests.browser import ROOT, Server, streamlit_server
 
 VENV = Path(tempfile.gettempdir(), "cnnrnn-cloud-venv")
-SQUEEZE_STEP_MB = 8  # how much the limit drops each step while a run trains, until a process is killed
-SQUEEZE_SECONDS = 0.1
+SQUEEZE_HEADROOM_MB = 300  # what the group may take beyond its processes' own memory, at the limit
+BIG_BATCH = 2048  # the Train page's largest batch size: the default CNN's activations take ~1 GB
 
 
 def find_python(version: str) -> str:
@@ -132,49 +137,76 @@ def a_class(browser, server: Server, store: RunStore, visitors: int) -> None:
         page.page.context.close()
 
 
+def wait_for_calibrations(store: RunStore, timeout: float = 300.0) -> None:
+    """Until no calibration waits for or is with a worker (read from the SQLite file directly)."""
+    deadline = time.monotonic() + timeout
+    with contextlib.closing(sqlite3.connect(store.path)) as connection:
+        while time.monotonic() < deadline:
+            pending = "SELECT count(*) FROM calibrations WHERE status IN ('queued', 'running')"
+            if connection.execute(pending).fetchone()[0] == 0:
+                return
+            time.sleep(0.5)
+    raise RuntimeError(f"calibrations still pending after {timeout:.0f} s")
+
+
+def wait_for_worker(group: MemoryLimit, timeout: float = 60.0) -> dict[int, str]:
+    """The group's processes once a worker among them has loaded TensorFlow (a worker that measured
+    a big batch replaces itself with a fresh process).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        members = group.members()
+        if any(kind == "worker" and loads_tensorflow(pid) for pid, kind in members.items()):
+            break
+        time.sleep(0.2)
+    return members
+
+
 def squeeze(group: MemoryLimit, page: TrainPage, store: RunStore, server: Server, limit: int) -> None:
-    """Lower the limit while a run trains until the kernel kills a process; then what the app did."""
-    page.set_epochs(5)
-    before, clicked = page.click()
-    runs, _ = page.first_batch(before, clicked)
-    members = {pid: process_kind(pid) for pid in group.pids()}
+    """Leave the group ``SQUEEZE_HEADROOM_MB`` beyond its processes' own memory, then train with batches
+    of ``BIG_BATCH``: the run needs more, and the kernel kills a process. Then the limit goes back up,
+    and what the app did is reported.
+    """
+    page.set_epochs(1)
+    page.set_number("Batch size", BIG_BATCH)
+    wait_for_calibrations(store)  # the page asks a worker to time the models at this batch size
+    members = wait_for_worker(group)  # one that measured a big batch may be replacing itself
+    scores = {kind: Path(f"/proc/{pid}/oom_score_adj").read_text().strip() for pid, kind in members.items()}
     kills = group.oom_kills()
-    ceiling = group.usage_bytes()
-    while group.oom_kills() == kills and not all(
-        run["status"] in FINISHED for run in store.runs(ids=[r["id"] for r in runs])
-    ):
-        ceiling -= SQUEEZE_STEP_MB * MB
-        try:
-            group.set_limit(ceiling)
-        except OSError:  # the kernel could not reclaim that much: the next allocation meets the limit
-            ceiling += SQUEEZE_STEP_MB * MB
-        time.sleep(SQUEEZE_SECONDS)
-    squeezed_at = group.usage_bytes()
+    reached = group.lower_to(group.anonymous_bytes() + SQUEEZE_HEADROOM_MB * MB)
+    print(
+        f"at the limit: lowered to {reached / MB:.0f} MB (oom_score_adj {scores}); Train clicked", flush=True
+    )
+    before, _ = page.click()
+    deadline = time.monotonic() + 300
+    while group.oom_kills() == kills and time.monotonic() < deadline:
+        runs = [run for run in store.runs() if run["id"] not in before]
+        if runs and all(run["status"] in FINISHED for run in runs):
+            break
+        time.sleep(0.2)
     group.set_limit(limit)
     dead = [kind for pid, kind in members.items() if pid not in group.pids()]
-    print(
-        f"at the limit ({squeezed_at / MB:.0f} MB in use): "
-        f"{group.oom_kills() - kills} process(es) killed: {dead}"
-    )
+    print(f"  {group.oom_kills() - kills} process(es) killed for want of memory: {dead}", flush=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        ended = [run for run in store.runs(ids=[r["id"] for r in runs]) if run["status"] in FINISHED]
-        if len(ended) == len(runs):
+        runs = [run for run in store.runs() if run["id"] not in before]
+        if runs and all(run["status"] in FINISHED for run in runs):
             break
         time.sleep(0.5)
-    for run in store.runs(ids=[r["id"] for r in runs]):
+    for run in runs:
         print(f"  run {run['name']}: {run['status']}: {run['reason']}")
     serving = urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=10).read() == b"ok"
     print(f"  web process serving: {serving}")
     try:
         page.page.get_by_text("stopped unexpectedly").first.wait_for(timeout=60_000)
         print("  the visitor's page shows the run's sentence")
-    except Exception as error:
-        print(f"  the visitor's page does not show the sentence: {error.__class__.__name__}")
-    page.set_epochs(1)
+    except PlaywrightTimeout:
+        print("  the visitor's page does not show the sentence within 60 s")
+    page.shot("cloud-rehearsal-limit")
+    page.set_number("Batch size", 64)
+    page.set_epochs(2)  # a run not trained yet: the page trains only seeds missing from the workspace
     start = time.perf_counter()
-    before, clicked = page.click()
-    _, seconds = page.wait(before, clicked)
+    _, seconds = page.wait(*page.click())
     print(
         f"  the next click trained on a new worker: first batch after {seconds:.1f} s, "
         f"completed after {time.perf_counter() - start:.0f} s"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ LOAD_LIMIT = 0.6  # a round starts once the 1-minute load is below this ...
 MAX_WAIT = 60.0  # ... or after this many seconds of waiting, noted in the round's line
 VIEWPORT = {"width": 1400, "height": 1100}
 WAIT_MS = 600_000  # Playwright's longest wait for a page or a run
+QUEUE_WAIT = 30.0  # seconds a click on Train may take to queue its runs
 
 Measurement = dict[str, float]  # what one side measured in one round: case -> value
 
@@ -173,8 +175,12 @@ class TrainPage:
         self.store = store
 
     def set_epochs(self, epochs: int) -> None:
-        field = self.page.get_by_role("spinbutton", name="Epochs")
-        field.fill(str(epochs))
+        self.set_number("Epochs", epochs)
+
+    def set_number(self, label: str, value: float) -> None:
+        """Type ``value`` into the number field labelled ``label`` and wait for the rerun."""
+        field = self.page.get_by_role("spinbutton", name=label)
+        field.fill(str(value))
         field.press("Enter")
         settle(self.page)
 
@@ -200,6 +206,8 @@ class TrainPage:
                 return runs, time.perf_counter() - clicked
             if runs and all(run["status"] in FINISHED for run in runs):
                 raise RuntimeError(f"runs ended before a batch: {[run['reason'] for run in runs]}")
+            if not runs and time.perf_counter() - clicked > QUEUE_WAIT:
+                raise RuntimeError(f"the click queued no run (already trained?); see {self.shot('no-run')}")
             time.sleep(0.02)
 
     def wait(self, before: set[str], clicked: float) -> tuple[list[dict[str, Any]], float]:
@@ -218,6 +226,12 @@ class TrainPage:
         self.page.get_by_role("button", name="Stop", exact=True, disabled=True).wait_for(timeout=WAIT_MS)
         settle(self.page)
         return runs, first_batch
+
+    def shot(self, name: str) -> Path:
+        """A full-page screenshot in the temporary folder; its path."""
+        path = Path(tempfile.gettempdir(), f"bench-{name}.png")
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
 
     def visit(self, title: str, heading: str | None = None) -> None:
         """Go to another page through the sidebar, in the same browser session."""

@@ -50,6 +50,26 @@ class MemoryLimit:
     def usage_bytes(self) -> int:
         return int(self._file("memory.usage_in_bytes", "memory.current").read_text())
 
+    def anonymous_bytes(self) -> int:
+        """The group's own memory (heap and stacks), which only an out-of-memory kill can take back
+        without swap; the rest is page cache the kernel can drop.
+        """
+        stat = dict(line.split() for line in (self.folder / "memory.stat").read_text().splitlines())
+        return int(stat["total_rss"] if self.version == 1 else stat["anon"])
+
+    def lower_to(self, target_bytes: int, step_bytes: int = 16 * MB) -> int:
+        """Lower the limit step by step towards ``target_bytes`` (the kernel drops page cache on the
+        way) as far as it accepts; the limit reached.
+        """
+        reached = self.usage_bytes()
+        while reached - step_bytes >= target_bytes:
+            try:
+                self.set_limit(reached - step_bytes)
+            except OSError:  # the kernel could not drop enough: this is as low as it goes now
+                break
+            reached -= step_bytes
+        return reached
+
     def peak_bytes(self) -> int:
         """The most the group has used since it was made, page cache included."""
         return int(self._file("memory.max_usage_in_bytes", "memory.peak").read_text())
@@ -63,6 +83,16 @@ class MemoryLimit:
     def pids(self) -> list[int]:
         return [int(pid) for pid in (self.folder / "cgroup.procs").read_text().split()]
 
+    def members(self) -> dict[int, str]:
+        """The group's running processes, each with its kind (``process_kind``)."""
+        found = {}
+        for pid in self.pids():
+            try:
+                found[pid] = process_kind(pid)
+            except (OSError, ValueError):  # ended (or a zombie) between the listing and the read
+                continue
+        return found
+
 
 @contextmanager
 def memory_limit(limit_bytes: int, name: str = "cnnrnn-rehearsal") -> Iterator[MemoryLimit]:
@@ -70,9 +100,9 @@ def memory_limit(limit_bytes: int, name: str = "cnnrnn-rehearsal") -> Iterator[M
     else version 2); removed on leaving, once its processes are gone.
     """
     if CGROUP_V1.is_dir():
-        folder, version = CGROUP_V1 / f"{name}-{os.getpid()}", 1
+        folder, version = CGROUP_V1 / f"{name}-{os.getpid()}-{time.time_ns()}", 1
     elif (CGROUP_V2 / "cgroup.controllers").exists():
-        folder, version = CGROUP_V2 / f"{name}-{os.getpid()}", 2
+        folder, version = CGROUP_V2 / f"{name}-{os.getpid()}-{time.time_ns()}", 2
     else:
         raise RuntimeError("no cgroup memory controller here: run as root on Linux with cgroups mounted")
     folder.mkdir()

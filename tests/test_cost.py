@@ -27,7 +27,14 @@ from core.runs import estimates
 from core.runs.database import APPLICATION_ID
 from core.runs.queue import enqueue, queued_record
 from core.runs.schema import check_estimate
-from core.runs.store import MIGRATIONS, SCHEMA, SCHEMA_VERSION, RunStore, this_process
+from core.runs.store import (
+    CALIBRATION_WORKER_DIED,
+    MIGRATIONS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    RunStore,
+    this_process,
+)
 from core.tasks.settings import train_settings_for
 from core.training import calibration
 from core.training.worker import Worker
@@ -225,7 +232,7 @@ def test_a_failed_calibration_is_one_sentence(tmp_path, monkeypatch):
 
     store.claim_calibration(f"{socket.gethostname()}:999999999")  # a worker of this machine, gone
     [gone] = store.calibrations(list(requests)).values()
-    assert gone["status"] == "failed" and gone["reason"] == "the worker measuring it stopped unexpectedly"
+    assert gone["status"] == "failed" and gone["reason"] == CALIBRATION_WORKER_DIED
 
 
 def test_a_bundle_carries_the_estimate_and_refuses_a_bad_one():

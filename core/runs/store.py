@@ -29,7 +29,9 @@ SCHEMA_VERSION = 7
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "runs" / "runs.db"
 HEARTBEAT_TIMEOUT = 60.0  # seconds without a heartbeat after which a worker on another machine is dead
 WORKER_SEEN_TIMEOUT = 30.0  # seconds after a worker last said it was alive that it no longer counts
-CALIBRATION_WORKER_DIED = "the worker measuring it stopped unexpectedly"
+CALIBRATION_WORKER_DIED = (
+    "the worker measuring it stopped unexpectedly (killed, out of memory, or a crash inside TensorFlow)"
+)
 WORKER_DIED = (
     "the worker training this run stopped unexpectedly (killed, out of memory, or a crash inside "
     "TensorFlow); the finished epochs are kept"
