@@ -251,6 +251,8 @@ def test_a_failed_run_shows_its_reason_on_the_train_page(tmp_path, monkeypatch):
         ["LSTM", "stopped"],
         ["CNN", "failed"],
     ]
+    # the newest run is open, and so is a failure of the last minutes below it
+    assert [expander.proto.expanded for expander in at.expander] == [True, True]
 
 
 @pytest.mark.slow

@@ -103,6 +103,7 @@ def test_a_killed_worker_marks_its_run_and_a_new_worker_takes_the_queue(tmp_path
         pool.ensure()
         wait_until(lambda: len(store.run(long)["history"]) >= 1, "the long run finished an epoch")
         [pid] = pool.pids()
+        assert Path(f"/proc/{pid}/oom_score_adj").read_text().strip() == "500"  # killed before the server
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: store.run(short)["status"] == "completed", "a new worker trained the next run")
         assert pid not in pool.pids()

@@ -402,6 +402,7 @@ ESTIMATE = table(  # core.runs.estimates: the cost estimated before training, an
         "total_seconds": OPTIONAL_COST,
         "peak_memory_mb": OPTIONAL_COST,
         "measured_peak_memory_mb": OPTIONAL_COST,
+        "steps_per_execution": whole(1, 10**6),  # batches per call into TensorFlow, chosen from the estimate
         "candidates": table({"calibration": COST, "history": COST}),
         "basis": table(BASIS, tuple(BASIS)),
     },
