@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from core import budget
-from core.compare.pair import compare_pair
-from core.compare.seed_groups import group_metrics, one_run_per_seed, seed_groups, seeds_from_text
 from core.datasets import DATASETS, Dataset
 from core.datasets.described import load_described
 from core.errors import SpecError, UserError
@@ -312,6 +310,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _lab_reproduce(args: argparse.Namespace) -> int:
     """Train the reproduction plan through the worker code path and print it beside the paper."""
+    from core.compare.seed_groups import seeds_from_text
     from core.lab import paper
 
     seeds = seeds_from_text(args.seeds) if args.seeds else [paper.DEFAULT_SEED]
@@ -473,6 +472,8 @@ def _compare(args: argparse.Namespace) -> int:
     """Two runs side by side: their test metrics, where they disagree, and the verdict on their models
     over the seed groups of run A's workspace (as its Compare page gives it).
     """
+    from core.compare.pair import compare_pair
+
     store = RunStore()
     records = store.runs()
     a, b = _find_run(records, args.run_a, store), _find_run(records, args.run_b, store)
@@ -672,6 +673,8 @@ def _train(args: argparse.Namespace) -> int:
         already, missing = seeds_to_train(record, seeds, existing)
         if already:
             print(seeds_sentence(spec.name, already, missing))
+            from core.compare.seed_groups import one_run_per_seed
+
             earlier = one_run_per_seed(
                 [run for run in existing if _same_group(run, record) and seed_of(run) in already]
             )
@@ -707,11 +710,15 @@ def _seeds(args: argparse.Namespace) -> list[int] | None:
         return None
     if args.seed is not None:
         raise UserError("Give --seed or --seeds, not both.")
+    from core.compare.seed_groups import seeds_from_text
+
     return seeds_from_text(args.seeds)
 
 
 def _report_group(records: list[dict[str, Any]]) -> None:
     """The completed runs' test metrics as mean ± sd with their 95% interval."""
+    from core.compare.seed_groups import group_metrics, seed_groups
+
     completed = [record for record in records if record["status"] == RunStatus.COMPLETED]
     print(f"{records[0]['name']} over {len(completed)} completed of {len(records)} seeds:")
     for row in group_metrics(seed_groups(completed)).itertuples():
