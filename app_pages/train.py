@@ -41,7 +41,7 @@ STATUS_ICONS = {
     RunStatus.FAILED: ":material/error:",
     RunStatus.INTERRUPTED: ":material/error:",
 }
-PROBLEMS = (RunStatus.FAILED, RunStatus.INTERRUPTED, RunStatus.DIVERGED)  # runs that ended without results
+PROBLEMS = (RunStatus.FAILED, RunStatus.INTERRUPTED, RunStatus.DIVERGED)  # runs that ended with a problem
 OPEN_PROBLEMS_FOR = 600.0  # seconds a run that ended with a problem stays open among the results
 MAX_CURVE_POINTS = 400
 TILES_PER_ROW = 4  # a result's tiles: its test metrics in one row, its cost in the next

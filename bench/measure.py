@@ -26,6 +26,7 @@ LOAD_LIMIT = 0.6  # a round starts once the 1-minute load is below this ...
 MAX_WAIT = 60.0  # ... or after this many seconds of waiting, noted in the round's line
 VIEWPORT = {"width": 1400, "height": 1100}
 WAIT_MS = 600_000  # Playwright's longest wait for a page or a run
+FIRST_SEED = 1  # the seed of the first click's runs; each click takes the next
 QUEUE_WAIT = 30.0  # seconds a click on Train may take to queue its runs
 
 Measurement = dict[str, float]  # what one side measured in one round: case -> value
@@ -167,27 +168,32 @@ def first_visit_seconds(browser: Any, url: str, heading: str) -> float:
 class TrainPage:
     """The dashboard's Train page open in the browser, and the run store its runs land in."""
 
-    def __init__(self, browser: Any, url: str, store: RunStore) -> None:
+    def __init__(self, browser: Any, url: str, store: RunStore, workspace: str | None = None) -> None:
+        """The Train page in a new browser session, in ``workspace`` (a new one if None)."""
         self.page = browser.new_page(viewport=VIEWPORT)
-        self.page.goto(f"{url}/train")
+        self.page.goto(f"{url}/train" + (f"?workspace={workspace}" if workspace else ""))
         settle(self.page)
         self.page.get_by_role("heading", name="Train", exact=True).wait_for()
         self.store = store
+        self.seed = FIRST_SEED - 1
 
     def set_epochs(self, epochs: int) -> None:
         self.set_number("Epochs", epochs)
 
     def set_number(self, label: str, value: float) -> None:
         """Type ``value`` into the number field labelled ``label`` and wait for the rerun."""
-        field = self.page.get_by_role("spinbutton", name=label)
+        field = self.page.get_by_role("spinbutton", name=label, exact=True)
         field.fill(str(value))
         field.press("Enter")
         settle(self.page)
 
     def train(self) -> tuple[list[dict[str, Any]], float]:
-        """Click Train and wait until every run it queued has ended and the page is idle again;
-        returns those runs' records and the seconds from the click to the first batch in the store.
+        """Set a seed not trained yet (the page trains each seed of a model once), click Train and wait
+        until every run it queued has ended and the page is idle again; returns those runs' records and
+        the seconds from the click to the first batch in the store.
         """
+        self.seed += 1
+        self.set_number("Seed", self.seed)
         return self.wait(*self.click())
 
     def click(self) -> tuple[set[str], float]:

@@ -11,7 +11,7 @@ data, with the run's own settings (seed, batch size, epochs), through a default 
 batch per call), and times ``model.fit`` alone. Both processes are long-lived, fit every model once as
 a warm-up, and clear the Keras session after every fit, as the worker does. Then the sides alternate,
 each round behind the load gate; the result is the median per-round ratio (dashboard / plain) with its
-interquartile range. Targets: at most 0.92.
+interquartile range. Target: at most 0.92.
 
 Pinned (the default): Chromium, standing in for the visitor's machine, runs on CPU 0; the server, its
 worker and the plain side on CPU 1. ``--unpinned`` lets every process use both CPUs, for comparison.
@@ -141,7 +141,7 @@ class Visitor:
         workspace = secrets.token_hex(12)
         store.save_workspace(workspace, {"choice": {"id": dataset, "settings": {}}, "models": {}})
         self.dataset = dataset
-        self.page = TrainPage(browser, f"{url}?workspace={workspace}", store)
+        self.page = TrainPage(browser, url, store, workspace)
         self.page.set_epochs(epochs)
         self.runs: list[dict[str, Any]] = []
         self.browser_seconds = 0.0  # the browser's CPU per second of the last round

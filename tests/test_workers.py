@@ -25,7 +25,7 @@ from core.runs.database import StoreBusy
 from core.runs.pool import WorkerPool
 from core.runs.queue import enqueue, eta_seconds, queue_waits, queued_record
 from core.runs.store import RunStore, owner_pid
-from core.training.worker import Worker
+from core.training.worker import WORKER_OOM_SCORE, Worker
 
 SMALL = {"id": "digits_8x8", "settings": {}, "limit": 64}
 LARGE = {"id": "digits_8x8", "settings": {}, "limit": 1000}
@@ -103,7 +103,7 @@ def test_a_killed_worker_marks_its_run_and_a_new_worker_takes_the_queue(tmp_path
         pool.ensure()
         wait_until(lambda: len(store.run(long)["history"]) >= 1, "the long run finished an epoch")
         [pid] = pool.pids()
-        assert Path(f"/proc/{pid}/oom_score_adj").read_text().strip() == "500"  # killed before the server
+        assert Path(f"/proc/{pid}/oom_score_adj").read_text().strip() == str(WORKER_OOM_SCORE)
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: store.run(short)["status"] == "completed", "a new worker trained the next run")
         assert pid not in pool.pids()

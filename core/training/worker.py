@@ -54,8 +54,12 @@ def yield_to_web_process() -> None:
     let the kernel end this worker before the dashboard that started it: the dashboard marks the run
     and starts another worker, and its visitors keep their pages.
     """
-    if OOM_SCORE_ADJ.exists():  # Linux only; any process may raise its own score
+    if not OOM_SCORE_ADJ.exists():  # Linux only; any process may raise its own score
+        return
+    try:
         OOM_SCORE_ADJ.write_text(str(WORKER_OOM_SCORE))
+    except OSError as error:  # a read-only /proc: the worker still trains
+        log.warning("this worker could not offer itself first to the out-of-memory killer: %s", error)
 
 
 @dataclass(frozen=True)
