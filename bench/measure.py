@@ -101,12 +101,17 @@ def summarize(results: dict[str, list[Measurement]], ratio: tuple[str, str] | No
 # ---- processes -------------------------------------------------------------------------------------
 
 
+def proc_mb(pid: int, file: str, field: str) -> float:
+    """A size in kB that ``/proc/PID/<file>`` gives on its ``field:`` line, in MB."""
+    for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"process {pid} reports no {field}")
+
+
 def resident_mb(pid: int) -> float:
     """A process's resident memory (VmRSS), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"process {pid} reports no VmRSS")
+    return proc_mb(pid, "status", "VmRSS")
 
 
 def cpu_seconds(pid: int) -> float:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.measure import resident_mb
+from bench.measure import proc_mb, resident_mb
 
 CGROUP_V1 = Path("/sys/fs/cgroup/memory")
 CGROUP_V2 = Path("/sys/fs/cgroup")
@@ -164,10 +164,7 @@ class MemoryWatch:
 
 def proportional_mb(pid: int) -> float:
     """A process's proportional set size (Pss: each page it shares with n processes counts 1/n), in MB."""
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        if line.startswith("Pss:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"process {pid} reports no Pss")
+    return proc_mb(pid, "smaps_rollup", "Pss")
 
 
 def process_kind(pid: int) -> str:
