@@ -324,3 +324,23 @@ def test_no_time_is_promised_before_enough_of_the_run_has_been_timed():
     later = {**after_one, "epochs_done": 3, "last_epoch_end": 10.0, "fit_seconds": 11.0}
     assert eta_seconds(later) == pytest.approx(3.0 - 1.0)  # the pace of epochs 2-3, less what is done
     assert eta_seconds({**later, "phase": "evaluating"}) is None
+
+
+def test_the_time_left_leaves_out_a_first_call_of_several_batches():
+    one_epoch = {"epochs": 1, "batches": 20, "first_batch_seconds": 2.0, "first_call_batches": 4}
+    assert eta_seconds({**one_epoch, "batch": 4, "fit_seconds": 2.0}) is None  # only the tracing call
+    # batches 5-12 took 8 - 2 = 6 s: 0.75 s a batch for the 8 left
+    assert eta_seconds({**one_epoch, "batch": 12, "fit_seconds": 8.0}) == pytest.approx(8 * 0.75)
+    after_one = {**one_epoch, "epochs": 3, "batch": 0, "epochs_done": 1, "fit_seconds": 11.0}
+    after_one.update(first_epoch_seconds=11.0, last_epoch_end=11.0)
+    after_one["first_validation"] = {
+        "batches": 6,
+        "first_batch_seconds": 0.9,
+        "first_call_batches": 3,
+        "seconds": 1.2,
+    }
+    per_epoch = (11.0 - 1.2 - 2.0) * 20 / 16 + (1.2 - 0.9) * 6 / 3  # both calls of 4 and 3 batches left out
+    assert eta_seconds(after_one) == pytest.approx(2 * per_epoch)
+    single_call = {**after_one, "batches": 4}  # the whole epoch was its tracing call: no pace yet
+    assert eta_seconds(single_call) is None
+    assert eta_seconds({**single_call, "epochs_done": 2, "last_epoch_end": 14.0}) == pytest.approx(3.0)

@@ -118,10 +118,12 @@ def enqueue(store: RunStore, records: list[dict[str, Any]], workspace: str) -> l
 def eta_seconds(progress: dict[str, Any]) -> float | None:
     """Seconds of training left in a running run, or None before enough of it has been timed.
 
-    The first batch traces the model and is never part of a pace. Before the first epoch ends, only
-    a one-epoch run is estimated (from its batches, once a tenth of them are done); after it, from
-    the first epoch without what traces functions (the first batch of its training and of its
-    validation, and the first gradient probe); from the second on, from the epochs since the first.
+    The first call (one batch, or several with ``steps_per_execution``) traces the model and is
+    never part of a pace. Before the first epoch ends, only a one-epoch run is estimated (from its
+    batches, once a tenth of them are done); after it, from the first epoch without what traces
+    functions (the first call of its training and of its validation, and the first gradient probe);
+    from the second on, from the epochs since the first. An epoch of one call has no untraced pace
+    until its second epoch ends.
     """
     steps, batch, traced = (
         progress.get("batches") or 0,
@@ -131,16 +133,21 @@ def eta_seconds(progress: dict[str, Any]) -> float | None:
     if traced is None or steps < 2 or progress.get("phase") == "evaluating":
         return None
     epochs, done = progress["epochs"], progress.get("epochs_done", 0)
+    first_call = progress.get("first_call_batches", 1)
     if done == 0:
-        if epochs > 1 or batch < max(5, steps / 10):
+        if epochs > 1 or batch < max(5, steps / 10) or batch <= first_call:
             return None
-        return (steps - batch) * (progress["fit_seconds"] - traced) / (batch - 1)
+        return (steps - batch) * (progress["fit_seconds"] - traced) / (batch - first_call)
     first = progress["first_epoch_seconds"]
     if done == 1:
+        if steps <= first_call:
+            return None
+
         validation = progress.get("first_validation") or {}
         validated = validation.get("seconds", 0.0)
         probe = progress.get("first_probe_seconds", 0.0)
-        per_epoch = (first - probe - validated - traced) * steps / (steps - 1) + _untraced(validation)
+        untraced = first - probe - validated - traced
+        per_epoch = untraced * steps / (steps - first_call) + _untraced(validation)
     else:
         per_epoch = (progress["last_epoch_end"] - first) / (done - 1)
     into_epoch = max(progress["fit_seconds"] - progress["last_epoch_end"], 0.0)  # 0 until a batch is done
@@ -148,11 +155,12 @@ def eta_seconds(progress: dict[str, Any]) -> float | None:
 
 
 def _untraced(validation: dict[str, Any]) -> float:
-    """The first epoch's validation time, its tracing first batch replaced by an ordinary one."""
+    """The first epoch's validation time, its tracing first call replaced by ordinary batches."""
     batches, seconds = validation.get("batches", 0), validation.get("seconds", 0.0)
-    if batches < 2:
+    first_call = validation.get("first_call_batches", 1)
+    if batches <= first_call:
         return seconds
-    return (seconds - validation["first_batch_seconds"]) * batches / (batches - 1)
+    return (seconds - validation["first_batch_seconds"]) * batches / (batches - first_call)
 
 
 def expected_seconds(run: dict[str, Any], finished: list[dict[str, Any]]) -> float | None:

@@ -48,6 +48,7 @@ PROGRESS_KEYS = (  # what the store's live progress of a run holds
     "fit_seconds",
     "samples_per_second",
     "first_batch_seconds",
+    "first_call_batches",
     "first_epoch_seconds",
     "first_validation",
     "first_probe_seconds",
@@ -365,7 +366,7 @@ class _Progress(keras.callbacks.Callback):
                 samples_per_second=done * self.batch_size / max(now - self.epoch_start, 1e-9),
             )
             if self.epoch == 0 and "first_batch_seconds" not in state:  # tracing: timed apart
-                state["first_batch_seconds"] = now - self.train_start
+                state.update(first_batch_seconds=now - self.train_start, first_call_batches=done)
         self.job._publish()
 
     def on_test_begin(self, logs: dict | None = None) -> None:
@@ -378,8 +379,10 @@ class _Progress(keras.callbacks.Callback):
         now = time.perf_counter()
         with self.job._lock:
             validation = self.job._state.setdefault("first_validation", {"batches": 0})
-            validation["batches"] = max(validation["batches"], min(batch + 1, self.validation_batches))
+            done = min(batch + 1, self.validation_batches)
+            validation["batches"] = max(validation["batches"], done)
             validation.setdefault("first_batch_seconds", now - self.validation_start)
+            validation.setdefault("first_call_batches", done)
             validation["seconds"] = max(validation.get("seconds", 0.0), now - self.validation_start)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
