@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,7 @@ class PlainProcess:
         self.process.wait(timeout=60)
 
 
-def pinned_to(cpus: set[int] | None):
+def pinned_to(cpus: set[int] | None) -> Callable[[], None] | None:
     """A ``preexec_fn`` keeping a new process (and its children) on ``cpus``; None leaves it free."""
     return None if cpus is None else lambda: os.sched_setaffinity(0, cpus)
 
@@ -175,41 +176,46 @@ def main() -> None:
         env = {"RUNS_DB": f"{folder}/runs.db", "CNNRNN_WORKER_RUNS": "1000"}
         plain = PlainProcess(env, Path(folder, "plain.log"), app_cpus)
         dashboard_log = Path(folder, "server.log")
-        with streamlit_server(
-            ROOT / "dashboard.py", dashboard_log, env, preexec=pinned_to(app_cpus)
-        ) as server:
-            if not args.unpinned:
-                os.sched_setaffinity(0, {BROWSER_CPU})  # this process, Playwright and Chromium
-            with chromium() as browser:
-                store = RunStore(env["RUNS_DB"])
-                for dataset in args.datasets:
-                    visitor = Visitor(browser, server.url, store, dataset, args.epochs)
-                    browser_rates: list[float] = []
+        try:
+            compare(args, env, plain, dashboard_log, app_cpus)
+        finally:
+            plain.close()
 
-                    def dashboard(
-                        visitor: Visitor = visitor, rates: list[float] = browser_rates
-                    ) -> Measurement:
-                        measured = visitor.train()
-                        rates.append(visitor.browser_seconds)
-                        return measured
 
-                    def plain_side(visitor: Visitor = visitor) -> Measurement:
-                        return {
-                            run["name"]: plain.fit(visitor.dataset, run["name"], run["config"]["train"])
-                            for run in visitor.runs
-                        }
+def compare(
+    args: argparse.Namespace, env: dict[str, str], plain: PlainProcess, log: Path, app_cpus: set[int] | None
+) -> None:
+    """The dashboard against ``plain``, alternating, on each dataset asked for; prints the rounds and
+    the summary.
+    """
+    with streamlit_server(ROOT / "dashboard.py", log, env, preexec=pinned_to(app_cpus)) as server:
+        if not args.unpinned:
+            os.sched_setaffinity(0, {BROWSER_CPU})  # this process, Playwright and Chromium
+        with chromium() as browser:
+            store = RunStore(env["RUNS_DB"])
+            for dataset in args.datasets:
+                visitor = Visitor(browser, server.url, store, dataset, args.epochs)
+                browser_rates: list[float] = []
 
-                    print(
-                        f"{dataset}, {args.epochs} epochs, default settings; seconds in model.fit", flush=True
-                    )
-                    results = alternate({"dashboard": dashboard, "plain": plain_side}, args.rounds)
-                    summarize(results, ratio=("dashboard", "plain"))
-                    kept = browser_rates[1:]  # the warm-up left out
+                def dashboard(visitor: Visitor = visitor, rates: list[float] = browser_rates) -> Measurement:
+                    measured = visitor.train()
+                    rates.append(visitor.browser_seconds)
+                    return measured
+
+                def plain_side(visitor: Visitor = visitor) -> Measurement:
+                    return {
+                        run["name"]: plain.fit(visitor.dataset, run["name"], run["config"]["train"])
+                        for run in visitor.runs
+                    }
+
+                print(f"{dataset}, {args.epochs} epochs, default settings; seconds in model.fit", flush=True)
+                results = alternate({"dashboard": dashboard, "plain": plain_side}, args.rounds)
+                summarize(results, ratio=("dashboard", "plain"))
+                if kept := browser_rates[1:]:  # the warm-up left out
                     print(
                         f"{dataset}: browser CPU per second of live panel {sum(kept) / len(kept):.2f}",
                         flush=True,
                     )
-        plain.close()
 
 
 if __name__ == "__main__":
