@@ -13,6 +13,7 @@ packages first: where its extra start-up time goes.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import subprocess
 import sys
@@ -27,17 +28,21 @@ PLAIN = """
 import keras
 from core.datasets import load_dataset
 from core.model.presets import presets_for
+from core.tasks.settings import train_settings_for
 from core.training.builder import build_model, compile_model
 
 dataset = load_dataset({dataset!r})
+settings = train_settings_for(dataset, {{"epochs": {epochs}}})  # the command line's defaults
 model = build_model(presets_for(dataset.signature)[{model!r}], dataset.signature)
-compile_model(model, dataset.signature.task, "adam", 0.001)
+compile_model(
+    model, dataset.signature.task, settings["optimizer"], settings["learning_rate"], settings["clipnorm"]
+)
 model.fit(
     dataset.train.x,
     dataset.train.y,
     validation_data=(dataset.validation.x, dataset.validation.y),
-    epochs={epochs},
-    batch_size=64,
+    epochs=settings["epochs"],
+    batch_size=settings["batch_size"],
     verbose=0,
 )
 """
@@ -84,7 +89,7 @@ def main() -> None:
     args = parser.parse_args()
     plain = PLAIN.format(dataset=args.dataset, model=args.model, epochs=args.epochs)
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as folder:
-        stores = iter(range(10**6))
+        stores = itertools.count()
 
         def command_line() -> Measurement:
             store = {"RUNS_DB": str(Path(folder, f"runs-{next(stores)}.db"))}

@@ -36,7 +36,9 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -48,6 +50,7 @@ from tests.browser import ROOT, Server, streamlit_server
 
 VENV = Path(tempfile.gettempdir(), "cnnrnn-cloud-venv")
 SQUEEZE_HEADROOM_MB = 300  # what the group may take beyond its processes' own memory, at the limit
+CLASS_TIMEOUT = 1800.0  # seconds a class's runs may take to end
 BIG_BATCH = 2048  # the Train page's largest batch size: the default CNN's activations take ~1 GB
 
 
@@ -114,12 +117,15 @@ def a_class(browser, server: Server, store: RunStore, visitors: int) -> None:
     for page in pages:
         clicks.append(time.time())
         page.click()
-    deadline = time.monotonic() + 1800
+    deadline = time.monotonic() + CLASS_TIMEOUT
     while time.monotonic() < deadline:
         runs = [run for run in store.runs() if run["id"] not in before]
         if len(runs) >= 2 * visitors and all(run["status"] in FINISHED for run in runs):
             break
         time.sleep(1.0)
+    else:
+        ended = sum(run["status"] in FINISHED for run in runs)
+        raise RuntimeError(f"after {CLASS_TIMEOUT / 60:.0f} minutes {ended} of {2 * visitors} runs had ended")
     by_workspace: dict[str, float] = {}
     for run in runs:
         if run["status"] == RunStatus.COMPLETED:
@@ -157,9 +163,24 @@ def wait_for_worker(group: MemoryLimit, timeout: float = 60.0) -> dict[int, str]
     while time.monotonic() < deadline:
         members = group.members()
         if any(kind == "worker" and loads_tensorflow(pid) for pid, kind in members.items()):
-            break
+            return members
         time.sleep(0.2)
-    return members
+    raise RuntimeError(f"no worker had loaded TensorFlow after {timeout:.0f} s")
+
+
+def runs_ended(
+    store: RunStore, before: set[str], timeout: float, until: Callable[[], bool] = lambda: False
+) -> list[dict[str, Any]]:
+    """The runs queued since ``before`` once all have ended, ``until()`` holds or ``timeout`` seconds
+    have passed, whichever comes first.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = [run for run in store.runs() if run["id"] not in before]
+        ended = runs and all(run["status"] in FINISHED for run in runs)
+        if ended or until() or time.monotonic() >= deadline:
+            return runs
+        time.sleep(0.2)
 
 
 def squeeze(group: MemoryLimit, page: TrainPage, store: RunStore, server: Server, limit: int) -> None:
@@ -178,21 +199,15 @@ def squeeze(group: MemoryLimit, page: TrainPage, store: RunStore, server: Server
         f"at the limit: lowered to {reached / MB:.0f} MB (oom_score_adj {scores}); Train clicked", flush=True
     )
     before, _ = page.click()
-    deadline = time.monotonic() + 300
-    while group.oom_kills() == kills and time.monotonic() < deadline:
-        runs = [run for run in store.runs() if run["id"] not in before]
-        if runs and all(run["status"] in FINISHED for run in runs):
-            break
-        time.sleep(0.2)
+    squeezed = runs_ended(store, before, 300, until=lambda: group.oom_kills() > kills)
     group.set_limit(limit)
     dead = [kind for pid, kind in members.items() if pid not in group.pids()]
     print(f"  {group.oom_kills() - kills} process(es) killed for want of memory: {dead}", flush=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        runs = [run for run in store.runs() if run["id"] not in before]
-        if runs and all(run["status"] in FINISHED for run in runs):
-            break
-        time.sleep(0.5)
+    if not squeezed:
+        print("  within 300 s at the limit nothing was killed and the runs did not end")
+    runs = runs_ended(store, before, 120)
+    if any(run["status"] not in FINISHED for run in runs):
+        print("  the runs had not ended 120 s after the limit went back up")
     for run in runs:
         print(f"  run {run['name']}: {run['status']}: {run['reason']}")
     serving = urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=10).read() == b"ok"
@@ -270,4 +285,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except RuntimeError as error:  # a wait that ran out: one sentence, after every part was stopped
+        raise SystemExit(f"the rehearsal stopped: {error}") from None
