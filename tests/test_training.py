@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import gc
 import json
 import math
+import weakref
 from dataclasses import replace
 
 import numpy as np
@@ -137,3 +139,27 @@ def test_invalid_settings_and_models_are_refused_before_training():
     )
     with pytest.raises(SpecError, match="output head needs"):
         TrainingJob(dataset, broken)
+
+
+class Cycle:
+    """An object that refers to itself: only Python's cyclic collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_collections_during_the_fit_skip_what_was_alive_before_it_and_the_end_collects_all():
+    dataset = small("digits_8x8", 100)
+    frozen_while_training: list[int] = []
+
+    def listen(job: TrainingJob) -> None:
+        frozen_while_training.append(gc.get_freeze_count())
+
+    spec = presets_for(dataset.signature)["CNN"]
+    job = TrainingJob(dataset, spec, {"epochs": 1, "batch_size": 32}, listener=listen)
+    garbage = weakref.ref(Cycle())  # unreachable before the run, frozen with the rest at its start
+    record = job.run()
+    assert record["status"] == "completed"
+    assert frozen_while_training and min(frozen_while_training) > 0
+    assert gc.get_freeze_count() == 0  # nothing stays frozen after the run
+    assert garbage() is None  # and what was frozen is collected at its end

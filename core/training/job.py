@@ -215,6 +215,9 @@ class TrainingJob:
         self._update(status=RunStatus.RUNNING, started=time.time(), phase="training")
         self._persist()
         model = None
+        # Python's full collections during the fit skip what was alive before it (TensorFlow's and
+        # the worker's ~400,000 objects: about 0.25 s of each run's fit); the run's end collects all
+        gc.freeze()
         try:
             keras.utils.set_random_seed(self.settings["seed"])
             with self.strategy.scope() if self.strategy else contextlib.nullcontext():
@@ -271,6 +274,7 @@ class TrainingJob:
         finally:
             del model
             keras.backend.clear_session()
+            gc.unfreeze()
             gc.collect()
         return self.record()
 
