@@ -211,6 +211,10 @@ def compare(
                 print(f"{dataset}, {args.epochs} epochs, default settings; seconds in model.fit", flush=True)
                 results = alternate({"dashboard": dashboard, "plain": plain_side}, args.rounds)
                 summarize(results, ratio=("dashboard", "plain"))
+                calls = ", ".join(
+                    f"{run['name']} {run['estimate'].get('steps_per_execution', 1)}" for run in visitor.runs
+                )
+                print(f"{dataset}: batches per call in the last round: {calls}", flush=True)
                 if kept := browser_rates[1:]:  # the warm-up left out
                     print(
                         f"{dataset}: browser CPU per second of live panel {sum(kept) / len(kept):.2f}",
