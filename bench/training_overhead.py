@@ -123,6 +123,11 @@ def pinned_to(cpus: set[int] | None) -> Callable[[], None] | None:
     return None if cpus is None else lambda: os.sched_setaffinity(0, cpus)
 
 
+def batches_per_call(run: dict[str, Any]) -> int:
+    """The batches per call into TensorFlow the worker chose for a run (one where it had no estimate)."""
+    return (run.get("estimate") or {}).get("steps_per_execution", 1)
+
+
 def browser_cpu_seconds() -> float:
     """CPU seconds used so far by every Chromium process on this machine (the benchmark starts one)."""
     total = 0.0
@@ -211,9 +216,7 @@ def compare(
                 print(f"{dataset}, {args.epochs} epochs, default settings; seconds in model.fit", flush=True)
                 results = alternate({"dashboard": dashboard, "plain": plain_side}, args.rounds)
                 summarize(results, ratio=("dashboard", "plain"))
-                calls = ", ".join(
-                    f"{run['name']} {run['estimate'].get('steps_per_execution', 1)}" for run in visitor.runs
-                )
+                calls = ", ".join(f"{run['name']} {batches_per_call(run)}" for run in visitor.runs)
                 print(f"{dataset}: batches per call in the last round: {calls}", flush=True)
                 if kept := browser_rates[1:]:  # the warm-up left out
                     print(
