@@ -142,7 +142,6 @@ def eta_seconds(progress: dict[str, Any]) -> float | None:
     if done == 1:
         if steps <= first_call:
             return None
-
         validation = progress.get("first_validation") or {}
         validated = validation.get("seconds", 0.0)
         probe = progress.get("first_probe_seconds", 0.0)
