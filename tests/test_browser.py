@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,7 +91,7 @@ def test_image_journey_train_stop_compare(server, browser, tmp_path):
     assert "workspace=private-" in page.url
     page.reload()  # in the middle of training: the address keeps the workspace, the live run comes back
     settle(page)
-    page.get_by_text("Epoch 1 of 30").first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"Epoch \d+ of 30")).first.wait_for(timeout=60_000)  # epoch 1 may be over
     page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("CNN · stopped").wait_for(timeout=120_000)
     page.get_by_text("Training LSTM").wait_for(timeout=60_000)
