@@ -17,7 +17,7 @@ from app_pages.parts.services import (
     queue_runs,
     store_and_workers,
 )
-from app_pages.parts.visitor import RUNS, WORKSPACE, models_for, spec_of, state
+from app_pages.parts.visitor import RUNS, TRAINING, WORKSPACE, models_for, spec_of, state
 from app_pages.parts.widgets import (
     dataset_title,
     format_number,
@@ -28,6 +28,7 @@ from app_pages.parts.widgets import (
 )
 from core.compare.memory import gradient_frame
 from core.compare.table import baseline_sentence, curves, verdict
+from core.errors import SpecError
 from core.runs.estimates import calibration_requests, cost_line, estimate_rows
 from core.runs.queue import eta_seconds, queue_waits
 from core.runs.record import UNFINISHED, RunStatus, WorkStatus, comparable_key, input_gradient
@@ -58,12 +59,22 @@ store, pool = store_and_workers("Training")
 st.title("Train")
 st.caption(dataset_title(dataset))
 st.subheader("Hyper-parameters")
-settings_key = f"train_settings:{dataset.info.id}"
-session[settings_key] = param_widgets(
-    TRAIN_SETTINGS,
-    session.get(settings_key) or train_settings_for(dataset),
-    key=f"train:{dataset.info.id}",
+
+
+def kept_settings() -> dict[str, Any]:
+    """The settings last set for this dataset (kept in the workspace), or its defaults where none are
+    or the kept ones no longer pass the registry's checks.
+    """
+    try:
+        return train_settings_for(dataset, session[TRAINING].get(dataset.info.id))
+    except SpecError:
+        return train_settings_for(dataset)
+
+
+session[TRAINING][dataset.info.id] = param_widgets(
+    TRAIN_SETTINGS, kept_settings(), key=f"train:{dataset.info.id}"
 )
+training_settings = session[TRAINING][dataset.info.id]
 chosen = st.multiselect(
     "Models to train",
     list(models),
@@ -86,7 +97,7 @@ def cost_estimates() -> None:
     """The chosen models' cost before anything is queued: from a calibration a worker measures (asked
     for here when missing; the table polls only while one is pending) or from earlier runs.
     """
-    settings = train_settings_for(dataset, session[settings_key])
+    settings = train_settings_for(dataset, training_settings)
     specs = {name: spec_of(models[name]) for name in chosen}
     requests = calibration_requests(specs, dataset.signature, settings)
     found, pending = ask_for_calibrations(store, requests)
@@ -128,10 +139,10 @@ def my_active_runs() -> list[dict[str, Any]]:
 
 def queue_models() -> None:
     specs = [spec_of(models[name]) for name in chosen]
-    first = session[settings_key]["seed"]
+    first = training_settings["seed"]
     seeds = list(range(first, first + runs_per_model))
     session["train:refused"], session["train:skipped"] = queue_runs(
-        store, dataset, specs, session[settings_key], seeds
+        store, dataset, specs, training_settings, seeds
     )
 
 

@@ -20,25 +20,28 @@ from bench.measure import Measurement, alternate
 STEPS = (1, 4, 16)
 
 
-def plain_fit(dataset: Any, spec: Any, settings: dict[str, Any], steps: int) -> float:
-    """Seconds of a default ``model.fit`` at ``steps`` batches per call."""
+def plain_fit(dataset: Any, spec: Any, settings: dict[str, Any], steps: int, pipeline: bool = False) -> float:
+    """Seconds of a default ``model.fit`` at ``steps`` batches per call, given the arrays (Keras' own
+    input pipeline) or, with ``pipeline``, the batches of ``core.training.batches`` (a run's).
+    """
     import keras
 
+    from core.training.batches import batches
     from core.training.builder import build_model, compile_model
 
     keras.utils.set_random_seed(settings["seed"])
     model = build_model(spec, dataset.signature)
     task = dataset.signature.task
     compile_model(model, task, settings["optimizer"], settings["learning_rate"], settings["clipnorm"], steps)
+    train, validation, batch_size = dataset.train, dataset.validation, settings["batch_size"]
+    if pipeline:
+        data = {"x": batches(train, batch_size, shuffle_seed=settings["seed"])}
+        data["validation_data"], data["shuffle"] = batches(validation, batch_size), False
+    else:
+        data = {"x": train.x, "y": train.y, "validation_data": (validation.x, validation.y)}
+        data["batch_size"] = batch_size
     start = time.perf_counter()
-    model.fit(
-        dataset.train.x,
-        dataset.train.y,
-        validation_data=(dataset.validation.x, dataset.validation.y),
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        verbose=0,
-    )
+    model.fit(**data, epochs=settings["epochs"], verbose=0)
     seconds = time.perf_counter() - start
     del model
     keras.backend.clear_session()

@@ -64,3 +64,29 @@ def test_a_reload_brings_back_an_upload_from_the_store(tmp_path, monkeypatch):
     again = visit(tmp_path, monkeypatch, workspace)
     assert not again.exception
     assert again.session_state["choice"]["upload"] == upload and again.session_state["upload_bytes"] == CSV
+
+
+def test_a_reload_brings_back_the_training_settings_and_bad_kept_ones_give_the_defaults(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("CNNRNN_WORKERS", "0")  # the cost table asks for calibrations; nobody answers here
+    at = visit(tmp_path, monkeypatch)
+    workspace = at.session_state["workspace"]
+    at.switch_page("app_pages/train.py").run()
+    default_epochs = at.number_input(key="train:mnist_5k:epochs").value
+    at.number_input(key="train:mnist_5k:epochs").set_value(default_epochs + 3).run()
+
+    again = visit(tmp_path, monkeypatch, workspace)
+    again.switch_page("app_pages/train.py").run()
+    assert not again.exception
+    assert again.number_input(key="train:mnist_5k:epochs").value == default_epochs + 3
+
+    store = RunStore(tmp_path / "runs.db")
+    kept = store.workspace(workspace)
+    store.save_workspace(
+        workspace, {**kept, "training": {"mnist_5k": {**kept["training"]["mnist_5k"], "epochs": -3}}}
+    )
+    spoiled = visit(tmp_path, monkeypatch, workspace)
+    spoiled.switch_page("app_pages/train.py").run()
+    assert not spoiled.exception and not spoiled.error
+    assert spoiled.number_input(key="train:mnist_5k:epochs").value == default_epochs

@@ -1,4 +1,5 @@
-"""This visitor's state in ``st.session_state``: the data choice, the models per dataset, the runs queued
+"""This visitor's state in ``st.session_state``: the data choice, the models and training settings per
+dataset, the runs queued
 and the workspace (the named keys below), with the defaults a first visit starts from.
 """
 
@@ -18,6 +19,7 @@ from core.tasks.registry import TASKS
 # The visitor's keys in st.session_state (widgets keep their own, named "page:what"):
 CHOICE = "choice"  # the data: {"id", "settings", "upload"?}
 MODELS = "models"  # dataset id -> {model name: {"spec": dict, "uids": [str]}}
+TRAINING = "training"  # dataset id -> the training settings last set on Train
 RUNS = "runs"  # ids of the runs this visitor queued, oldest first
 WORKSPACE = "workspace"  # where the visitor's runs are kept in the run store
 APPLIED_SHARE = "applied_share"  # the share link already applied, so a rerun does not apply it again
@@ -36,6 +38,7 @@ def state() -> Any:
     session = st.session_state
     session.setdefault(CHOICE, dict(DEFAULT_DATASET))
     session.setdefault(MODELS, {})
+    session.setdefault(TRAINING, {})
     session.setdefault(RUNS, [])
     session.setdefault(WORKSPACE, f"private-{secrets.token_hex(12)}")  # 96 random bits: unguessable
     return session

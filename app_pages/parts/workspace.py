@@ -1,6 +1,6 @@
 """The visitor's workspace in the address (``?workspace=...``) from the first page, and what they chose
-(data and models) kept in the run store beside their runs: a reload, back/forward or a bookmark brings
-all of it back.
+(data, models and training settings) kept in the run store beside their runs: a reload, back/forward
+or a bookmark brings all of it back.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import json
 import streamlit as st
 
 from app_pages.parts.services import open_store
-from app_pages.parts.visitor import CHOICE, MODELS, RUNS, WORKSPACE, state
+from app_pages.parts.visitor import CHOICE, MODELS, RUNS, TRAINING, WORKSPACE, state
 from app_pages.parts.widgets import literal
 from core.errors import UserError
 from core.inputs import WORKSPACE_NAME, WORKSPACE_RULE
@@ -39,7 +39,9 @@ def follow_address() -> None:
 
 
 def restore(store: RunStore, name: str) -> None:
-    """The workspace's runs, and the data and models last chosen in it (an upload by its hash)."""
+    """The workspace's runs, and the data, models and training settings last chosen in it (an upload
+    by its hash).
+    """
     session = state()
     session[RUNS] = store.run_ids(name)
     kept = store.workspace(name)
@@ -53,13 +55,14 @@ def restore(store: RunStore, name: str) -> None:
     if data is not None:
         choice["upload"] = {key: value for key, value in choice["upload"].items() if key != "sha256"}
         session[UPLOAD] = data
-    session[CHOICE], session[MODELS] = choice, kept["models"]
-    session[REMEMBERED] = _written(choice, kept["models"], digest)
+    training = kept.get("training", {})  # workspaces kept before training settings were
+    session[CHOICE], session[MODELS], session[TRAINING] = choice, kept["models"], training
+    session[REMEMBERED] = _written(choice, kept["models"], training, digest)
 
 
 def remember() -> None:
-    """Keep the visitor's data choice and models in the store when they changed (an upload once, by
-    its hash).
+    """Keep the visitor's data choice, models and training settings in the store when they changed (an
+    upload once, by its hash).
     """
     session = state()
     store = open_store()
@@ -67,7 +70,7 @@ def remember() -> None:
         return
     choice, data = session[CHOICE], session.get(UPLOAD)
     digest = hashlib.sha256(data).hexdigest() if choice.get("upload") and data else None
-    written = _written(choice, session[MODELS], digest)
+    written = _written(choice, session[MODELS], session[TRAINING], digest)
     if session.get(REMEMBERED) == written:
         return
     try:
@@ -80,8 +83,10 @@ def remember() -> None:
     session[REMEMBERED] = written
 
 
-def _written(choice: dict, models: dict, digest: str | None) -> str:
-    """What the store keeps for a workspace, as JSON text: the choice (an upload's hash in it) and models."""
+def _written(choice: dict, models: dict, training: dict, digest: str | None) -> str:
+    """What the store keeps for a workspace, as JSON text: the choice (an upload's hash in it), models
+    and training settings.
+    """
     if digest:
         choice = {**choice, "upload": {**choice["upload"], "sha256": digest}}
-    return json.dumps({"choice": choice, "models": models}, sort_keys=True)
+    return json.dumps({"choice": choice, "models": models, "training": training}, sort_keys=True)

@@ -25,6 +25,7 @@ from core.runs.estimates import (
 )
 from core.shapes import Signature
 from core.tasks.registry import TASKS
+from core.training.batches import batches
 from core.training.builder import build_model, compile_model
 from core.training.gradient_probe import GradientProbe
 from core.training.peak_memory import peak_memory_above, reset_peak_memory
@@ -114,9 +115,9 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
         )
         start = time.perf_counter()
         model.fit(
-            *train,
-            validation_data=validation,
-            batch_size=batch,
+            batches(Split(*train), batch, shuffle_seed=0),
+            validation_data=batches(Split(*validation), batch),
+            shuffle=False,  # the batches shuffle themselves, each epoch
             epochs=CALIBRATION_EPOCHS,
             callbacks=[StepTimer()],
             verbose=0,

@@ -15,6 +15,7 @@ import numpy as np
 from core import budget
 from core.compare.disagreement import sample_content
 from core.datasets import Dataset
+from core.training.batches import input_batches
 
 EXAMPLES = 8
 FORECAST_POINTS = 600
@@ -28,9 +29,9 @@ SHOWN_STEPS = 40
 def evaluate(model: keras.Model, dataset: Dataset, batch_size: int) -> dict[str, Any]:
     """Predict the test split once; return the task's metrics and the latency per sample."""
     x = dataset.test.x
-    model.predict(x[:batch_size], batch_size=batch_size, verbose=0)  # warm-up: trace once
+    model.predict(input_batches(x[:batch_size], batch_size), verbose=0)  # warm-up: trace once
     start = perf_counter()
-    predictions = model.predict(x, batch_size=batch_size, verbose=0)
+    predictions = model.predict(input_batches(x, batch_size), verbose=0)
     latency_ms = 1000 * (perf_counter() - start) / max(len(x), 1)
     metrics = EVALUATIONS[dataset.signature.task](model, dataset, predictions)
     return {**metrics, "latency_ms": latency_ms}

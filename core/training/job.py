@@ -29,6 +29,7 @@ from core.runs.record import RunRecord, RunStatus
 from core.runs.store import RunStore
 from core.tasks.registry import TASKS
 from core.tasks.settings import class_weights, train_settings_for
+from core.training.batches import batches
 from core.training.builder import build_model, compile_model
 from core.training.evaluation import evaluate
 from core.training.gradient_probe import GradientProbe
@@ -238,14 +239,13 @@ class TrainingJob:
                         monitor="val_loss", patience=self.settings["patience"], restore_best_weights=True
                     )
                 )
-            train, validation = self.dataset.train, self.dataset.validation
+            batch_size, seed = self.settings["batch_size"], self.settings["seed"]
             start = time.perf_counter()
             model.fit(
-                train.x,
-                train.y,
-                validation_data=(validation.x, validation.y),
+                batches(self.dataset.train, batch_size, shuffle_seed=seed),
+                validation_data=batches(self.dataset.validation, batch_size),
+                shuffle=False,  # the batches shuffle themselves, each epoch
                 epochs=self.settings["epochs"],
-                batch_size=self.settings["batch_size"],
                 callbacks=callbacks,
                 class_weight=self._class_weight(),
                 verbose=0,
