@@ -21,6 +21,7 @@ from app_pages.parts.visitor import RUNS, TRAINING, WORKSPACE, models_for, spec_
 from app_pages.parts.widgets import (
     dataset_title,
     format_number,
+    held_values,
     literal,
     param_widgets,
     sentence,
@@ -71,10 +72,9 @@ def kept_settings() -> dict[str, Any]:
         return train_settings_for(dataset)
 
 
-session[TRAINING][dataset.info.id] = param_widgets(
-    TRAIN_SETTINGS, kept_settings(), key=f"train:{dataset.info.id}"
-)
-training_settings = session[TRAINING][dataset.info.id]
+settings_key = f"train:{dataset.info.id}"
+training_settings = param_widgets(TRAIN_SETTINGS, kept_settings(), key=settings_key)
+session[TRAINING][dataset.info.id] = training_settings
 chosen = st.multiselect(
     "Models to train",
     list(models),
@@ -138,12 +138,13 @@ def my_active_runs() -> list[dict[str, Any]]:
 
 
 def queue_models() -> None:
-    specs = [spec_of(models[name]) for name in chosen]
-    first = training_settings["seed"]
-    seeds = list(range(first, first + runs_per_model))
-    session["train:refused"], session["train:skipped"] = queue_runs(
-        store, dataset, specs, training_settings, seeds
-    )
+    settings = held_values(TRAIN_SETTINGS, training_settings, settings_key)  # an edit in the same click
+    session[TRAINING][dataset.info.id] = settings
+    names = session.get(f"train:models:{dataset.info.id}", chosen)  # also what the same click changed
+    runs = session.get(f"train:seeds:{dataset.info.id}", runs_per_model)
+    specs = [spec_of(models[name]) for name in names]
+    seeds = list(range(settings["seed"], settings["seed"] + runs))
+    session["train:refused"], session["train:skipped"] = queue_runs(store, dataset, specs, settings, seeds)
 
 
 def stop_running() -> None:

@@ -44,11 +44,11 @@ def plain_fit(
         data["batch_size"] = batch_size
     start, cpu = time.perf_counter(), time.process_time()
     model.fit(**data, epochs=settings["epochs"], verbose=0)
-    seconds = time.perf_counter() - start, time.process_time() - cpu
+    wall_and_cpu = time.perf_counter() - start, time.process_time() - cpu
     del model
     keras.backend.clear_session()
     gc.collect()
-    return seconds
+    return wall_and_cpu
 
 
 def job_fit(dataset: Any, spec: Any, settings: dict[str, Any], steps: int) -> float:

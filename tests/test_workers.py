@@ -198,6 +198,7 @@ def test_queued_runs_know_their_place_and_wait(tmp_path):
     store.end_run(earlier, "completed", "")
     running, second, third = queue(store, 3)
     assert queue_waits(store, workers=1)[running] == (1, 0.0)
+    assert queue_waits(store, workers=0)[running] == (1, None)  # no worker up yet: nobody knows when
     store.claim_run("elsewhere")
     assert queue_waits(store, workers=1) == {second: (1, None), third: (2, None)}  # no pace yet
     progress = {"epochs": 4, "batches": 10, "first_batch_seconds": 1.0, "first_epoch_seconds": 4.0}

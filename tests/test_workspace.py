@@ -90,3 +90,16 @@ def test_a_reload_brings_back_the_training_settings_and_bad_kept_ones_give_the_d
     spoiled.switch_page("app_pages/train.py").run()
     assert not spoiled.exception and not spoiled.error
     assert spoiled.number_input(key="train:mnist_5k:epochs").value == default_epochs
+
+
+def test_an_epochs_edit_in_the_same_click_as_train_is_what_gets_queued(tmp_path, monkeypatch):
+    monkeypatch.setenv("CNNRNN_WORKERS", "0")  # the runs stay queued
+    at = visit(tmp_path, monkeypatch)
+    at.switch_page("app_pages/train.py").run()
+    epochs = at.number_input(key="train:mnist_5k:epochs")
+    chosen = epochs.value + 2
+    epochs.set_value(chosen)
+    at.button[0].click().run()  # Train, with the edit not yet drawn
+    assert not at.exception
+    queued = RunStore(tmp_path / "runs.db").runs(workspace=at.session_state["workspace"])
+    assert queued and {run["config"]["train"]["epochs"] for run in queued} == {chosen}

@@ -1,6 +1,6 @@
 """This visitor's state in ``st.session_state``: the data choice, the models and training settings per
-dataset, the runs queued
-and the workspace (the named keys below), with the defaults a first visit starts from.
+dataset, the runs queued and the workspace (the named keys below), with the defaults a first visit
+starts from.
 """
 
 from __future__ import annotations

@@ -69,6 +69,13 @@ def param_widgets(
     return result
 
 
+def held_values(params: tuple[Param, ...], values: dict[str, Any], key: str) -> dict[str, Any]:
+    """What the widgets ``param_widgets`` drew under ``key`` hold now: in a button's callback, a value
+    changed in the same click is already there, before the page reruns. ``values`` fills any not drawn.
+    """
+    return {param.name: st.session_state.get(f"{key}:{param.name}", values[param.name]) for param in params}
+
+
 def format_number(value: Any) -> str:
     if value is None:
         return "–"

@@ -78,7 +78,9 @@ def remember() -> None:
             store.put_upload(data)
         store.save_workspace(session[WORKSPACE], json.loads(written))
     except UserError as error:  # a read-only store
-        st.warning(literal(f"{error} Your data and models are kept for this session only."))
+        st.warning(
+            literal(f"{error} Your data, models and training settings are kept for this session only.")
+        )
         return
     session[REMEMBERED] = written
 

@@ -57,12 +57,14 @@ def reproduce_script(record: dict[str, Any], signature: Signature) -> str:
     return f'''"""Reproduce a run of the CNN vs RNN dashboard with plain Keras.
 
 Save this file in the project folder (next to core/) and run it with python.
-The data is read through core.datasets, so the splits and preprocessing are the dashboard's own;
+The data is read through core.datasets and fed in the run's batches (core.training.batches: the same
+order from the same seed), so the splits, preprocessing and batches are the dashboard's own;
 the model, compile, fit and evaluation below are plain Keras.
 """
 
 {SCRIPT_IMPORTS}
 from core.datasets import load_dataset
+from core.training.batches import batches
 {weights_import}
 RUN = {run!r}
 
@@ -72,11 +74,10 @@ keras.utils.set_random_seed({train["seed"]!r})
 
 {code}
 model.fit(
-    train.x,
-    train.y,
-    validation_data=(validation.x, validation.y),
+    batches(train, {train["batch_size"]!r}, shuffle_seed={train["seed"]!r}),
+    validation_data=batches(validation, {train["batch_size"]!r}),
+    shuffle=False,  # the batches shuffle themselves, each epoch
     epochs={train["epochs"]!r},
-    batch_size={train["batch_size"]!r},
     callbacks={early_stopping},{weights}
     verbose=2,
 )

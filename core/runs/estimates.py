@@ -53,6 +53,7 @@ SOURCES = ("calibration", "history")
 SOURCE_WORDS = {"calibration": "a calibration", "history": "earlier runs"}
 VALUE_BYTES = 4  # inputs and targets are int32 or float32
 MB = 2**20
+CALIBRATION_VERSION = 2  # 2: runs are fed core.training.batches; calibrations before timed Keras' own
 
 
 # ---- what a calibration measures, and its cache key ---------------------------------------------
@@ -75,10 +76,12 @@ def calibration_request(spec: ModelSpec, signature: Signature, settings: dict[st
 
 def cost_key(request: dict[str, Any]) -> str:
     """The cache key of a calibration: the layers, the data shape, the batch size, the optimizer and
-    whether gradients are clipped (the model's name and the learning rate change nothing it measures).
+    whether gradients are clipped (the model's name and the learning rate change nothing it measures),
+    and how runs are fed (``CALIBRATION_VERSION``).
     """
     measured = {key: request[key] for key in ("signature", "batch_size", "optimizer")}
     measured["clipped"] = bool(request["clipnorm"])
+    measured["version"] = CALIBRATION_VERSION
     canonical = json.dumps({**measured, "layers": request["model"]["layers"]}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 

@@ -187,6 +187,8 @@ def queue_waits(store: RunStore, workers: int) -> dict[str, tuple[int, float | N
     known = None not in running
     order = {run_id: place for place, run_id in enumerate(store.queued())}  # the fair order
     queued = sorted(store.runs(ids=list(order)), key=lambda run: order[run["id"]])
+    if not free_in:  # no worker yet (they run elsewhere and none is up): nobody can say when
+        return {run["id"]: (place, None) for place, run in enumerate(queued, start=1)}
     finished = store.runs(ids=store.completed_like(queued)) if queued else []
     waits: dict[str, tuple[int, float | None]] = {}
     for place, run in enumerate(queued, start=1):

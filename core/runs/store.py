@@ -541,7 +541,9 @@ class RunStore:
     # ---- workspaces --------------------------------------------------------------------------
 
     def save_workspace(self, name: str, kept: dict[str, Any]) -> None:
-        """What a workspace's visitor last chose (data, models), so that a reload brings it back."""
+        """What a workspace's visitor last chose (data, models, training settings), so that a reload
+        brings it back.
+        """
         self._execute(
             "INSERT INTO workspaces (name, state, updated) VALUES (?, ?, ?) "
             "ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated = excluded.updated",

@@ -38,7 +38,7 @@ def _batched(
     count = len(x)
     order = tf.data.Dataset.range(count)
     if shuffle_seed is not None:
-        order = order.shuffle(count, seed=shuffle_seed, reshuffle_each_iteration=True)
+        order = order.shuffle(max(count, 1), seed=shuffle_seed, reshuffle_each_iteration=True)
     inputs = tf.convert_to_tensor(x)
     targets = None if y is None else tf.convert_to_tensor(y)
 

@@ -56,9 +56,8 @@ def _warm_up() -> None:
     """
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
-    model.fit(
-        np.zeros((2, 1)), np.zeros((2, 1)), validation_data=(np.zeros((1, 1)), np.zeros((1, 1))), verbose=0
-    )
+    zeros = Split(np.zeros((2, 1), "float32"), np.zeros((2, 1), "float32"))
+    model.fit(batches(zeros, 2), validation_data=batches(zeros.head(1), 1), verbose=0)
     keras.backend.clear_session()
 
 
@@ -77,9 +76,9 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
     signature = Signature.from_dict(request["signature"])
     batch = request["batch_size"]
     rng = np.random.default_rng(0)
-    train = random_data(signature, CALIBRATION_BATCHES * batch, rng)
-    validation = random_data(signature, CALIBRATION_VALIDATION_BATCHES * batch, rng)
-    probe = GradientProbe(Split(*validation))
+    train = Split(*random_data(signature, CALIBRATION_BATCHES * batch, rng))
+    validation = Split(*random_data(signature, CALIBRATION_VALIDATION_BATCHES * batch, rng))
+    probe = GradientProbe(validation)
     epochs: list[dict[str, Any]] = []
 
     class StepTimer(keras.callbacks.Callback):
@@ -115,8 +114,8 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
         )
         start = time.perf_counter()
         model.fit(
-            batches(Split(*train), batch, shuffle_seed=0),
-            validation_data=batches(Split(*validation), batch),
+            batches(train, batch, shuffle_seed=0),
+            validation_data=batches(validation, batch),
             shuffle=False,  # the batches shuffle themselves, each epoch
             epochs=CALIBRATION_EPOCHS,
             callbacks=[StepTimer()],

@@ -259,7 +259,7 @@ class TrainingJob:
                     "try a lower learning rate or a normalization layer",
                 )
             else:
-                metrics = evaluate(model, self.dataset, self.settings["batch_size"])
+                metrics = evaluate(model, self.dataset, batch_size)
                 self._update(metrics={**metrics, **memory_metrics(self.spec, self._state["history"])})
                 self.model_file = model_bytes(model)
                 if self._stop.is_set():
