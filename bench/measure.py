@@ -226,9 +226,11 @@ class TrainPage:
         those runs' records and the seconds from the click to the first batch in the store.
         """
         runs, first_batch = self.first_batch(before, clicked)
-        while not all(run["status"] in FINISHED for run in runs):
-            time.sleep(0.5)
+        while True:  # read again at least once: the first batch's read may predate a run's estimate
             runs = [run for run in self.store.runs() if run["id"] not in before]
+            if all(run["status"] in FINISHED for run in runs):
+                break
+            time.sleep(0.5)
         failed = [
             f"{run['name']}: {run['status']} {run['reason']}" for run in runs if run["status"] != "completed"
         ]
