@@ -57,7 +57,7 @@ def _warm_up() -> None:
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     model.compile(optimizer="adam", loss="mse")
     zeros = Split(np.zeros((2, 1), "float32"), np.zeros((2, 1), "float32"))
-    model.fit(batches(zeros, 2), validation_data=batches(zeros.head(1), 1), verbose=0)
+    model.fit(batches(zeros, 2), validation_data=batches(zeros.head(1), 1), shuffle=False, verbose=0)
     keras.backend.clear_session()
 
 
