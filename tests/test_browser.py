@@ -55,6 +55,9 @@ def test_image_journey_train_stop_compare(server, browser, tmp_path):
         page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
         settle(page)
         page.get_by_role("heading", name=title, exact=True).first.wait_for()
+        # a page's images (the Data preview) load before the next page releases them; a failed load
+        # also counts as complete, so a missing image is still caught below
+        page.wait_for_function("() => Array.from(document.images).every(image => image.complete)")
 
     def shot(name: str) -> None:
         page.screenshot(path=str(shots / f"{name}.png"))

@@ -138,5 +138,5 @@ def calibrate(request: dict[str, Any]) -> dict[str, Any]:
         "epoch_overhead_seconds": max(epoch_seconds - steps, 0.0),
         "once_seconds": max(fit_seconds - CALIBRATION_EPOCHS * epoch_seconds, 0.0),
         "peak_memory_mb": peak,
-        "data_mb": sum(array.nbytes for array in (*train, *validation)) / MB,
+        "data_mb": sum(split.x.nbytes + split.y.nbytes for split in (train, validation)) / MB,
     }
