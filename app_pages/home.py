@@ -8,59 +8,47 @@ st.markdown(
     "layer by layer, **train it live**, and **compare** the models side by side: accuracy or error, "
     "learning curves, training time, size, and what each one got right or wrong. "
     "Every layer shows the shape of the data it passes on, "
-    "`(batch, time, features)` or `(batch, height, width, channels)`, "
+    "(batch, time, features) or (batch, height, width, channels), "
     "because mixing up those axes is the classic mistake."
 )
 st.page_link("app_pages/data.py", label="Start: choose a dataset", icon=":material/arrow_forward:")
 
 st.subheader("The two families at a glance")
-CARD = [
-    (
-        "Data it suits",
-        "grids: images, or windows of a sequence",
-        "sequences in order: text, series, speech",
-        "app_pages/data.py",
-        "Pick a dataset",
-    ),
+CARD = [  # aspect, CNN, RNN
+    ("Data it suits", "grids: images, or windows of a sequence", "sequences in order: text, series, speech"),
     (
         "Local feature extraction",
         "filters slide over neighbouring pixels or time steps",
         "none built in: one step at a time",
-        "app_pages/build.py",
-        "Conv layers on Build",
     ),
     (
         "Memory of context",
         "only as wide as its receptive field (dilation widens it)",
         "a hidden state carried along the whole sequence",
-        "app_pages/build.py",
-        "Time axis on Build",
     ),
     (
         "Parallel training",
         "every position at once: fast on CPUs and GPUs",
         "step after step: slower per epoch",
-        "app_pages/train.py",
-        "Speed on Train",
     ),
     (
         "Typical uses",
         "vision, audio, fast sequence models (TCN)",
         "language, forecasting, anything with long order",
-        "app_pages/compare.py",
-        "Results on Compare",
     ),
 ]
-header = st.columns([2, 3, 3, 3])
-for column, text in zip(header, ["", "**CNN**", "**RNN**", "**See it happen**"], strict=True):
-    column.markdown(text)
-for aspect, cnn, rnn, page, link in CARD:
-    row = st.columns([2, 3, 3, 3])
-    row[0].markdown(f"**{aspect}**")
-    row[1].write(cnn)
-    row[2].write(rnn)
-    with row[3]:
-        st.page_link(page, label=link, icon=":material/arrow_forward:")
+SEE_IT = [  # where each difference shows
+    ("app_pages/data.py", "Pick a dataset"),
+    ("app_pages/build.py", "Layers on Build"),
+    ("app_pages/train.py", "Speed on Train"),
+    ("app_pages/compare.py", "Results on Compare"),
+]
+# One Markdown table, not a grid of columns: the first paint of Home stays close to a bare app's
+rows = [f"| **{aspect}** | {cnn} | {rnn} |" for aspect, cnn, rnn in CARD]
+st.markdown("\n".join(["| | CNN | RNN |", "|---|---|---|", *rows]))
+st.caption("See it happen:")
+for column, (page, label) in zip(st.columns(len(SEE_IT)), SEE_IT, strict=True):
+    column.page_link(page, label=label, icon=":material/arrow_forward:")
 
 st.subheader("How it works")
 steps = st.columns(4)
