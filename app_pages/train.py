@@ -64,22 +64,25 @@ st.subheader("Hyper-parameters")
 
 def kept_settings() -> dict[str, Any]:
     """The settings last set for this dataset (kept in the workspace), or its defaults where none are
-    or the kept ones no longer pass the registry's checks.
+    or, saying so, where the kept ones no longer pass the registry's checks.
     """
     try:
         return train_settings_for(dataset, session[TRAINING].get(dataset.info.id))
-    except SpecError:
+    except SpecError as error:
+        kept = f"The training settings kept here no longer pass the checks ({str(error).rstrip('.')})"
+        st.info(literal(f"{kept}; the defaults are back."), icon=":material/info:")
         return train_settings_for(dataset)
 
 
 settings_key = f"train:{dataset.info.id}"
+models_key, seeds_key = f"train:models:{dataset.info.id}", f"train:seeds:{dataset.info.id}"
 training_settings = param_widgets(TRAIN_SETTINGS, kept_settings(), key=settings_key)
 session[TRAINING][dataset.info.id] = training_settings
 chosen = st.multiselect(
     "Models to train",
     list(models),
     default=list(models),
-    key=f"train:models:{dataset.info.id}",
+    key=models_key,
     help="They train one after another, in this order.",
 )
 runs_per_model = st.number_input(
@@ -87,7 +90,7 @@ runs_per_model = st.number_input(
     min_value=1,
     max_value=MOST_SEEDS,
     value=1,
-    key=f"train:seeds:{dataset.info.id}",
+    key=seeds_key,
     help="Each run of a model takes the next seed after the Seed above. Compare then shows each model's "
     "mean with bands and tells whether the differences between models are significant.",
 )
@@ -140,8 +143,8 @@ def my_active_runs() -> list[dict[str, Any]]:
 def queue_models() -> None:
     settings = held_values(TRAIN_SETTINGS, training_settings, settings_key)  # an edit in the same click
     session[TRAINING][dataset.info.id] = settings
-    names = session.get(f"train:models:{dataset.info.id}", chosen)  # also what the same click changed
-    runs = session.get(f"train:seeds:{dataset.info.id}", runs_per_model)
+    names = session.get(models_key, chosen)  # also what the same click changed
+    runs = session.get(seeds_key, runs_per_model)
     specs = [spec_of(models[name]) for name in names]
     seeds = list(range(settings["seed"], settings["seed"] + runs))
     session["train:refused"], session["train:skipped"] = queue_runs(store, dataset, specs, settings, seeds)

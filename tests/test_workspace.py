@@ -90,6 +90,7 @@ def test_a_reload_brings_back_the_training_settings_and_bad_kept_ones_give_the_d
     spoiled.switch_page("app_pages/train.py").run()
     assert not spoiled.exception and not spoiled.error
     assert spoiled.number_input(key="train:mnist_5k:epochs").value == default_epochs
+    assert any("no longer pass the checks" in info.value for info in spoiled.info)
 
 
 def test_an_epochs_edit_in_the_same_click_as_train_is_what_gets_queued(tmp_path, monkeypatch):
